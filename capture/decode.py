@@ -1,0 +1,147 @@
+"""Decode a recorded file (wav, flac, mp3, m4a, ogg, ...) into 16 kHz float32 samples with PyAV.
+
+Channels are kept apart: a room with one microphone per seat gives one channel per seat, and the
+channel diarizer needs them. Recognition uses the mono mixdown.
+"""
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+MAX_CHANNELS = 32
+# A file that decodes to less than this share of the duration its header declares is truncated.
+_TRUNCATED_SHARE = 0.9
+_TRUNCATED_SLACK_S = 1.0
+
+
+class AudioDecodeError(ValueError):
+    """The file is not audio we can read. The message says what was wrong with it."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DecodedAudio:
+    samples: np.ndarray  # float32 [frames, channels] at SAMPLE_RATE
+    sample_rate: int
+    source_rate: int
+    source_channels: int
+    codec: str
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples.shape[0] / self.sample_rate
+
+    def mono(self) -> np.ndarray:
+        """The mixdown that recognition and voice diarization listen to."""
+        if self.channels == 1:
+            return self.samples[:, 0]
+        return self.samples.mean(axis=1, dtype=np.float32)
+
+
+def decode_file(path: str | Path, *, name: str | None = None) -> DecodedAudio:
+    """Decode the whole file, resampled to 16 kHz, channels kept. Raises AudioDecodeError.
+
+    `name` is how error messages call the file (the user's own name for a copy we decode).
+    """
+    path = Path(path)
+    label = name or str(path)
+    if not path.is_file():
+        raise AudioDecodeError(f"{label}: no such file")
+    if path.stat().st_size == 0:
+        raise AudioDecodeError(f"{label}: the file is empty (0 bytes)")
+    try:
+        container = av.open(str(path), mode="r", metadata_errors="ignore")
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise AudioDecodeError(f"{label}: not a recording in a known audio format ({_reason(exc)})") from exc
+    with container:
+        if not container.streams.audio:
+            raise AudioDecodeError(f"{label}: the file holds no audio stream")
+        stream = container.streams.audio[0]
+        channels = stream.codec_context.channels or 0
+        source_rate = stream.codec_context.sample_rate or 0
+        if not 1 <= channels <= MAX_CHANNELS:
+            raise AudioDecodeError(f"{label}: {channels} audio channels; 1 to {MAX_CHANNELS} are supported")
+        if source_rate <= 0:
+            raise AudioDecodeError(f"{label}: the audio stream declares no sample rate")
+        declared_s = _declared_duration_s(path, container, stream)
+        samples = _decode_stream(label, container, stream, channels)
+    decoded = DecodedAudio(
+        samples=samples,
+        sample_rate=SAMPLE_RATE,
+        source_rate=source_rate,
+        source_channels=channels,
+        codec=stream.codec_context.name,
+    )
+    if declared_s is not None and decoded.duration_s < declared_s * _TRUNCATED_SHARE - _TRUNCATED_SLACK_S:
+        raise AudioDecodeError(
+            f"{label}: truncated: the header declares {declared_s:.1f} s of audio but the file holds "
+            f"{decoded.duration_s:.1f} s"
+        )
+    log.debug("decoded %s: %.1f s, %d channels, %d Hz source", path.name, decoded.duration_s, channels, source_rate)
+    return decoded
+
+
+def _decode_stream(label: str, container, stream, channels: int) -> np.ndarray:
+    # Planar float keeps each channel in its own row; the resampler keeps the channel count.
+    resampler = av.AudioResampler(format="fltp", layout=stream.codec_context.layout, rate=SAMPLE_RATE)
+    blocks: list[np.ndarray] = []
+    try:
+        for frame in container.decode(stream):
+            frame.pts = None  # the resampler tolerates gaps in timestamps only without them
+            for out in resampler.resample(frame):
+                blocks.append(out.to_ndarray())
+        for out in resampler.resample(None):
+            blocks.append(out.to_ndarray())
+    except av.error.FFmpegError as exc:
+        raise AudioDecodeError(f"{label}: the audio cannot be decoded ({_reason(exc)})") from exc
+    if not blocks:
+        return np.zeros((0, channels), dtype=np.float32)
+    samples = np.concatenate(blocks, axis=1).T
+    if not np.isfinite(samples).all():
+        raise AudioDecodeError(f"{label}: the audio holds invalid samples (NaN or infinity)")
+    return np.ascontiguousarray(np.clip(samples, -1.0, 1.0), dtype=np.float32)
+
+
+def _declared_duration_s(path: Path, container, stream) -> float | None:
+    if stream.codec_context.name.startswith("pcm_") and (wav_s := _wav_declared_duration_s(path)) is not None:
+        return wav_s  # FFmpeg estimates a WAV's duration from the file size, so it never looks truncated
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return None
+
+
+def _wav_declared_duration_s(path: Path) -> float | None:
+    """The duration a RIFF/WAVE header declares, or None when it declares none (streaming writers)."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        byte_rate = None
+        while chunk := f.read(8):
+            if len(chunk) < 8:
+                return None
+            kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if kind == b"fmt ":
+                fmt = f.read(size + size % 2)
+                byte_rate = int.from_bytes(fmt[8:12], "little") if len(fmt) >= 12 else None
+            elif kind == b"data":
+                if not byte_rate or size in (0, 0xFFFFFFFF):
+                    return None
+                return size / byte_rate
+            else:
+                f.seek(size + size % 2, 1)
+    return None
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)

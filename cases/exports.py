@@ -1,0 +1,237 @@
+"""Text exports of a session: JSON, SRT, WebVTT, RTTM and the 讯问笔录 as plain text.
+
+Pure functions of (session, utterances) exactly as `Store.get_session` and `Store.utterances`
+return them: no database access here, so the api can export what it already holds.
+Cues are one per utterance, in start order; utterances with empty text make no subtitle cue
+(there is nothing to show) but still count as speech in RTTM.
+"""
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from cases.errors import UnknownFormat
+
+FORMATS = ("json", "srt", "vtt", "rttm", "txt")
+
+ASKING_ROLES = ("讯问人", "记录人")
+"""Their turns are written 问： in the record."""
+ANSWERING_ROLES = ("被讯问人", "犯罪嫌疑人", "违法嫌疑人")
+"""Their turns are written 答： in the record."""
+UNKNOWN_SPEAKER = "未识别说话人"
+"""Shown for an utterance that diarization gave no speaker."""
+RTTM_UNKNOWN_SPEAKER = "unknown"
+RTTM_MERGE_GAP_S = 0.5
+"""Consecutive utterances of one speaker closer than this form one RTTM turn."""
+
+RECORD_TITLE = "讯问笔录"
+RECORD_CONFIRMATION = "以上笔录我看过（或向我宣读过），和我说的相符"
+RECORD_END = "以下空白"
+BLANK = "________"
+"""A field the store cannot fill yet (officers' names, the person questioned), left to write in."""
+
+_PUNCTUATION_ENDINGS = tuple("。，、；：？！…—）》」』”’.,;:?!)")
+
+
+def export(fmt: str, session: dict, utterances: list[dict]) -> str:
+    """The session in format `fmt` (one of FORMATS); raises UnknownFormat otherwise."""
+    exporter = _EXPORTERS.get(fmt.lower() if isinstance(fmt, str) else fmt)
+    if exporter is None:
+        raise UnknownFormat(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+    return exporter(session, utterances)
+
+
+def export_json(session: dict, utterances: list[dict]) -> str:
+    document = {
+        "session": session,
+        "utterances": [
+            {
+                "id": utterance["id"],
+                "start_s": utterance["start_s"],
+                "end_s": utterance["end_s"],
+                "speaker": utterance["speaker"],
+                "role": utterance["role"],
+                "channel": utterance["channel"],
+                "text": utterance["text"],
+                "committed": utterance.get("committed", True),
+                "words": [
+                    {
+                        "start_s": word["start_s"],
+                        "end_s": word["end_s"],
+                        "text": word["text"],
+                        "probability": word["probability"],
+                    }
+                    for word in utterance["words"]
+                ],
+            }
+            for utterance in _in_start_order(utterances)
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def export_srt(session: dict, utterances: list[dict]) -> str:
+    cues: list[str] = []
+    for utterance in _in_start_order(utterances):
+        text = _one_line(utterance["text"])
+        if not text:
+            continue
+        name = _display_name(utterance)
+        times = f"{_clock(utterance['start_s'], ',')} --> {_clock(utterance['end_s'], ',')}"
+        cues.append(f"{len(cues) + 1}\n{times}\n{name + '：' if name else ''}{text}\n")
+    return "\n".join(cues)
+
+
+def export_vtt(session: dict, utterances: list[dict]) -> str:
+    cues: list[str] = ["WEBVTT\n"]
+    for utterance in _in_start_order(utterances):
+        text = _one_line(utterance["text"])
+        if not text:
+            continue
+        name = _display_name(utterance)
+        voice = f"<v {_escape_vtt(name)}>" if name else ""
+        times = f"{_clock(utterance['start_s'], '.')} --> {_clock(utterance['end_s'], '.')}"
+        cues.append(f"{times}\n{voice}{_escape_vtt(text)}\n")
+    return "\n".join(cues)
+
+
+def export_rttm(session: dict, utterances: list[dict]) -> str:
+    """NIST RTTM, one SPEAKER line per turn; speakers by label (roles are not RTTM names)."""
+    file_id = f"session-{session['id']}"
+    turns: list[list] = []  # [speaker, start_s, end_s]
+    for utterance in _in_start_order(utterances):
+        speaker = _rttm_name(utterance["speaker"])
+        start_s, end_s = utterance["start_s"], utterance["end_s"]
+        if turns and turns[-1][0] == speaker and start_s - turns[-1][2] < RTTM_MERGE_GAP_S:
+            turns[-1][2] = max(turns[-1][2], end_s)
+        else:
+            turns.append([speaker, start_s, end_s])
+    return "".join(
+        f"SPEAKER {file_id} 1 {start_s:.3f} {end_s - start_s:.3f} <NA> <NA> {speaker} <NA> <NA>\n"
+        for speaker, start_s, end_s in turns
+    )
+
+
+def export_txt(session: dict, utterances: list[dict]) -> str:
+    """The 讯问笔录 layout (DOMAIN.md, "The written record") as plain text.
+
+    Page numbering (第 页 共 页) and the signature on every page belong to the paginated DOCX/PDF
+    export of a later issue: plain text has no pages.
+    """
+    number = session.get("number_in_case")
+    start, end = _session_span(session)
+    lines = [
+        RECORD_TITLE,
+        f"（第 {number if number else BLANK} 次）",
+        "",
+        f"时间：{_chinese_minute(start)}至{_chinese_minute(end)}",
+        f"地点：{session.get('room') or BLANK}",
+        f"讯问人：{BLANK}  工作单位：{BLANK}",
+        f"记录人：{BLANK}",
+        f"被讯问人：{BLANK}",
+    ]
+    standard_roles = set(ASKING_ROLES) | set(ANSWERING_ROLES)
+    other_roles = sorted(
+        {speaker["role"] for speaker in session.get("speakers") or [] if speaker.get("role")}
+        - standard_roles
+    )
+    lines += [f"{role}：{BLANK}" for role in other_roles]
+    lines.append(f"案件编号：{session.get('case_no') or BLANK}")
+    if session.get("case_title"):
+        lines.append(f"案件名称：{session['case_title']}")
+    lines.append("")
+    lines += [f"{label}：{text}" for label, text in _record_turns(utterances)]
+    lines += [
+        "",
+        RECORD_CONFIRMATION,
+        f"被讯问人（签名、捺指印）：{BLANK}    年  月  日",
+        f"讯问人（签名）：{BLANK}    记录人（签名）：{BLANK}",
+        RECORD_END,
+    ]
+    findings = session.get("findings")
+    if findings is not None:
+        lines += ["", "程序性告知检查"]
+        lines += [
+            f"- {finding.get('title') or finding.get('key')}（{finding.get('key')}）：{finding.get('status')}"
+            for finding in findings
+        ] or ["（无检查结果）"]
+    return "\n".join(lines) + "\n"
+
+
+def _record_turns(utterances: list[dict]) -> list[tuple[str, str]]:
+    """(问/答/role/label, text) per turn; consecutive utterances of one speaker make one turn."""
+    turns: list[tuple[str | None, str, str]] = []  # (speaker, label, text)
+    for utterance in _in_start_order(utterances):
+        text = _one_line(utterance["text"])
+        if not text:
+            continue
+        speaker = utterance["speaker"]
+        if turns and speaker is not None and turns[-1][0] == speaker:
+            previous = turns[-1][2]
+            separator = "" if previous.endswith(_PUNCTUATION_ENDINGS) else " "
+            turns[-1] = (speaker, turns[-1][1], previous + separator + text)
+        else:
+            turns.append((speaker, _record_label(utterance), text))
+    return [(label, text) for _, label, text in turns]
+
+
+def _record_label(utterance: dict) -> str:
+    role = utterance.get("role")
+    if role in ASKING_ROLES:
+        return "问"
+    if role in ANSWERING_ROLES:
+        return "答"
+    return role or utterance.get("speaker") or UNKNOWN_SPEAKER
+
+
+def _session_span(session: dict) -> tuple[datetime | None, datetime | None]:
+    created_at = session.get("created_at")
+    if not created_at:
+        return None, None
+    start = datetime.fromisoformat(created_at)
+    return start, start + timedelta(seconds=session.get("duration_s") or 0.0)
+
+
+def _chinese_minute(moment: datetime | None) -> str:
+    if moment is None:
+        return f"{BLANK}年{BLANK}月{BLANK}日{BLANK}时{BLANK}分"
+    return f"{moment.year}年{moment.month}月{moment.day}日{moment.hour}时{moment.minute:02d}分"
+
+
+def _in_start_order(utterances: list[dict]) -> list[dict]:
+    return sorted(utterances, key=lambda utterance: (utterance["start_s"], utterance["end_s"]))
+
+
+def _display_name(utterance: dict) -> str:
+    return utterance.get("role") or utterance.get("speaker") or ""
+
+
+def _one_line(text: str) -> str:
+    # A line break inside a cue's text would end the cue early (a blank line) or read as a new field.
+    return " ".join(text.split())
+
+
+def _clock(seconds: float, millisecond_separator: str) -> str:
+    total_ms = max(0, round(seconds * 1000))
+    hours, rest = divmod(total_ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    whole_seconds, milliseconds = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{whole_seconds:02d}{millisecond_separator}{milliseconds:03d}"
+
+
+def _escape_vtt(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _rttm_name(speaker: str | None) -> str:
+    # RTTM fields are separated by whitespace, so a name must not hold any.
+    return "_".join(speaker.split()) if speaker and speaker.strip() else RTTM_UNKNOWN_SPEAKER
+
+
+_EXPORTERS: dict[str, Callable[[dict, list[dict]], str]] = {
+    "json": export_json,
+    "srt": export_srt,
+    "vtt": export_vtt,
+    "rttm": export_rttm,
+    "txt": export_txt,
+}

@@ -1,0 +1,174 @@
+"""Schema migrations: a numbered list of functions, each applied once, in its own transaction.
+
+Written by hand rather than with `sqlite_utils.migrations` (or the sqlite-migrate package) for one
+reason: two processes (the api server and a command-line run) may open the same database at the
+same moment. Each migration here runs under `BEGIN IMMEDIATE`, which takes the write lock first and
+only then checks whether the migration is still pending, so the second process waits (busy timeout)
+and then finds it applied instead of failing with "table already exists".
+
+To change the schema, append a function to `MIGRATIONS` with the next number. Never edit or
+renumber one that has shipped: databases in the field record which numbers they have applied.
+"""
+
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from sqlite_utils import Database
+
+from cases.errors import StoreError
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_TABLE = "migrations"
+
+Migration = Callable[[Database], None]
+
+
+def _v1_initial_schema(db: Database) -> None:
+    """Cases, sessions, speakers, utterances, words and the full-text index."""
+    statements = [
+        """
+        CREATE TABLE cases (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            case_no TEXT NOT NULL UNIQUE,
+            title TEXT,
+            created_at TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            room TEXT,
+            kind TEXT NOT NULL CHECK (kind IN ('file', 'live')),
+            status TEXT NOT NULL
+                CHECK (status IN ('transcribing', 'done', 'failed', 'interrupted', 'recovered')),
+            source_name TEXT,
+            audio_path TEXT NOT NULL,
+            audio_sha256 TEXT,
+            audio_bytes INTEGER,
+            duration_ms INTEGER NOT NULL,
+            sample_rate INTEGER NOT NULL,
+            channels INTEGER NOT NULL,
+            diarizer TEXT,
+            model TEXT NOT NULL,
+            options_json TEXT NOT NULL,
+            timings_json TEXT,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            finished_at TEXT
+        )
+        """,
+        "CREATE INDEX sessions_case_id ON sessions (case_id)",
+        """
+        CREATE TABLE speakers (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            label TEXT NOT NULL,
+            role TEXT,
+            channel INTEGER,
+            UNIQUE (session_id, label)
+        )
+        """,
+        # AUTOINCREMENT: utterance ids are cited by findings and revisions (later issues), so an
+        # id must never be handed out twice, even after a failed session was deleted.
+        """
+        CREATE TABLE utterances (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            seq INTEGER NOT NULL,
+            start_ms INTEGER NOT NULL,
+            end_ms INTEGER NOT NULL,
+            speaker TEXT,
+            channel INTEGER,
+            text TEXT NOT NULL,
+            committed INTEGER NOT NULL CHECK (committed IN (0, 1)),
+            UNIQUE (session_id, seq)
+        )
+        """,
+        "CREATE INDEX utterances_session_start ON utterances (session_id, start_ms)",
+        """
+        CREATE TABLE words (
+            utterance_id INTEGER NOT NULL REFERENCES utterances(id),
+            seq INTEGER NOT NULL,
+            start_ms INTEGER NOT NULL,
+            end_ms INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            probability REAL NOT NULL,
+            PRIMARY KEY (utterance_id, seq)
+        )
+        """,
+        # rowid = utterances.id. The column holds jieba-segmented text (words separated by spaces):
+        # unicode61 would otherwise see a run of Han characters as a single token.
+        "CREATE VIRTUAL TABLE utterances_fts USING fts5 (segmented, tokenize = 'unicode61')",
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
+    (1, "initial_schema", _v1_initial_schema),
+)
+
+
+@contextmanager
+def immediate_transaction(db: Database) -> Iterator[None]:
+    """A write transaction that takes the write lock at BEGIN.
+
+    A deferred transaction (`db.atomic()`) that reads and then writes fails at once with "database
+    is locked" in WAL mode when another connection wrote in between; taking the lock first makes it
+    wait for the busy timeout instead.
+    """
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    else:
+        db.conn.execute("COMMIT")
+
+
+def applied_migrations(db: Database) -> list[int]:
+    """The numbers of the migrations applied to `db`, in order."""
+    if not db.table(MIGRATIONS_TABLE).exists():
+        return []
+    return [row["number"] for row in db.query(f"SELECT number FROM {MIGRATIONS_TABLE} ORDER BY number")]
+
+
+def apply_migrations(db: Database) -> list[int]:
+    """Apply every pending migration; return the numbers applied by this call (empty if none)."""
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} ("
+        " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    known = {number for number, _, _ in MIGRATIONS}
+    unknown = sorted(set(applied_migrations(db)) - known)
+    if unknown:
+        raise StoreError(
+            f"the database has schema migrations {unknown} that this version of Bilu does not know "
+            f"(it knows 1 to {max(known)}): it was written by a newer version; upgrade Bilu to open it"
+        )
+    applied_now: list[int] = []
+    for number, name, migrate in MIGRATIONS:
+        with immediate_transaction(db):
+            already = db.execute(
+                f"SELECT 1 FROM {MIGRATIONS_TABLE} WHERE number = ?", [number]
+            ).fetchone()
+            if already:
+                continue
+            try:
+                migrate(db)
+            except sqlite3.Error as error:
+                raise StoreError(f"schema migration {number} ({name}) failed: {error}") from error
+            db.execute(
+                f"INSERT INTO {MIGRATIONS_TABLE} (number, name, applied_at) VALUES (?, ?, ?)",
+                [number, name, datetime.now(timezone.utc).isoformat(timespec="milliseconds")],
+            )
+        applied_now.append(number)
+        logger.info("applied schema migration %d (%s)", number, name)
+    return applied_now

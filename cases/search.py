@@ -1,0 +1,131 @@
+"""Chinese full-text search helpers: segmentation for the FTS5 index, safe MATCH queries, snippets.
+
+SQLite's unicode61 tokenizer treats a run of Han characters as one token, so the index holds
+jieba-segmented text (`" ".join(jieba.cut_for_search(text))`) and queries are segmented the same way.
+
+The segmenter is a private `jieba.Tokenizer` on jieba's default dictionary, not the global one:
+lexicon/ adds user words to the global tokenizer, and an index segmented with one dictionary and
+queried with another misses matches (a name indexed as "张三 丰" cannot be found as "张三丰"). A
+fixed dictionary keeps old and new rows searchable alike.
+"""
+
+import logging
+import re
+import threading
+
+import jieba
+
+from cases.errors import InvalidQuery
+
+logger = logging.getLogger(__name__)
+
+SNIPPET_MAX_CHARS = 120
+"""Longer texts are cut to a window around the first match."""
+SNIPPET_CONTEXT_CHARS = 30
+"""How much text the snippet window keeps before the first match."""
+MAX_QUERY_CHARS = 500
+
+HIGHLIGHT_OPEN = "【"
+HIGHLIGHT_CLOSE = "】"
+
+_tokenizer: jieba.Tokenizer | None = None
+_tokenizer_lock = threading.Lock()
+
+
+def _segmenter() -> jieba.Tokenizer:
+    global _tokenizer
+    with _tokenizer_lock:
+        if _tokenizer is None:
+            jieba.setLogLevel(logging.WARNING)  # jieba logs "Building prefix dict" at DEBUG via its own handler
+            tokenizer = jieba.Tokenizer()
+            tokenizer.initialize()
+            _tokenizer = tokenizer
+        return _tokenizer
+
+
+def _is_searchable(token: str) -> bool:
+    # unicode61 drops everything but letters and digits; a token without any would become an
+    # empty phrase in the query.
+    return any(ch.isalnum() for ch in token)
+
+
+def segment_for_index(text: str) -> str:
+    """The text as stored in the FTS5 index: jieba search-mode words separated by spaces."""
+    return " ".join(token for token in _segmenter().cut_for_search(text) if _is_searchable(token))
+
+
+def query_terms(query: str) -> list[str]:
+    """The distinct searchable words of a query, segmented as the index is, in order of appearance.
+
+    Raises InvalidQuery if the query is empty, too long, or has no letters or digits at all.
+    """
+    if not isinstance(query, str) or not query.strip():
+        raise InvalidQuery("the search query is empty: give one or more words to search for")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidQuery(
+            f"the search query has {len(query)} characters; at most {MAX_QUERY_CHARS} are allowed"
+        )
+    terms: list[str] = []
+    for token in _segmenter().cut_for_search(query):
+        if _is_searchable(token) and token not in terms:
+            terms.append(token)
+    if not terms:
+        raise InvalidQuery(
+            "the search query has no words to search for (only punctuation or symbols): "
+            "give Chinese words, letters or digits"
+        )
+    return terms
+
+
+def match_expression(terms: list[str]) -> str:
+    """An FTS5 MATCH expression that requires every term.
+
+    Each term is a quoted string (inner quotes doubled), so user input such as `"`, `*`, `OR`,
+    `NEAR(` or `column:` is searched for as text and never read as query syntax.
+    """
+    return " AND ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def highlight(text: str, terms: list[str]) -> str:
+    """`text` with every occurrence of the terms marked 【like this】, cut to a window if long.
+
+    Works on the original text (not the segmented one), so the snippet reads as it was said.
+    Overlapping and touching matches become one mark: terms 诉讼 and 权利 give 【诉讼权利】.
+    """
+    spans = _match_spans(text, terms)
+    window_start, window_end = 0, len(text)
+    if len(text) > SNIPPET_MAX_CHARS:
+        first = spans[0][0] if spans else 0
+        window_start = max(0, min(first - SNIPPET_CONTEXT_CHARS, len(text) - SNIPPET_MAX_CHARS))
+        window_end = window_start + SNIPPET_MAX_CHARS
+    parts: list[str] = ["…"] if window_start > 0 else []
+    position = window_start
+    for start, end in spans:
+        start, end = max(start, window_start), min(end, window_end)
+        if start >= end:
+            continue
+        parts.append(text[position:start])
+        parts.append(HIGHLIGHT_OPEN + text[start:end] + HIGHLIGHT_CLOSE)
+        position = end
+    parts.append(text[position:window_end])
+    if window_end < len(text):
+        parts.append("…")
+    return "".join(parts)
+
+
+def _match_spans(text: str, terms: list[str]) -> list[tuple[int, int]]:
+    if not terms:
+        return []
+    # Each term separately, so that overlapping terms (看清 and 清楚 in 看清楚) are all marked.
+    found = sorted(
+        match.span()
+        for term in terms
+        for match in re.finditer(re.escape(term), text, re.IGNORECASE)
+    )
+    spans: list[tuple[int, int]] = []
+    for start, end in found:
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
+    return spans

@@ -1,0 +1,127 @@
+"""Speaker embeddings from resemblyzer's shipped encoder, computed in one batch per recording.
+
+resemblyzer's own `embed_utterance` computes 1.6 s partials overlapping by about half, each through
+librosa; that costs a real-time factor of 0.06-0.08 on 2 cores, too much beside the recognizer. Here the
+mel frames of a whole region are computed once with numpy (the same filterbank librosa builds: Slaney
+mel scale and norm, 25 ms Hann windows every 10 ms, zero-padded centred frames, power spectrum), cut
+into windows with no overlap, and all windows go through the encoder's LSTM in one packed batch.
+"""
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from diarize.signal import MODEL_RATE
+
+log = logging.getLogger(__name__)
+
+_WINDOW_SAMPLES = 400  # 25 ms: resemblyzer's mel_window_length
+HOP_SAMPLES = 160  # 10 ms: resemblyzer's mel_window_step
+_MEL_BANDS = 40  # resemblyzer's mel_n_channels
+_TARGET_DBFS = -30.0  # resemblyzer's audio_norm_target_dBFS: the level its encoder was trained on
+
+
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    # Slaney's scale: linear below 1 kHz, logarithmic above (librosa's default, htk=False).
+    hz = np.asarray(hz, dtype=np.float64)
+    mel = hz / (200.0 / 3)
+    log_region = hz >= 1000.0
+    return np.where(log_region, 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / (np.log(6.4) / 27.0), mel)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    hz = mel * (200.0 / 3)
+    return np.where(mel >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0)), hz)
+
+
+def _mel_filterbank() -> np.ndarray:
+    """[bands, fft bins] triangular filters with Slaney area normalisation, as librosa.filters.mel."""
+    fft_hz = np.linspace(0, MODEL_RATE / 2, 1 + _WINDOW_SAMPLES // 2)
+    edges_hz = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(MODEL_RATE / 2), _MEL_BANDS + 2))
+    widths = np.diff(edges_hz)
+    ramps = edges_hz[:, None] - fft_hz[None, :]
+    lower = -ramps[:-2] / widths[:-1, None]
+    upper = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (edges_hz[2:] - edges_hz[:-2]))[:, None]
+    return weights.astype(np.float32)
+
+
+_FILTERBANK = _mel_filterbank()
+# Periodic Hann window (scipy's get_window("hann", n, fftbins=True), which librosa uses).
+_HANN = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(_WINDOW_SAMPLES) / _WINDOW_SAMPLES)).astype(np.float32)
+
+
+def mel_frames(wav: np.ndarray) -> np.ndarray:
+    """[frames, 40] mel power spectrogram of 16 kHz mono audio, one frame per 10 ms."""
+    half = _WINDOW_SAMPLES // 2
+    padded = np.pad(np.asarray(wav, dtype=np.float32), (half, half))
+    count = 1 + (padded.shape[0] - _WINDOW_SAMPLES) // HOP_SAMPLES
+    if count <= 0:
+        return np.zeros((0, _MEL_BANDS), dtype=np.float32)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, _WINDOW_SAMPLES)[::HOP_SAMPLES][:count]
+    power = np.abs(np.fft.rfft(frames * _HANN, axis=1)) ** 2
+    return (power.astype(np.float32) @ _FILTERBANK.T).astype(np.float32)
+
+
+def normalized_level(wav: np.ndarray) -> np.ndarray:
+    """`wav` scaled to the level the encoder was trained on (-30 dBFS RMS), whether quieter or louder:
+    in a room, loudness says more about distance to the microphone than about who speaks."""
+    rms = float(np.sqrt(np.mean(np.square(wav, dtype=np.float64)))) if wav.size else 0.0
+    if rms < 1e-6:
+        return wav
+    return (wav * (10 ** (_TARGET_DBFS / 20) / rms)).astype(np.float32)
+
+
+class SpeakerEncoder:
+    """resemblyzer's VoiceEncoder (weights shipped in the package), loaded on first use."""
+
+    def __init__(self) -> None:
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _loaded(self):
+        with self._lock:
+            if self._model is None:
+                try:
+                    from resemblyzer import VoiceEncoder
+                except ImportError as exc:
+                    raise RuntimeError(
+                        "voice diarization needs resemblyzer (and the CPU build of torch): "
+                        "pip install resemblyzer==0.1.4 webrtcvad-wheels torch==2.13.0"
+                    ) from exc
+                self._model = VoiceEncoder("cpu", verbose=False).eval()
+                log.debug("loaded resemblyzer's voice encoder")
+            return self._model
+
+    def embed(self, mels: Sequence[np.ndarray]) -> np.ndarray:
+        """[len(mels), 256] unit-length embeddings, one per mel window (any lengths, at least 1 frame)."""
+        if not mels:
+            return np.zeros((0, 256), dtype=np.float32)
+        import torch
+        from torch.nn.utils.rnn import pack_sequence
+
+        model = self._loaded()
+        with torch.inference_mode(), _torch_threads(1):
+            packed = pack_sequence([torch.from_numpy(np.ascontiguousarray(m)) for m in mels], enforce_sorted=False)
+            _, (hidden, _) = model.lstm(packed)
+            raw = model.relu(model.linear(hidden[-1])).numpy()
+        norms = np.linalg.norm(raw, axis=1, keepdims=True)
+        return (raw / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+@contextlib.contextmanager
+def _torch_threads(count: int) -> Iterator[None]:
+    # One thread: the batch is small, and with two OpenMP threads the LSTM was measured running
+    # 40-100x slower when another process (the recognizer) kept the cores busy.
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

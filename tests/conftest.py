@@ -1,0 +1,42 @@
+"""Fixtures shared by every test package: the test audio, the real embedded model, a fresh BILU_HOME.
+
+Network access is refused for the whole suite (pytest-socket, see pyproject.toml): only loopback is
+allowed, so a test fails if the code tries to reach anything else.
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def manifest() -> dict[str, dict]:
+    rows = [json.loads(line) for line in (DATA / "manifest.jsonl").read_text(encoding="utf-8").splitlines()]
+    return {row["file"]: row for row in rows}
+
+
+@pytest.fixture(scope="session")
+def whisper_model():
+    """The real embedded Whisper base model, loaded once for the session."""
+    from transcribe import ModelSpec, load_model
+
+    return load_model(ModelSpec())
+
+
+@pytest.fixture
+def bilu_home(tmp_path: Path) -> Path:
+    return tmp_path / "bilu-home"
+
+
+@pytest.fixture
+def settings(bilu_home: Path):
+    from api.settings import Settings
+
+    return Settings(home=bilu_home)

@@ -1,0 +1,127 @@
+"""Transcribe a whole recording: faster-whisper with Silero VAD, words timed, output in Simplified Chinese.
+
+`transcribe_samples` returns at once; recognition runs as the caller iterates, so each utterance can be
+stored and shown as it comes (the faster-whisper way).
+"""
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterator
+
+import numpy as np
+
+from transcribe.hallucination import is_caption, remove_loops
+from transcribe.simplified import to_simplified
+from transcribe.types import Utterance, Word
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+
+
+@dataclass(frozen=True, slots=True)
+class TranscribeOptions:
+    """Recognition settings; every one is stored with the transcript it produced.
+
+    Whisper skips a window as "not speech" when no_speech_prob > no_speech_threshold and the average
+    log-probability < log_prob_threshold. Its default (0.6) loses quiet or hesitant answers; Silero VAD
+    has already cut away silence and noise, so only windows Whisper is nearly sure of are skipped here.
+    """
+
+    language: str = "zh"
+    beam_size: int = 5
+    no_speech_threshold: float = 0.9
+    log_prob_threshold: float = -1.0
+    # Conditioning on the previous window is what feeds repetition loops; each window stands alone.
+    condition_on_previous_text: bool = False
+    vad_min_silence_ms: int = 700
+    vad_speech_pad_ms: int = 300
+    hotwords: str | None = None
+
+    def whisper_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments for faster_whisper.WhisperModel.transcribe."""
+        return {
+            "language": self.language,
+            "task": "transcribe",
+            "beam_size": self.beam_size,
+            "word_timestamps": True,
+            "vad_filter": True,
+            "vad_parameters": {
+                "min_silence_duration_ms": self.vad_min_silence_ms,
+                "speech_pad_ms": self.vad_speech_pad_ms,
+            },
+            "no_speech_threshold": self.no_speech_threshold,
+            "log_prob_threshold": self.log_prob_threshold,
+            "condition_on_previous_text": self.condition_on_previous_text,
+            "hotwords": self.hotwords or None,
+        }
+
+    def as_record(self) -> dict[str, Any]:
+        """What is stored with a transcript: our settings and the exact arguments given to faster-whisper."""
+        return {**asdict(self), "whisper": self.whisper_kwargs()}
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptInfo:
+    duration_s: float
+    language: str
+    model: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+# A window Whisper kept, but that its own figures say is noise: nearly sure it is not speech, and unsure of
+# the words. Real speech with a high no-speech score is kept when the words are confident.
+_DROP_NO_SPEECH = 0.6
+_DROP_LOGPROB = -1.2
+
+
+def transcribe_samples(
+    model,
+    samples: np.ndarray,
+    *,
+    options: TranscribeOptions = TranscribeOptions(),
+    model_name: str = "base",
+    offset_s: float = 0.0,
+) -> tuple[Iterator[Utterance], TranscriptInfo]:
+    """Recognise mono float32 16 kHz `samples`; times in the utterances are shifted by `offset_s`."""
+    if samples.ndim != 1:
+        raise ValueError(f"expected mono samples, got an array shaped {samples.shape}")
+    duration_s = len(samples) / SAMPLE_RATE
+    info = TranscriptInfo(duration_s=duration_s, language=options.language, model=model_name,
+                          options=options.as_record())
+    if len(samples) == 0:  # empty audio is an empty transcript, not an error
+        return iter(()), info
+    segments, _ = model.transcribe(samples, **options.whisper_kwargs())
+    return _utterances(segments, offset_s), info
+
+
+def _utterances(segments, offset_s: float) -> Iterator[Utterance]:
+    dropped = 0
+    for segment in segments:
+        utterance = _clean(segment, offset_s)
+        if utterance is None:
+            dropped += 1
+            continue
+        yield utterance
+    if dropped:
+        log.info("dropped %d recognised segments as non-speech or invented captions", dropped)
+
+
+def _clean(segment, offset_s: float) -> Utterance | None:
+    if segment.no_speech_prob > _DROP_NO_SPEECH and segment.avg_logprob < _DROP_LOGPROB:
+        return None
+    words = [
+        Word(
+            start_s=round(w.start + offset_s, 3),
+            end_s=round(max(w.end, w.start) + offset_s, 3),
+            text=to_simplified(w.word),
+            probability=round(float(w.probability), 4),
+        )
+        for w in (segment.words or ())
+    ]
+    words = [w for w in remove_loops(words) if w.text.strip()]
+    if not words:
+        return None
+    utterance = Utterance.from_words(words)
+    if is_caption(utterance.text):
+        return None
+    return utterance
