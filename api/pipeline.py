@@ -45,9 +45,9 @@ class FileResult:
 class Pipeline:
     """Holds the loaded model and diarizers, so a service transcribes many files with one load."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, model=None):
         self.settings = settings
-        self._model = None
+        self._model = model  # an already loaded WhisperModel may be shared (tests, benchmarks)
         self._diarizers: dict[str, object] = {}
 
     @property
