@@ -59,8 +59,13 @@ def _store(settings: Settings):
 @click.option("--seat-roles", default="", help="Roles by seat (channel), e.g. 讯问人,被讯问人; one mic: by first speaking.")
 @click.option("--diarizer", type=click.Choice(["auto", "channel", "voice"]), default=None, help="Override BILU_DIARIZER.")
 @click.option("--hotwords", default=None, help="Words to favour in recognition (names, places), space separated.")
+@click.option("--rules", "rule_set", default="criminal_first", show_default=True,
+              help="Procedural rule set to check against (bilu rules lists them).")
+@click.option("--condition", "conditions", multiple=True,
+              help="Conditional requirements to add: minor, deaf_mute, interpreter, ... (repeatable).")
 @click.pass_obj
-def transcribe(settings: Settings, file: Path, case_no, room, speakers, seat_roles, diarizer, hotwords) -> None:
+def transcribe(settings: Settings, file: Path, case_no, room, speakers, seat_roles, diarizer, hotwords, rule_set,
+               conditions) -> None:
     """Transcribe a recording (wav, flac, mp3, m4a, ogg) into a new session; prints the session id."""
     from diarize import parse_seat_roles
 
@@ -77,6 +82,8 @@ def transcribe(settings: Settings, file: Path, case_no, room, speakers, seat_rol
         seat_roles=parse_seat_roles(seat_roles) if seat_roles else (),
         diarizer=diarizer,
         hotwords=hotwords,
+        rule_set=rule_set,
+        conditions=tuple(conditions),
     )
     with _store(settings) as store, TerminalProgress() as progress:
         result = Pipeline(settings).transcribe_file(store, request, progress=progress.update)
@@ -95,7 +102,8 @@ def export(settings: Settings, session_id: int, fmt: str, output: Path | None) -
     from cases.exports import export as render
 
     with _store(settings) as store:
-        text = render(fmt, store.get_session(session_id), store.utterances(session_id))
+        text = render(fmt, store.get_session(session_id), store.utterances(session_id),
+                      turns=store.speaker_turns(session_id) if fmt == "rttm" else None)
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
     else:
@@ -144,6 +152,65 @@ def _clock(seconds: float) -> str:
     minutes, secs = divmod(seconds, 60)
     hours, minutes = divmod(int(minutes), 60)
     return f"{hours:02d}:{minutes:02d}:{secs:06.3f}"
+
+
+@cli.command()
+@click.argument("session_id", type=int, required=False)
+@click.option("--transcript", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Check a transcript in the JSON export format instead of a stored session (nothing is stored).")
+@click.option("--rules", "rule_set", default=None, help="Rule set (default: the session's own, or criminal_first).")
+@click.option("--condition", "conditions", multiple=True, help="Conditional requirements to add (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON list.")
+@click.pass_obj
+def check(settings: Settings, session_id, transcript, rule_set, conditions, as_json) -> None:
+    """Check the procedural statements of a session (exit 0: all satisfied, 1: some not, 2: bad input)."""
+    from api.checking import DEFAULT_RULE_SET, check_session, rule_set_for
+    from api.findings_table import print_findings
+
+    if (session_id is None) == (transcript is None):
+        raise click.UsageError("give a SESSION_ID or --transcript FILE.json (one of the two)")
+    if transcript is not None:
+        from lexicon import check_transcript
+
+        data = _read_json(transcript)
+        stated = data.get("session", {}) if isinstance(data, dict) else {}
+        name = rule_set or (stated.get("rule_set") if isinstance(stated, dict) else None) or DEFAULT_RULE_SET
+        chosen = conditions or tuple((stated.get("conditions") if isinstance(stated, dict) else None) or ())
+        findings = check_transcript(data, rule_set_for(settings, name, chosen))
+    else:
+        with _store(settings) as store:
+            findings = check_session(store, session_id, settings, rule_set=rule_set,
+                                     conditions=conditions or None)
+    print_findings(findings, as_json=as_json)
+    sys.exit(0 if all(f.status == "satisfied" for f in findings) else 1)
+
+
+@cli.command()
+@click.pass_obj
+def rules(settings: Settings) -> None:
+    """List the procedural rule sets and conditional additions, with their rules."""
+    from lexicon import condition_names, rule_set_names
+
+    from api.checking import rule_set_for
+
+    extra = (settings.rules_dir,) if settings.rules_dir else ()
+    for name in rule_set_names(extra_dirs=extra):
+        rule_set = rule_set_for(settings, name)
+        click.echo(f"{name}: {rule_set.title}")
+        for rule in rule_set.rules:
+            click.echo(f"  {rule.key:24s} {rule.title}")
+    click.echo("conditions: " + ", ".join(condition_names(extra_dirs=extra)))
+
+
+def _read_json(path: Path):
+    import json
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise click.BadParameter(f"{path}: no such file", param_hint="--transcript")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a JSON transcript ({exc})") from exc
 
 
 @cli.command()

@@ -15,6 +15,7 @@ from diarize import SpeakerTurn, assign_speakers, choose_diarizer, make_diarizer
 from transcribe import ModelSpec, TranscribeOptions, load_model, transcribe_samples
 
 from api import audio_files
+from api.checking import DEFAULT_RULE_SET, check_session, rule_set_for
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ class FileRequest:
     seat_roles: tuple[str, ...] = ()
     diarizer: str | None = None  # None: the setting (auto: by channel count)
     hotwords: str | None = None
+    rule_set: str = DEFAULT_RULE_SET
+    conditions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,7 @@ class Pipeline:
         timings: dict[str, float] = {}
         started = time.perf_counter()
         check_case_no(request.case_no)
+        rule_set_for(self.settings, request.rule_set, request.conditions)  # a bad rule set fails before storing
         diarizer_name = request.diarizer or self.settings.diarizer
         staged, sha256, size = audio_files.stage_copy(request.path, store.audio_dir)
         try:
@@ -94,6 +98,7 @@ class Pipeline:
             model=self.settings.asr_model,
             options=options.as_record(),
         )
+        store.set_rule_set(session_id, request.rule_set, request.conditions)
         log.info("session %d: %.1f s of audio, %d channel(s), diarizer %s", session_id, audio.duration_s,
                  audio.channels, diarizer.name)
         try:
@@ -116,6 +121,8 @@ class Pipeline:
                 progress=lambda fraction: report("diarizing", fraction * audio.duration_s, audio.duration_s),
             )
         timings["diarize_s"] = time.perf_counter() - t
+        if request.num_speakers != 1:  # the one-speaker "turn" is an assumption, not something heard
+            store.add_speaker_turns(session_id, turns)
         roles = speaker_roles(turns, request.seat_roles)
         channels = {turn.speaker: turn.channel for turn in turns}
 
@@ -133,6 +140,9 @@ class Pipeline:
         report("transcribing", audio.duration_s, audio.duration_s)
         timings["transcribe_s"] = time.perf_counter() - t
         store.set_speaker_roles(session_id, {s: roles.get(s) for s in speakers}, channels)
+        t = time.perf_counter()
+        check_session(store, session_id, self.settings)
+        timings["check_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - started
         store.finish_session(session_id, status="done", timings={k: round(v, 3) for k, v in timings.items()})
         return FileResult(session_id=session_id, duration_s=audio.duration_s, utterances=count, speakers=len(speakers))

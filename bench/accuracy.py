@@ -4,8 +4,8 @@
   labels; recognizer outputs are not references): the pipeline, bare faster-whisper with the pipeline's
   arguments, and bare faster-whisper with its own defaults (language fixed to Chinese), both converted to
   Simplified before scoring.
-- Diarization error rate (0.25 s collar each side, pyannote.metrics) of the pipeline's stored speaker turns
-  (its RTTM export) on the mixes: `.seats.wav` (channel diarizer) and mono `.wav` (voice diarizer).
+- Diarization error rate (0.25 s collar each side, pyannote.metrics) of the pipeline's RTTM export (the
+  stored speaker turns) on the mixes: `.seats.wav` (channel diarizer) and mono `.wav` (voice diarizer).
 - Characters written on 60 s of silence and on 60 s of low room noise.
 Prints the figures and writes bench/results/accuracy.json. Run: python bench/accuracy.py
 """
@@ -99,7 +99,8 @@ def main() -> None:
                     continue
                 session, utterances = pipeline_session(pipeline, store, path)
                 hypothesis = tmp / f"{rttm.stem}{suffix}.rttm"
-                hypothesis.write_text(export("rttm", session, utterances), encoding="utf-8")
+                turns = store.speaker_turns(session["id"])
+                hypothesis.write_text(export("rttm", session, utterances, turns=turns), encoding="utf-8")
                 from bench.der import read_rttm
 
                 value = der_percent(read_rttm(hypothesis), rttm)

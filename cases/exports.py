@@ -33,11 +33,17 @@ BLANK = "________"
 _PUNCTUATION_ENDINGS = tuple("。，、；：？！…—）》」』”’.,;:?!)")
 
 
-def export(fmt: str, session: dict, utterances: list[dict]) -> str:
-    """The session in format `fmt` (one of FORMATS); raises UnknownFormat otherwise."""
+def export(fmt: str, session: dict, utterances: list[dict], *, turns: list[dict] | None = None) -> str:
+    """The session in format `fmt` (one of FORMATS); raises UnknownFormat otherwise.
+
+    `turns` (the store's speaker_turns) make the RTTM: who spoke when as the diarizer heard it. Without
+    them RTTM falls back to the utterances' times.
+    """
     exporter = _EXPORTERS.get(fmt.lower() if isinstance(fmt, str) else fmt)
     if exporter is None:
         raise UnknownFormat(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if exporter is export_rttm and turns:
+        return export_rttm(session, turns)
     return exporter(session, utterances)
 
 
@@ -96,7 +102,10 @@ def export_vtt(session: dict, utterances: list[dict]) -> str:
 
 
 def export_rttm(session: dict, utterances: list[dict]) -> str:
-    """NIST RTTM, one SPEAKER line per turn; speakers by label (roles are not RTTM names)."""
+    """NIST RTTM, one SPEAKER line per turn; speakers by label (roles are not RTTM names).
+
+    Takes utterances or speaker turns alike (both have start_s, end_s, speaker).
+    """
     file_id = f"session-{session['id']}"
     turns: list[list] = []  # [speaker, start_s, end_s]
     for utterance in _in_start_order(utterances):
@@ -149,13 +158,25 @@ def export_txt(session: dict, utterances: list[dict]) -> str:
         RECORD_END,
     ]
     findings = session.get("findings")
-    if findings is not None:
-        lines += ["", "程序性告知检查"]
-        lines += [
-            f"- {finding.get('title') or finding.get('key')}（{finding.get('key')}）：{finding.get('status')}"
-            for finding in findings
-        ] or ["（无检查结果）"]
+    if findings:
+        lines += ["", f"程序性告知检查（{session.get('rule_set') or ''}）"]
+        lines += [_finding_line(finding) for finding in findings]
     return "\n".join(lines) + "\n"
+
+
+FINDING_STATUS_NAMES = {
+    "satisfied": "已告知",
+    "missing": "未发现",
+    "out_of_order": "顺序不当",
+    "wrong_speaker": "非办案人员所述",
+}
+
+
+def _finding_line(finding: dict) -> str:
+    status = FINDING_STATUS_NAMES.get(finding.get("status"), finding.get("status"))
+    at = finding.get("start_s")
+    when = f"（{_clock(at, '.')[:8]}）" if isinstance(at, (int, float)) else ""
+    return f"- {finding.get('title') or finding.get('key')}：{status}{when}"
 
 
 def _record_turns(utterances: list[dict]) -> list[tuple[str, str]]:

@@ -109,8 +109,55 @@ def _v1_initial_schema(db: Database) -> None:
         db.execute(statement)
 
 
+def _v2_speaker_turns(db: Database) -> None:
+    """Who spoke when, as the diarizer found it: the RTTM export is made from these.
+
+    Utterance times come from Whisper's word timestamps, which start and end a word late or early; the
+    diarizer's turns follow the audio itself.
+    """
+    db.execute(
+        """
+        CREATE TABLE speaker_turns (
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            start_ms INTEGER NOT NULL,
+            end_ms INTEGER NOT NULL,
+            speaker TEXT NOT NULL,
+            channel INTEGER
+        )
+        """
+    )
+    db.execute("CREATE INDEX speaker_turns_session_start ON speaker_turns (session_id, start_ms)")
+
+
+def _v3_findings(db: Database) -> None:
+    """The procedural checker's findings per session, and which rule set the session is checked against."""
+    db.execute("ALTER TABLE sessions ADD COLUMN rule_set TEXT NOT NULL DEFAULT 'criminal_first'")
+    db.execute("ALTER TABLE sessions ADD COLUMN conditions_json TEXT NOT NULL DEFAULT '[]'")
+    db.execute(
+        """
+        CREATE TABLE findings (
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            seq INTEGER NOT NULL,
+            rule_key TEXT NOT NULL,
+            title TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('satisfied', 'missing', 'out_of_order', 'wrong_speaker')),
+            utterance_ids_json TEXT NOT NULL,
+            start_ms INTEGER,
+            evidence TEXT NOT NULL,
+            score REAL NOT NULL,
+            basis TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            checked_at TEXT NOT NULL,
+            PRIMARY KEY (session_id, seq)
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial_schema", _v1_initial_schema),
+    (2, "speaker_turns", _v2_speaker_turns),
+    (3, "findings", _v3_findings),
 )
 
 

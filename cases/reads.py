@@ -182,7 +182,28 @@ def session_from_row(row: dict, speakers: list[dict]) -> dict:
         "finished_at": local_iso(row["finished_at"]),
         "utterance_count": row["utterance_count"],
         "speakers": speakers,
+        "rule_set": row["rule_set"],
+        "conditions": json.loads(row["conditions_json"]),
     }
+
+
+def read_findings(db: Database, session_id: int) -> list[dict]:
+    """The checker's findings for the session, in rule order (the shape of lexicon's Finding.to_dict())."""
+    return [
+        {
+            "key": row["rule_key"],
+            "title": row["title"],
+            "status": row["status"],
+            "utterance_ids": json.loads(row["utterance_ids_json"]),
+            "start_s": None if row["start_ms"] is None else to_s(row["start_ms"]),
+            "evidence": row["evidence"],
+            "score": row["score"],
+            "basis": row["basis"],
+            "detail": row["detail"],
+            "checked_at": local_iso(row["checked_at"]),
+        }
+        for row in db.query("SELECT * FROM findings WHERE session_id = ? ORDER BY seq", [session_id])
+    ]
 
 
 def now_utc_iso() -> str:

@@ -3,10 +3,12 @@
 SQLite's unicode61 tokenizer treats a run of Han characters as one token, so the index holds
 jieba-segmented text (`" ".join(jieba.cut_for_search(text))`) and queries are segmented the same way.
 
-The segmenter is a private `jieba.Tokenizer` on jieba's default dictionary, not the global one:
-lexicon/ adds user words to the global tokenizer, and an index segmented with one dictionary and
+The segmenter is a private `jieba.Tokenizer` on jieba's default dictionary: an index segmented with one
+dictionary and
 queried with another misses matches (a name indexed as "张三 丰" cannot be found as "张三丰"). A
-fixed dictionary keeps old and new rows searchable alike.
+fixed dictionary keeps old and new rows searchable alike. lexicon's police/legal dictionary is not used
+here on purpose: it makes 犯罪嫌疑人诉讼权利义务告知书 one token, and jieba's search mode then yields only
+its 2- and 3-character dictionary parts, so a search for 权利义务告知书 or 告知书 would miss it.
 """
 
 import logging

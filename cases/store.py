@@ -12,10 +12,11 @@ the busy timeout.
 """
 
 import functools
+import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -44,11 +45,14 @@ from cases.reads import (
     one,
     read_case,
     read_cases,
+    read_findings,
     read_sessions,
     read_utterances,
     search_utterances,
 )
 from cases.search import highlight, match_expression, query_terms, segment_for_index
+from diarize.types import SpeakerTurn
+from lexicon import Finding
 from transcribe.types import Utterance
 
 logger = logging.getLogger(__name__)
@@ -248,6 +252,8 @@ class Store:
                 f"DELETE FROM words WHERE utterance_id IN ({in_session})",
                 "DELETE FROM utterances WHERE session_id = ?",
                 "DELETE FROM speakers WHERE session_id = ?",
+                "DELETE FROM speaker_turns WHERE session_id = ?",
+                "DELETE FROM findings WHERE session_id = ?",
                 "DELETE FROM sessions WHERE id = ?",
             ):
                 self._db.execute(statement, [session_id])
@@ -255,10 +261,11 @@ class Store:
 
     @_locked
     def get_session(self, session_id: int) -> dict:
+        """The session with its speakers and the procedural checker's findings."""
         sessions = read_sessions(self._db, "s.id = ?", [session_id])
         if not sessions:
             raise SessionNotFound(f"no session with id {session_id}")
-        return sessions[0]
+        return {**sessions[0], "findings": read_findings(self._db, session_id)}
 
     @_locked
     def list_sessions(self, case_no: str | None = None) -> list[dict]:
@@ -364,6 +371,73 @@ class Store:
             )
         logger.debug("session %d: stored utterance %d (seq %d)", session_id, utterance_id, seq)
         return int(utterance_id)
+
+    # Procedural findings
+
+    @_locked
+    def set_rule_set(self, session_id: int, rule_set: str, conditions: Iterable[str] = ()) -> None:
+        """Which procedural rule set (and conditional additions) the session is checked against."""
+        conditions = list(conditions)
+        if not isinstance(rule_set, str) or not rule_set.strip() or not all(isinstance(c, str) for c in conditions):
+            raise StoreError(f"a rule set is a name and conditions a list of names, got {rule_set!r}, {conditions!r}")
+        with immediate_transaction(self._db):
+            self._require_session(session_id)
+            self._db.execute("UPDATE sessions SET rule_set = ?, conditions_json = ? WHERE id = ?",
+                             [rule_set, json.dumps(conditions, ensure_ascii=False), session_id])
+
+    @_locked
+    def set_findings(self, session_id: int, findings: Iterable[Finding]) -> None:
+        """Replace the session's findings with a new check's (after a correction, the check is redone)."""
+        checked_at = now_utc_iso()
+        rows = [
+            [session_id, seq, f.rule_key, f.title, f.status, json.dumps(list(f.utterance_ids)),
+             None if f.start_s is None else to_ms(f.start_s, "finding start"), f.evidence, float(f.score), f.basis,
+             f.detail, checked_at]
+            for seq, f in enumerate(findings)
+        ]
+        with immediate_transaction(self._db):
+            self._require_session(session_id)
+            self._db.execute("DELETE FROM findings WHERE session_id = ?", [session_id])
+            self._db.conn.executemany(
+                "INSERT INTO findings (session_id, seq, rule_key, title, status, utterance_ids_json, start_ms,"
+                " evidence, score, basis, detail, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    @_locked
+    def findings(self, session_id: int) -> list[dict]:
+        self._require_session(session_id)
+        return read_findings(self._db, session_id)
+
+    # Speaker turns
+
+    @_locked
+    def add_speaker_turns(self, session_id: int, turns: Iterable[SpeakerTurn]) -> None:
+        """Store the diarizer's turns (who spoke when) for the session."""
+        rows = []
+        for turn in turns:
+            start_ms, end_ms = to_ms(turn.start_s, "turn start"), to_ms(turn.end_s, "turn end")
+            if end_ms < start_ms or not turn.speaker:
+                raise StoreError(f"a speaker turn needs a speaker and end >= start, got {turn!r}")
+            rows.append([session_id, start_ms, end_ms, turn.speaker, turn.channel])
+        with immediate_transaction(self._db):
+            self._require_session(session_id)
+            self._db.conn.executemany(
+                "INSERT INTO speaker_turns (session_id, start_ms, end_ms, speaker, channel) VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    @_locked
+    def speaker_turns(self, session_id: int) -> list[dict]:
+        """The diarizer's turns, by start: `{"start_s", "end_s", "speaker", "channel"}`."""
+        self._require_session(session_id)
+        return [
+            {"start_s": r["start_ms"] / 1000, "end_s": r["end_ms"] / 1000, "speaker": r["speaker"],
+             "channel": r["channel"]}
+            for r in self._db.query(
+                "SELECT start_ms, end_ms, speaker, channel FROM speaker_turns WHERE session_id = ? "
+                "ORDER BY start_ms, end_ms", [session_id])
+        ]
 
     @_locked
     def utterances(self, session_id: int) -> list[dict]:

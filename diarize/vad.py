@@ -17,8 +17,9 @@ class VadTuning:
     # Pauses shorter than this stay inside one region: people pause between phrases without
     # handing over the floor, and a region is what the diarizers split and label.
     min_silence_ms: int = 300
-    # Silero marks speech a little late and ends it a little early; pad regions by this much.
-    speech_pad_ms: int = 100
+    # Silero marks speech a little late and ends it a little early (soft onsets, trailing finals); pad
+    # regions by this much. 100 ms left word edges outside their turn on the shared mixes, 400 ms merged gaps.
+    speech_pad_ms: int = 200
 
 
 def speech_regions(mono: np.ndarray, *, tuning: VadTuning = VadTuning()) -> list[tuple[int, int]]:

@@ -38,7 +38,8 @@ def get_utterances(session_id: int, store: StoreDep) -> list[dict]:
 def export_session(
     session_id: int, store: StoreDep, format: Literal["json", "srt", "vtt", "rttm", "txt"] = "json"
 ) -> Response:
-    text = export(format, store.get_session(session_id), store.utterances(session_id))
+    turns = store.speaker_turns(session_id) if format == "rttm" else None
+    text = export(format, store.get_session(session_id), store.utterances(session_id), turns=turns)
     filename = f"session-{session_id}.{format}"
     return Response(
         text,

@@ -125,12 +125,13 @@ def test_other_containers_go_through_the_whole_pipeline(tmp_path, data_dir):
         (lambda d, t: ["transcribe", d / "wenet_nst_ID001.wav", "--case", "../../etc/passwd"], "case number"),
         (lambda d, t: ["transcribe", d / "wenet_nst_ID001.wav", "--case", "X-1", "--seat-roles", "讯问人,法官"], "法官"),
         (lambda d, t: ["transcribe", d / "wenet_nst_ID001.wav", "--case", "X-1", "--speakers", "0"], "speakers"),
+        (lambda d, t: ["transcribe", d / "wenet_nst_ID001.wav", "--case", "X-1", "--rules", "nonesuch"], "nonesuch"),
         (lambda d, t: ["export", "999", "--format", "txt"], "no session with id 999"),
         (lambda d, t: ["export", "1", "--format", "docx"], "docx"),
         (lambda d, t: ["show", "../1"], "SESSION_ID"),
     ],
     ids=["text-as-wav", "zero-bytes", "missing-path", "path-like-case", "unknown-role", "zero-speakers",
-         "unknown-session", "unknown-format", "path-like-session"],
+         "unknown-rule-set", "unknown-session", "unknown-format", "path-like-session"],
 )
 def test_bad_input_exits_2_with_one_clear_line_and_stores_nothing(tmp_path, data_dir, args, message):
     (tmp_path / "notes.wav").write_text("会议记录：这不是录音。", encoding="utf-8")

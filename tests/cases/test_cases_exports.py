@@ -155,12 +155,18 @@ def test_txt_times_come_from_the_start_and_the_duration(recorded):
 
 def test_txt_appends_procedural_findings_after_the_record(recorded):
     session, utterances = recorded
-    findings = [{"key": "rights_notice", "title": "告知诉讼权利义务", "status": "present"},
-                {"key": "recusal", "title": "告知申请回避", "status": "missing"}]
-    lines = export("txt", {**session, "findings": findings}, utterances).splitlines()
+    findings = [{"key": "rights_notice", "title": "告知诉讼权利义务", "status": "satisfied", "start_s": 75.2},
+                {"key": "recusal", "title": "告知申请回避", "status": "missing", "start_s": None}]
+    session = {**session, "findings": findings, "rule_set": "criminal_first"}
+    lines = export("txt", session, utterances).splitlines()
     end = lines.index("以下空白")
-    assert lines[end + 2] == "程序性告知检查"
-    assert lines[end + 3 :] == ["- 告知诉讼权利义务（rights_notice）：present", "- 告知申请回避（recusal）：missing"]
+    assert lines[end + 2] == "程序性告知检查（criminal_first）"
+    assert lines[end + 3 :] == ["- 告知诉讼权利义务：已告知（00:01:15）", "- 告知申请回避：未发现"]
+
+
+def test_txt_has_no_check_section_before_a_check(recorded):
+    session, utterances = recorded
+    assert "程序性告知检查" not in export("txt", {**session, "findings": []}, utterances)
 
 
 def test_subtitles_keep_each_cue_on_one_line(recorded):

@@ -400,3 +400,20 @@ def test_two_stores_on_one_home_see_each_others_writes(tmp_path):
         assert reader.get_session(session_id)["utterance_count"] == 1
         reader.add_utterance(session_id, utterance(1.0, 2.0, "好的", "S1"))
         assert [u["seq"] for u in writer.utterances(session_id)] == [0, 1]
+
+
+def test_speaker_turns_round_trip_and_make_the_rttm(tmp_path):
+    from cases import Store, export
+    from diarize.types import SpeakerTurn
+
+    with Store.open(tmp_path / "home") as store:
+        sid = store.create_session(case_no="T-1", room=None, kind="file", source_name="a.wav", audio_path="audio/a.wav",
+                                   audio_sha256="", audio_bytes=0, duration_s=10.0, sample_rate=16000, channels=2,
+                                   diarizer="channel", model="base", options={})
+        store.add_speaker_turns(sid, [SpeakerTurn(0.4, 3.2, "S1", 0), SpeakerTurn(3.9, 7.25, "S2", 1)])
+        turns = store.speaker_turns(sid)
+        assert turns == [{"start_s": 0.4, "end_s": 3.2, "speaker": "S1", "channel": 0},
+                         {"start_s": 3.9, "end_s": 7.25, "speaker": "S2", "channel": 1}]
+        rttm = export("rttm", store.get_session(sid), [], turns=turns).splitlines()
+        assert rttm == [f"SPEAKER session-{sid} 1 0.400 2.800 <NA> <NA> S1 <NA> <NA>",
+                        f"SPEAKER session-{sid} 1 3.900 3.350 <NA> <NA> S2 <NA> <NA>"]
