@@ -154,10 +154,37 @@ def _v3_findings(db: Database) -> None:
     )
 
 
+def _v4_audio_segments(db: Database) -> None:
+    """Live recordings are kept as a series of short WAV segments, each with its sha256 once closed.
+
+    `sessions.transcribed_ms` is how far the committed transcript reaches: after a crash, recovery
+    transcribes the audio from there on.
+    """
+    db.execute(
+        """
+        CREATE TABLE audio_segments (
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            seq INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            start_ms INTEGER NOT NULL,
+            duration_ms INTEGER NOT NULL,
+            frames INTEGER NOT NULL,
+            sample_rate INTEGER NOT NULL,
+            channels INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (session_id, seq)
+        )
+        """
+    )
+    db.execute("ALTER TABLE sessions ADD COLUMN transcribed_ms INTEGER NOT NULL DEFAULT 0")
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial_schema", _v1_initial_schema),
     (2, "speaker_turns", _v2_speaker_turns),
     (3, "findings", _v3_findings),
+    (4, "audio_segments", _v4_audio_segments),
 )
 
 
