@@ -58,7 +58,7 @@ def _store(settings: Settings):
 @click.option("--speakers", type=click.IntRange(1, 8), default=None, help="Number of speakers, if known.")
 @click.option("--seat-roles", default="", help="Roles by seat (channel), e.g. 讯问人,被讯问人; one mic: by first speaking.")
 @click.option("--diarizer", type=click.Choice(["auto", "channel", "voice"]), default=None, help="Override BILU_DIARIZER.")
-@click.option("--hotwords", default=None, help="Words to favour in recognition (names, places), space separated.")
+@click.option("--hotwords", default=None, help="Words to favour in recognition (names, places), space separated; harms the base model (README).")
 @click.option("--rules", "rule_set", default="criminal_first", show_default=True,
               help="Procedural rule set to check against (bilu rules lists them).")
 @click.option("--condition", "conditions", multiple=True,
@@ -92,18 +92,25 @@ def transcribe(settings: Settings, file: Path, case_no, room, speakers, seat_rol
 
 @cli.command()
 @click.argument("session_id", type=int)
-@click.option("--format", "fmt", type=click.Choice(["json", "srt", "vtt", "rttm", "txt"]), default="json",
+@click.option("--format", "fmt", type=click.Choice(["json", "srt", "vtt", "rttm", "txt", "docx"]), default="json",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write here instead of standard output.")
 @click.pass_obj
 def export(settings: Settings, session_id: int, fmt: str, output: Path | None) -> None:
-    """Export a session's transcript."""
+    """Export a session's transcript (docx: the 讯问笔录 as a Word document, needs -o)."""
     from cases.exports import export as render
 
+    if fmt == "docx" and output is None:
+        raise click.UsageError("--format docx writes a binary file: give -o FILE.docx")
     with _store(settings) as store:
-        text = render(fmt, store.get_session(session_id), store.utterances(session_id),
-                      turns=store.speaker_turns(session_id) if fmt == "rttm" else None)
+        session, utterances = store.get_session(session_id), store.utterances(session_id)
+        if fmt == "docx":
+            from cases.docx_export import export_docx
+
+            output.write_bytes(export_docx(session, utterances))
+            return
+        text = render(fmt, session, utterances, turns=store.speaker_turns(session_id) if fmt == "rttm" else None)
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
     else:
@@ -243,6 +250,12 @@ def serve(settings: Settings, host: str | None, port: int | None, demo: bool) ->
     port = port or settings.port
     click.echo(f"Bilu serving on http://{host}:{port}  (API docs: /docs)", err=True)
     uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+
+
+from api.cli_users import units, users  # noqa: E402  (groups defined in their own module)
+
+for group in (users, units):
+    cli.add_command(group)
 
 
 def main() -> None:
