@@ -8,8 +8,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages: gcc and make build webrtcvad (a resemblyzer dependency that ships only as source).
-SYSTEM_PACKAGES := gcc make
+# Debian packages: gcc and make build webrtcvad (a resemblyzer dependency that ships only as source);
+# libportaudio2 is PortAudio for the room microphones; pulseaudio and pulseaudio-utils give the tests a
+# real virtual microphone (a null sink) and paplay/parec/pactl to drive it.
+SYSTEM_PACKAGES := gcc make libportaudio2 pulseaudio pulseaudio-utils
 
 .PHONY: help install system-packages models run test bench lock clean
 

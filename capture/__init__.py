@@ -1,8 +1,34 @@
-"""Audio in: decoding recorded files (and, later, room microphones) into 16 kHz float32 samples.
+"""Audio in: recorded files and room microphones, as 16 kHz (files) or device-rate (microphones) chunks,
+and the crash-safe recording of every chunk to disk before anything else uses it.
 
-Imports nothing of ours: every other package builds on what this one gives.
+Imports nothing of ours: every other package builds on what this one gives. sounddevice (and so the
+PortAudio library) is loaded only when a device is used.
 """
 from capture.chunk import AudioChunk
 from capture.decode import SAMPLE_RATE, AudioDecodeError, DecodedAudio, decode_file
+from capture.devices import CaptureArgumentError, CaptureError, InputDevice, list_input_devices
+from capture.microphone import ChunkResampler, DeviceLost, Microphone
+from capture.recorder import RecordingError, SegmentInfo, SegmentRecorder
+from capture.recovery import read_segments, recover_segments
+from capture.replay import replay_file
 
-__all__ = ["SAMPLE_RATE", "AudioChunk", "AudioDecodeError", "DecodedAudio", "decode_file"]
+__all__ = [
+    "SAMPLE_RATE",
+    "AudioChunk",
+    "AudioDecodeError",
+    "CaptureArgumentError",
+    "CaptureError",
+    "ChunkResampler",
+    "DecodedAudio",
+    "DeviceLost",
+    "InputDevice",
+    "Microphone",
+    "RecordingError",
+    "SegmentInfo",
+    "SegmentRecorder",
+    "decode_file",
+    "list_input_devices",
+    "read_segments",
+    "recover_segments",
+    "replay_file",
+]
