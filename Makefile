@@ -45,6 +45,7 @@ models: $(STAMP)
 	@$(BIN)/bilu models >/dev/null
 
 run: install
+	$(BIN)/bilu users ensure-demo-admin
 	$(BIN)/bilu serve --demo
 
 test: install

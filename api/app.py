@@ -1,28 +1,62 @@
 """The FastAPI application. Built by `create_app(settings)`; nothing global."""
 import logging
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from cases import CaseNotFound, SessionNotFound, StoreError
+from cases import (
+    AccountExists,
+    CaseNotFound,
+    SessionNotFound,
+    SpeakerNotFound,
+    StaleVersion,
+    StoreError,
+    UnitNotFound,
+    UserNotFound,
+    UtteranceNotFound,
+)
 
-from api.routes import cases, health, pages, search, sessions
+from api.access import LoginRequired, PageUser, require_login, login_url
+from api.routes import audio, auth, cases, findings, health, pages, search, sessions, speakers, units, users, utterances
+from api.security import CookieSigner, LoginThrottle, load_secret_key
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
+
+_NOT_FOUND = (CaseNotFound, SessionNotFound, UtteranceNotFound, SpeakerNotFound, UnitNotFound, UserNotFound)
 
 
 def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(
         title="Bilu 笔录",
-        description="Offline Chinese transcription for interview rooms: cases, sessions, transcripts, exports.",
+        description="Offline Chinese transcription for interview rooms: cases, sessions, transcripts, exports. "
+                    "Log in with POST /auth/login (cookie) or send `Authorization: Bearer` (POST /auth/tokens).",
         version="0.1.0",
+        # Served below behind a login: even the API's shape is only for users.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.settings = settings
-    for module in (health, cases, sessions, search, pages):
+    app.state.cookie_signer = CookieSigner(load_secret_key(settings), max_age_s=int(settings.session_hours * 3600))
+    app.state.login_throttle = LoginThrottle(max_failures=settings.login_max_failures,
+                                             window_s=settings.login_window_s)
+    for module in (health, auth, units, users, cases, sessions, utterances, speakers, findings, audio, search, pages):
         app.include_router(module.router)
+    _add_docs(app)
     _map_errors(app)
     return app
+
+
+def _add_docs(app: FastAPI) -> None:
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_login)])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(user: PageUser) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Bilu 笔录 API")
 
 
 def _map_errors(app: FastAPI) -> None:
@@ -30,9 +64,16 @@ def _map_errors(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def store_error(request: Request, exc: StoreError) -> JSONResponse:
-        status = 404 if isinstance(exc, (CaseNotFound, SessionNotFound)) else 422
+        if isinstance(exc, StaleVersion):
+            return JSONResponse({"detail": str(exc), "current_version": exc.current_version,
+                                 "current": exc.current}, status_code=409)
+        status = 404 if isinstance(exc, _NOT_FOUND) else 409 if isinstance(exc, AccountExists) else 422
         return JSONResponse({"detail": str(exc)}, status_code=status)
 
     @app.exception_handler(ValueError)
     async def value_error(request: Request, exc: ValueError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> RedirectResponse:
+        return RedirectResponse(login_url(exc.next_path), status_code=303)

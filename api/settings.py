@@ -4,7 +4,7 @@ Built once in `main()` and passed down; nothing reads the environment at import 
 """
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,3 +26,11 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `bilu serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `bilu serve` listens on.")
     log_level: str = Field("WARNING", description="DEBUG, INFO, WARNING or ERROR (logs go to stderr).")
+    secret_key: SecretStr | None = Field(
+        None, description="Signs login cookies and CSRF tokens; default: generated once into BILU_HOME/secret_key.")
+    cookie_secure: bool | None = Field(
+        None, description="Mark the login cookie Secure; default: yes, except over plain http to a loopback address.")
+    session_hours: float = Field(12.0, gt=0, le=24 * 30, description="How long a browser login lasts.")
+    token_days: int = Field(30, ge=1, le=366, description="Default lifetime of an API token.")
+    login_max_failures: int = Field(5, ge=1, description="Failed logins (per user name, per address) before 429.")
+    login_window_s: int = Field(900, ge=1, description="Failed logins older than this are forgotten.")

@@ -1,23 +1,54 @@
-"""Case records: the SQLite store (cases, sessions, utterances, words, Chinese full-text search)
-and the text exports of a session (JSON, SRT, WebVTT, RTTM, 讯问笔录).
+"""Case records: the SQLite store (cases, sessions, utterances, words, Chinese full-text search,
+units, users and who may see what, corrections with revisions, the audit table) and the exports of a
+session (JSON, SRT, WebVTT, RTTM, 讯问笔录 as text and DOCX).
 
 The only package that talks to the database. Builds on transcribe (its Utterance type).
 """
 
+from cases.access import CORRECTING_ROLES, Scope, may_administer, may_correct, scope_of
+from cases.accounts import LEVELS, ROLES, Account
 from cases.errors import (
+    AccountExists,
     CaseNotFound,
+    InvalidAccount,
     InvalidCaseNumber,
+    InvalidCorrection,
     InvalidQuery,
     SessionNotDeletable,
     SessionNotFound,
+    SpeakerNotFound,
+    StaleVersion,
     StoreError,
+    UnitNotFound,
     UnknownFormat,
+    UserNotFound,
+    UtteranceNotFound,
 )
+from cases.passwords import generate_password
+from cases.search_filters import SearchFilters
 from cases.exports import FORMATS, export
 from cases.checks import check_case_no
 from cases.store import SESSION_KINDS, SESSION_STATUSES, Store
 
 __all__ = [
+    "CORRECTING_ROLES",
+    "LEVELS",
+    "ROLES",
+    "Account",
+    "AccountExists",
+    "InvalidAccount",
+    "InvalidCorrection",
+    "Scope",
+    "SearchFilters",
+    "SpeakerNotFound",
+    "StaleVersion",
+    "UnitNotFound",
+    "UserNotFound",
+    "UtteranceNotFound",
+    "generate_password",
+    "may_administer",
+    "may_correct",
+    "scope_of",
     "FORMATS",
     "SESSION_KINDS",
     "SESSION_STATUSES",

@@ -31,3 +31,45 @@ class InvalidQuery(StoreError):
 
 class UnknownFormat(StoreError):
     """An export format that is not one of `cases.exports.FORMATS`."""
+
+
+class InvalidAccount(StoreError):
+    """A unit, user name, role, display name or password that is not allowed."""
+
+
+class UnitNotFound(StoreError):
+    """No unit with that name (or id)."""
+
+
+class UserNotFound(StoreError):
+    """No user with that name."""
+
+
+class AccountExists(StoreError):
+    """A unit or user with that name exists already."""
+
+
+class InvalidCorrection(StoreError):
+    """A correction that cannot be applied: a split point outside the utterance, merging non-neighbours,
+    correcting a session that is still being recorded, ..."""
+
+
+class UtteranceNotFound(StoreError):
+    """No utterance with that id in that session (or it was merged into its neighbour)."""
+
+
+class SpeakerNotFound(StoreError):
+    """No speaker with that label in that session."""
+
+
+class StaleVersion(StoreError):
+    """A change saved against an older version of an utterance or speaker than the stored one.
+
+    `current_version` and `current` (the stored row, as the API shows it) let the client show what the
+    other person saved, and try again.
+    """
+
+    def __init__(self, message: str, *, current_version: int, current: dict) -> None:
+        super().__init__(message)
+        self.current_version = current_version
+        self.current = current

@@ -127,12 +127,32 @@ def export_txt(session: dict, utterances: list[dict]) -> str:
     Page numbering (第 页 共 页) and the signature on every page belong to the paginated DOCX/PDF
     export of a later issue: plain text has no pages.
     """
+    lines = [RECORD_TITLE, record_number_line(session), "", *record_header_lines(session), ""]
+    lines += [f"{label}：{text}" for label, text in record_turns(utterances)]
+    lines += [
+        "",
+        RECORD_CONFIRMATION,
+        f"被讯问人（签名、捺指印）：{BLANK}    年  月  日",
+        f"讯问人（签名）：{BLANK}    记录人（签名）：{BLANK}",
+        RECORD_END,
+    ]
+    findings = session.get("findings")
+    if findings:
+        lines += ["", f"程序性告知检查（{session.get('rule_set') or ''}）"]
+        lines += [finding_line(finding) for finding in findings]
+    return "\n".join(lines) + "\n"
+
+
+def record_number_line(session: dict) -> str:
+    """（第 N 次）: which interrogation of the case this is."""
     number = session.get("number_in_case")
+    return f"（第 {number if number else BLANK} 次）"
+
+
+def record_header_lines(session: dict) -> list[str]:
+    """The record's header fields (time, place, people, case), shared by the text and DOCX exports."""
     start, end = _session_span(session)
     lines = [
-        RECORD_TITLE,
-        f"（第 {number if number else BLANK} 次）",
-        "",
         f"时间：{_chinese_minute(start)}至{_chinese_minute(end)}",
         f"地点：{session.get('room') or BLANK}",
         f"讯问人：{BLANK}  工作单位：{BLANK}",
@@ -148,20 +168,7 @@ def export_txt(session: dict, utterances: list[dict]) -> str:
     lines.append(f"案件编号：{session.get('case_no') or BLANK}")
     if session.get("case_title"):
         lines.append(f"案件名称：{session['case_title']}")
-    lines.append("")
-    lines += [f"{label}：{text}" for label, text in _record_turns(utterances)]
-    lines += [
-        "",
-        RECORD_CONFIRMATION,
-        f"被讯问人（签名、捺指印）：{BLANK}    年  月  日",
-        f"讯问人（签名）：{BLANK}    记录人（签名）：{BLANK}",
-        RECORD_END,
-    ]
-    findings = session.get("findings")
-    if findings:
-        lines += ["", f"程序性告知检查（{session.get('rule_set') or ''}）"]
-        lines += [_finding_line(finding) for finding in findings]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 FINDING_STATUS_NAMES = {
@@ -172,14 +179,14 @@ FINDING_STATUS_NAMES = {
 }
 
 
-def _finding_line(finding: dict) -> str:
+def finding_line(finding: dict) -> str:
     status = FINDING_STATUS_NAMES.get(finding.get("status"), finding.get("status"))
     at = finding.get("start_s")
     when = f"（{_clock(at, '.')[:8]}）" if isinstance(at, (int, float)) else ""
     return f"- {finding.get('title') or finding.get('key')}：{status}{when}"
 
 
-def _record_turns(utterances: list[dict]) -> list[tuple[str, str]]:
+def record_turns(utterances: list[dict]) -> list[tuple[str, str]]:
     """(问/答/role/label, text) per turn; consecutive utterances of one speaker make one turn."""
     turns: list[tuple[str | None, str, str]] = []  # (speaker, label, text)
     for utterance in _in_start_order(utterances):

@@ -180,11 +180,168 @@ def _v4_audio_segments(db: Database) -> None:
     db.execute("ALTER TABLE sessions ADD COLUMN transcribed_ms INTEGER NOT NULL DEFAULT 0")
 
 
+def _v5_accounts(db: Database) -> None:
+    """Units (city bureau / case-handling centre / grassroots unit), users, prosecutors' case assignments,
+    login sessions and API tokens (stored as sha256 only).
+
+    Every existing case is put in a default unit, created here at city level (id 1): a case inserted
+    without a unit lands there too (column default), and an administrator moves it.
+    """
+    statements = [
+        """
+        CREATE TABLE units (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            level TEXT NOT NULL CHECK (level IN ('city', 'centre', 'unit')),
+            parent_id INTEGER REFERENCES units(id),
+            created_at TEXT NOT NULL,
+            CHECK ((level = 'city') = (parent_id IS NULL))
+        )
+        """,
+        "CREATE INDEX units_parent ON units (parent_id)",
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            display_name TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('officer', 'recorder', 'supervisor', 'prosecutor', 'admin')),
+            unit_id INTEGER NOT NULL REFERENCES units(id),
+            password_hash TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+            created_at TEXT NOT NULL,
+            password_changed_at TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE case_assignments (
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            assigned_at TEXT NOT NULL,
+            PRIMARY KEY (case_id, user_id)
+        )
+        """,
+        "CREATE INDEX case_assignments_user ON case_assignments (user_id)",
+        """
+        CREATE TABLE auth_tokens (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            kind TEXT NOT NULL CHECK (kind IN ('session', 'api')),
+            token_sha256 TEXT NOT NULL UNIQUE,
+            label TEXT,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            revoked_at TEXT
+        )
+        """,
+        "CREATE INDEX auth_tokens_user ON auth_tokens (user_id)",
+    ]
+    for statement in statements:
+        db.execute(statement)
+    db.execute(
+        "INSERT INTO units (id, name, level, parent_id, created_at) VALUES (1, '默认单位', 'city', NULL, ?)",
+        [datetime.now(timezone.utc).isoformat(timespec="milliseconds")],
+    )
+    # No REFERENCES here: SQLite cannot add a foreign-key column with a non-NULL default; the store checks
+    # the unit whenever it sets one, and unit 1 is never deleted.
+    db.execute("ALTER TABLE cases ADD COLUMN unit_id INTEGER NOT NULL DEFAULT 1")
+    db.execute("CREATE INDEX cases_unit ON cases (unit_id)")
+    # The officers who questioned in a session (the search filter "officer").
+    db.execute(
+        """
+        CREATE TABLE session_officers (
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            PRIMARY KEY (session_id, user_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX session_officers_user ON session_officers (user_id)")
+
+
+def _v6_corrections_and_audit(db: Database) -> None:
+    """Corrections keep the recognizer's text; every change is a revision; every read and change is audited.
+
+    - `utterances.original_text`: what the recognizer wrote, filled at insert by a trigger (so no writer can
+      forget it) and protected from any later UPDATE by another.
+    - `utterances.role`: a role set on one utterance, over its speaker's role; `version`: bumped by every
+      change, for optimistic locking; `merged_into`: an utterance merged into its neighbour is kept (with its
+      original text) but no longer read.
+    - `audit`: append-only (UPDATE and DELETE are refused by triggers). `content` is the canonical JSON of
+      the row (who, what, when, details): issue 6 chains these rows by hash over it.
+    """
+    statements = [
+        "ALTER TABLE utterances ADD COLUMN original_text TEXT",
+        "ALTER TABLE utterances ADD COLUMN role TEXT",
+        "ALTER TABLE utterances ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE utterances ADD COLUMN merged_into INTEGER",
+        "UPDATE utterances SET original_text = text",
+        """
+        CREATE TRIGGER utterances_keep_original_text AFTER INSERT ON utterances
+        WHEN NEW.original_text IS NULL
+        BEGIN
+            UPDATE utterances SET original_text = NEW.text WHERE id = NEW.id;
+        END
+        """,
+        """
+        CREATE TRIGGER utterances_original_text_is_final BEFORE UPDATE OF original_text ON utterances
+        WHEN OLD.original_text IS NOT NULL AND NEW.original_text IS NOT OLD.original_text
+        BEGIN
+            SELECT RAISE(ABORT, 'the recognizer''s original text of an utterance is never overwritten');
+        END
+        """,
+        "ALTER TABLE speakers ADD COLUMN version INTEGER NOT NULL DEFAULT 1",
+        """
+        CREATE TABLE revisions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            utterance_id INTEGER,
+            speaker_label TEXT,
+            kind TEXT NOT NULL CHECK (kind IN ('text', 'speaker', 'role', 'relabel', 'split', 'merge')),
+            user_id INTEGER REFERENCES users(id),
+            user_name TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            before_json TEXT NOT NULL,
+            after_json TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX revisions_session ON revisions (session_id, utterance_id)",
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            user_id INTEGER,
+            user_name TEXT NOT NULL,
+            action TEXT NOT NULL,
+            session_id INTEGER,
+            case_no TEXT,
+            content TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX audit_session ON audit (session_id)",
+        """
+        CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN
+            SELECT RAISE(ABORT, 'the audit table is append-only');
+        END
+        """,
+        """
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN
+            SELECT RAISE(ABORT, 'the audit table is append-only');
+        END
+        """,
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial_schema", _v1_initial_schema),
     (2, "speaker_turns", _v2_speaker_turns),
     (3, "findings", _v3_findings),
     (4, "audio_segments", _v4_audio_segments),
+    (5, "accounts", _v5_accounts),
+    (6, "corrections_and_audit", _v6_corrections_and_audit),
 )
 
 

@@ -45,7 +45,8 @@ def read_sessions(db: Database, where: str, params: list[Any]) -> list[dict]:
             # not fail.
             " (SELECT COUNT(*) FROM sessions e WHERE e.case_id = s.case_id AND e.id <= s.id"
             "   AND (e.status != 'failed' OR e.id = s.id)) AS number_in_case,"
-            " (SELECT COUNT(*) FROM utterances u WHERE u.session_id = s.id) AS utterance_count"
+            " (SELECT COUNT(*) FROM utterances u WHERE u.session_id = s.id AND u.merged_into IS NULL)"
+            " AS utterance_count"
             f" FROM sessions s JOIN cases c ON c.id = s.case_id WHERE {where} ORDER BY s.id DESC",
             params,
         )
@@ -65,14 +66,18 @@ def read_sessions(db: Database, where: str, params: list[Any]) -> list[dict]:
     return [session_from_row(row, speakers[row["id"]]) for row in rows]
 
 
-def read_utterances(db: Database, session_id: int) -> list[dict]:
-    """The session's utterances ordered by start, each with its words and its speaker's role."""
+def read_utterances(db: Database, session_id: int, *, utterance_id: int | None = None) -> list[dict]:
+    """The session's utterances ordered by start (or just the one `utterance_id`), each with its words,
+    its role (its own if one was set on it, else its speaker's), the recognizer's original text and its
+    version. Utterances merged into a neighbour are not read."""
+    only = "" if utterance_id is None else " AND u.id = ?"
+    params = [session_id] if utterance_id is None else [session_id, utterance_id]
     words_by_utterance: dict[int, list[dict]] = {}
     for word in db.query(
         "SELECT w.utterance_id, w.start_ms, w.end_ms, w.text, w.probability"
         " FROM words w JOIN utterances u ON u.id = w.utterance_id"
-        " WHERE u.session_id = ? ORDER BY w.utterance_id, w.seq",
-        [session_id],
+        f" WHERE u.session_id = ? AND u.merged_into IS NULL{only} ORDER BY w.utterance_id, w.seq",
+        params,
     ):
         words_by_utterance.setdefault(word["utterance_id"], []).append(
             {
@@ -83,11 +88,11 @@ def read_utterances(db: Database, session_id: int) -> list[dict]:
             }
         )
     rows = db.query(
-        "SELECT u.id, u.seq, u.start_ms, u.end_ms, u.speaker, sp.role, u.channel, u.text,"
-        " u.committed FROM utterances u"
+        "SELECT u.id, u.seq, u.start_ms, u.end_ms, u.speaker, COALESCE(u.role, sp.role) AS role, u.channel,"
+        " u.text, u.original_text, u.version, u.committed FROM utterances u"
         " LEFT JOIN speakers sp ON sp.session_id = u.session_id AND sp.label = u.speaker"
-        " WHERE u.session_id = ? ORDER BY u.start_ms, u.seq",
-        [session_id],
+        f" WHERE u.session_id = ? AND u.merged_into IS NULL{only} ORDER BY u.start_ms, u.seq",
+        params,
     )
     return [
         {
@@ -99,6 +104,9 @@ def read_utterances(db: Database, session_id: int) -> list[dict]:
             "role": row["role"],
             "channel": row["channel"],
             "text": row["text"],
+            "original_text": row["original_text"],
+            "corrected": row["text"] != row["original_text"],
+            "version": row["version"],
             "committed": bool(row["committed"]),
             "words": words_by_utterance.get(row["id"], []),
         }
@@ -116,11 +124,11 @@ def search_utterances(
         conditions.append("s.case_id = ?")
         params.append(case_id)
     if role is not None:
-        conditions.append("sp.role = ?")
+        conditions.append("COALESCE(u.role, sp.role) = ?")
         params.append(role)
     rows = db.query(
         "SELECT u.id AS utterance_id, u.session_id, c.case_no, u.start_ms, u.end_ms,"
-        " u.speaker, sp.role, u.text"
+        " u.speaker, COALESCE(u.role, sp.role) AS role, u.text"
         " FROM utterances_fts"
         " JOIN utterances u ON u.id = utterances_fts.rowid"
         " JOIN sessions s ON s.id = u.session_id"

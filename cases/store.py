@@ -39,7 +39,14 @@ from cases.errors import (
     SessionNotFound,
     StoreError,
 )
+from cases.access import AccessMixin
+from cases.accounts import AccountsMixin
+from cases.audit import AuditMixin
+from cases.auth_tokens import TokensMixin
 from cases.migrations import apply_migrations, immediate_transaction
+from cases.revisions import CorrectionsMixin
+from cases.search_filters import FilteredSearchMixin
+from cases.segments import SegmentsMixin
 from cases.reads import (
     now_utc_iso,
     one,
@@ -81,8 +88,13 @@ def _locked(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-class Store:
-    """Cases, sessions and transcripts under one home folder (`bilu.db` and `audio/`)."""
+class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixin, FilteredSearchMixin,
+            SegmentsMixin):
+    """Cases, sessions and transcripts under one home folder (`bilu.db` and `audio/`).
+
+    Accounts, access scopes, corrections, audit and filtered search are mixins (cases/accounts.py,
+    auth_tokens.py, access.py, revisions.py, audit.py, search_filters.py) sharing this connection and lock.
+    """
 
     def __init__(self, *, home: Path, db: Database) -> None:
         """Use `Store.open(home)`; this only wraps a database that is already set up."""
@@ -254,6 +266,7 @@ class Store:
                 "DELETE FROM speakers WHERE session_id = ?",
                 "DELETE FROM speaker_turns WHERE session_id = ?",
                 "DELETE FROM findings WHERE session_id = ?",
+                "DELETE FROM session_officers WHERE session_id = ?",
                 "DELETE FROM sessions WHERE id = ?",
             ):
                 self._db.execute(statement, [session_id])

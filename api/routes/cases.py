@@ -1,15 +1,17 @@
 from fastapi import APIRouter
 
+from api.access import UserScope, VisibleCase
 from api.deps import StoreDep
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
 
 @router.get("")
-def list_cases(store: StoreDep) -> list[dict]:
-    return store.list_cases()
+def list_cases(scope: UserScope, store: StoreDep) -> list[dict]:
+    """The cases the user may see."""
+    return store.cases_in_scope(scope)
 
 
 @router.get("/{case_no}")
-def get_case(case_no: str, store: StoreDep) -> dict:
-    return {**store.get_case(case_no), "sessions": store.list_sessions(case_no)}
+def get_case(case: VisibleCase, scope: UserScope, store: StoreDep) -> dict:
+    return {**case, "sessions": store.sessions_in_scope(scope, case["case_no"])}

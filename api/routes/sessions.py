@@ -2,47 +2,77 @@ from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+from pydantic import BaseModel
 
+from cases.docx_export import DOCX_MEDIA_TYPE, export_docx
 from cases.exports import export
 
+from api.access import CorrectableSession, CurrentUser, UserScope, VisibleSession
 from api.deps import StoreDep
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
 _MEDIA_TYPES = {
-    "json": "application/json",
-    "srt": "application/x-subrip",
-    "vtt": "text/vtt",
-    "rttm": "text/plain",
-    "txt": "text/plain",
+    "json": "application/json; charset=utf-8",
+    "srt": "application/x-subrip; charset=utf-8",
+    "vtt": "text/vtt; charset=utf-8",
+    "rttm": "text/plain; charset=utf-8",
+    "txt": "text/plain; charset=utf-8",
+    "docx": DOCX_MEDIA_TYPE,
 }
 
 
+class SessionOfficers(BaseModel):
+    officers: list[str]
+
+
 @router.get("")
-def list_sessions(store: StoreDep, case_no: str | None = None) -> list[dict]:
-    return store.list_sessions(case_no)
+def list_sessions(scope: UserScope, store: StoreDep, case_no: str | None = None) -> list[dict]:
+    """The sessions the user may see (of one case, if given)."""
+    return store.sessions_in_scope(scope, case_no)
 
 
 @router.get("/{session_id}")
-def get_session(session_id: int, store: StoreDep) -> dict:
-    return store.get_session(session_id)
+def get_session(session_id: VisibleSession, user: CurrentUser, store: StoreDep) -> dict:
+    session = store.get_session(session_id)
+    store.record_audit(user, "session.read", session_id=session_id, case_no=session["case_no"])
+    return {**session, "officers": store.session_officers(session_id)}
 
 
 @router.get("/{session_id}/utterances")
-def get_utterances(session_id: int, store: StoreDep) -> list[dict]:
-    store.get_session(session_id)  # 404 for an unknown session rather than an empty list
-    return store.utterances(session_id)
+def get_utterances(session_id: VisibleSession, user: CurrentUser, store: StoreDep) -> list[dict]:
+    """Each line with its corrected `text` beside the recognizer's `original_text`, and its `version`."""
+    utterances = store.utterances(session_id)
+    store.record_audit(user, "utterances.read", session_id=session_id)
+    return utterances
+
+
+@router.put("/{session_id}/officers")
+def set_officers(session_id: CorrectableSession, body: SessionOfficers, user: CurrentUser, store: StoreDep) -> list[str]:
+    """Who questioned in this session (user names): the search filter `officer`."""
+    store.set_session_officers(session_id, body.officers)
+    store.record_audit(user, "session.officers", session_id=session_id, detail={"officers": body.officers})
+    return store.session_officers(session_id)
 
 
 @router.get("/{session_id}/export")
 def export_session(
-    session_id: int, store: StoreDep, format: Literal["json", "srt", "vtt", "rttm", "txt"] = "json"
+    session_id: VisibleSession,
+    user: CurrentUser,
+    store: StoreDep,
+    format: Literal["json", "srt", "vtt", "rttm", "txt", "docx"] = "json",
 ) -> Response:
-    turns = store.speaker_turns(session_id) if format == "rttm" else None
-    text = export(format, store.get_session(session_id), store.utterances(session_id), turns=turns)
-    filename = f"session-{session_id}.{format}"
+    session = store.get_session(session_id)
+    utterances = store.utterances(session_id)
+    if format == "docx":
+        content: str | bytes = export_docx(session, utterances)
+    else:
+        turns = store.speaker_turns(session_id) if format == "rttm" else None
+        content = export(format, session, utterances, turns=turns)
+    store.record_audit(user, "session.export", session_id=session_id, case_no=session["case_no"],
+                       detail={"format": format})
     return Response(
-        text,
-        media_type=f"{_MEDIA_TYPES[format]}; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        content,
+        media_type=_MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="session-{session_id}.{format}"'},
     )

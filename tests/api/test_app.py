@@ -1,16 +1,19 @@
 """The service through TestClient(create_app(settings)) against a real SQLite file."""
 import pytest
-from fastapi.testclient import TestClient
 
-from api.app import create_app
 from cases import Store
+from tests.api.helpers import PASSWORD, bearer, client_for
 from transcribe import Utterance, Word
 
 
 @pytest.fixture(scope="module")
 def client(transcribed):
+    """Logged in as an administrator (who sees every case) with a bearer token."""
     settings, _ = transcribed
-    with TestClient(create_app(settings)) as client:
+    with Store.open(settings.home) as store:
+        store.add_user("app-admin", role="admin", unit="默认单位", password=PASSWORD)
+    with client_for(settings) as client:
+        client.headers.update(bearer(client, "app-admin"))
         yield client
 
 
@@ -22,6 +25,15 @@ def session_id(transcribed):
 def test_health(client):
     response = client.get("/health")
     assert response.status_code == 200 and response.json()["status"] == "ok"
+
+
+def test_everything_but_health_needs_login(transcribed, session_id):
+    with client_for(transcribed[0]) as anonymous:
+        assert anonymous.get("/health").status_code == 200
+        for path in ("/cases", f"/sessions/{session_id}", "/search?q=讯问", "/openapi.json"):
+            assert anonymous.get(path).status_code == 401, path
+        page = anonymous.get(f"/sessions/{session_id}/page", follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"].startswith("/login?next=")
 
 
 def test_openapi_and_docs(client):
@@ -63,7 +75,7 @@ def test_search_finds_a_spoken_word(client, session_id):
         ("/sessions/999999/export?format=txt", 404),
         ("/cases/NO-SUCH-CASE", 404),
         ("/sessions/abc", 422),
-        ("/sessions/1/export?format=docx", 422),
+        ("/sessions/1/export?format=pdf", 422),
         ("/search?q=", 422),
         ("/sessions/..%2F..%2Fetc%2Fpasswd", 404),  # no route matches a path-like id
     ],

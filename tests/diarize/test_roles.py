@@ -35,7 +35,9 @@ def test_voice_speakers_get_roles_in_order_of_first_speaking():
 def test_make_and_choose_diarizer():
     assert isinstance(make_diarizer("channel"), ChannelDiarizer) and make_diarizer("channel").name == "channel"
     assert isinstance(make_diarizer("voice"), VoiceDiarizer) and make_diarizer("voice").name == "voice"
-    with pytest.raises(DiarizationError, match="channel, voice"):
+    with pytest.raises(DiarizationError, match="channel, voice, pyannote"):
+        make_diarizer("whisperx")
+    with pytest.raises(DiarizationError, match="BILU_PYANNOTE_PIPELINE"):
         make_diarizer("pyannote")
     assert [choose_diarizer(n) for n in (1, 2, 4)] == ["voice", "channel", "channel"]
     with pytest.raises(DiarizationError):
@@ -48,5 +50,7 @@ def test_public_names():
     assert set(diarize.__all__) == {
         "ChannelDiarizer", "VoiceDiarizer", "assign_speakers", "ROLES", "parse_seat_roles", "speaker_roles",
         "DiarizationError", "RoleError", "make_diarizer", "choose_diarizer", "SpeakerTurn", "Diarizer",
+        "PyannoteDiarizer", "PyannoteTuning", "OnlineChannelLabeller", "OnlineVoiceLabeller", "make_online_labeller",
     }
+    assert all(hasattr(diarize, name) for name in diarize.__all__)
     assert ROLES == ("讯问人", "记录人", "被讯问人", "翻译", "其他")

@@ -1,0 +1,174 @@
+"""Logging in and out: the login form, session cookies for the pages, bearer tokens for the API."""
+import logging
+from html import escape
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from cases import Account
+
+from api.access import Auth, OptionalAuth, signer_of
+from api.deps import SettingsDep, StoreDep
+from api.security import CSRF_COOKIE, SESSION_COOKIE, LoginThrottle, cookie_secure
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["auth"])
+
+_LOGIN_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            media: {"schema": {"type": "object", "required": ["name", "password"], "properties": {
+                "name": {"type": "string"}, "password": {"type": "string", "format": "password"},
+                "next": {"type": "string", "description": "form only: where to go after logging in"}}}}
+            for media in ("application/json", "application/x-www-form-urlencoded")
+        },
+    }
+}
+
+
+class TokenRequest(BaseModel):
+    name: str | None = Field(None, description="With password: log in and get a token in one step.")
+    password: str | None = Field(None, json_schema_extra={"format": "password"})
+    label: str | None = Field(None, max_length=100, description="What the token is for (shown in the list).")
+    days: int | None = Field(None, ge=1, le=366, description="Lifetime; default BILU_TOKEN_DAYS.")
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+def login_page(next: str = "/", error: bool = False) -> HTMLResponse:
+    return _login_form(next, "用户名或密码错误" if error else None)
+
+
+@router.post("/auth/login", openapi_extra=_LOGIN_BODY, summary="Log in: a session cookie (form or JSON)")
+async def login(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
+    """JSON in, JSON out (`user`, `csrf_token`); a form posts back a redirect to `next`. Either way the
+    signed session cookie is set. After repeated failures for a name or from an address: 429."""
+    is_form = not request.headers.get("content-type", "").startswith("application/json")
+    data = dict(await request.form()) if is_form else await _json_object(request)
+    name, password = data.get("name"), data.get("password")
+    next_path = _local_path(data.get("next"))
+    if not isinstance(name, str) or not isinstance(password, str):
+        raise HTTPException(422, "give name and password")
+    account = _checked_login(request, store, name, password)
+    if account is None:
+        if is_form:
+            return _login_form(next_path, "用户名或密码错误", status_code=401)
+        raise HTTPException(401, "wrong user name or password")
+    issued = store.issue_token(account, kind="session", lifetime_s=int(settings.session_hours * 3600))
+    signer = signer_of(request)
+    csrf = signer.csrf_token(issued["token"])
+    store.record_audit(account, "auth.login", detail={"via": "form" if is_form else "json"})
+    response: Response = RedirectResponse(next_path, status_code=303) if is_form else JSONResponse(
+        {"user": account.public(), "csrf_token": csrf, "expires_at": issued["expires_at"]})
+    secure = cookie_secure(settings, scheme=request.url.scheme, host=request.url.hostname)
+    max_age = signer.max_age_s
+    response.set_cookie(SESSION_COOKIE, signer.sign(issued["token"]), max_age=max_age, httponly=True,
+                        secure=secure, samesite="lax", path="/")
+    # Readable by the page's script, which sends it back in the X-CSRF-Token header.
+    response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, httponly=False, secure=secure, samesite="strict",
+                        path="/")
+    return response
+
+
+@router.post("/auth/logout", status_code=204, summary="End this browser login (a bearer token stays valid)")
+def logout(auth: Auth, store: StoreDep) -> Response:
+    if auth.via == "cookie":
+        store.revoke_token(auth.account, auth.token_id)
+        store.record_audit(auth.account, "auth.logout")
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@router.get("/auth/me")
+def me(auth: Auth, request: Request) -> dict:
+    """Who is logged in (and, for a cookie login, the CSRF token the page must send)."""
+    body = {"user": auth.account.public(), "via": auth.via}
+    if auth.session_token is not None:
+        body["csrf_token"] = signer_of(request).csrf_token(auth.session_token)
+    return body
+
+
+@router.post("/auth/tokens", summary="Get an API bearer token (logged in, or with name and password)")
+def create_token(body: TokenRequest, request: Request, auth: OptionalAuth, store: StoreDep,
+                 settings: SettingsDep) -> dict:
+    """The token is shown only here, once; the store keeps its sha256. Send it as `Authorization: Bearer`."""
+    if body.name is not None or body.password is not None:
+        account = _checked_login(request, store, body.name or "", body.password or "")
+        if account is None:
+            raise HTTPException(401, "wrong user name or password")
+    elif auth is not None:
+        account = auth.account
+    else:
+        raise HTTPException(401, "log in first, or give name and password", headers={"WWW-Authenticate": "Bearer"})
+    days = body.days or settings.token_days
+    issued = store.issue_token(account, kind="api", lifetime_s=days * 24 * 3600, label=body.label)
+    store.record_audit(account, "auth.token_issued", detail={"token_id": issued["id"], "days": days})
+    return issued
+
+
+@router.get("/auth/tokens")
+def list_tokens(auth: Auth, store: StoreDep) -> list[dict]:
+    return store.list_tokens(auth.account)
+
+
+@router.delete("/auth/tokens/{token_id}", status_code=204)
+def revoke_token(token_id: int, auth: Auth, store: StoreDep) -> Response:
+    if not store.revoke_token(auth.account, token_id):
+        raise HTTPException(404, f"you have no live token with id {token_id}")
+    store.record_audit(auth.account, "auth.token_revoked", detail={"token_id": token_id})
+    return Response(status_code=204)
+
+
+def _checked_login(request: Request, store, name: str, password: str) -> Account | None:
+    """The account for these credentials, counting failures; 429 while a name or address is throttled."""
+    throttle: LoginThrottle = request.app.state.login_throttle
+    keys = [f"user:{name}", f"addr:{request.client.host if request.client else '-'}"]
+    wait_s = throttle.retry_after_s(keys)
+    if wait_s is not None:
+        raise HTTPException(429, f"too many failed logins: try again in {wait_s} s",
+                            headers={"Retry-After": str(wait_s)})
+    account = store.authenticate(name, password)
+    if account is None:
+        throttle.failed(keys)
+        store.record_audit(f"anonymous:{keys[1][5:]}", "auth.login_failed", detail={"name": name[:64]})
+        log.info("failed login from %s", keys[1][5:])
+        return None
+    throttle.succeeded(keys[0])
+    return account
+
+
+async def _json_object(request: Request) -> dict:
+    try:
+        data = await request.json()
+    except ValueError:
+        raise HTTPException(422, "the body must be a JSON object with name and password") from None
+    if not isinstance(data, dict):
+        raise HTTPException(422, "the body must be a JSON object with name and password")
+    return data
+
+
+def _local_path(value: object) -> str:
+    """Only a path on this site: an open redirect to another site would help a phishing page."""
+    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+def _login_form(next_path: str, error: str | None, *, status_code: int = 200) -> HTMLResponse:
+    message = f"<p class=e>{escape(error)}</p>" if error else ""
+    return HTMLResponse(
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>登录 · 笔录 Bilu</title>'
+        "<style>body{font-family:\"Noto Sans CJK SC\",\"Microsoft YaHei\",sans-serif;max-width:22rem;"
+        "margin:4rem auto}label{display:block;margin:.6rem 0}input{width:100%;padding:.3rem}"
+        ".e{color:#b00}</style></head><body><h1>笔录 Bilu 登录</h1>"
+        f'{message}<form method="post" action="/auth/login">'
+        f'<input type="hidden" name="next" value="{escape(_local_path(next_path))}">'
+        '<label>用户名<input name="name" autocomplete="username" required autofocus></label>'
+        '<label>密码<input name="password" type="password" autocomplete="current-password" required></label>'
+        "<button type=submit>登录</button></form></body></html>",
+        status_code=status_code,
+    )

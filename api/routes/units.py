@@ -1,0 +1,28 @@
+"""Units (市局 / 办案中心 / 基层单位): administrators manage them; any user may list them (for the filters)."""
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from api.access import AdminUser, CurrentUser
+from api.deps import StoreDep
+
+router = APIRouter(prefix="/units", tags=["units"])
+
+
+class UnitCreate(BaseModel):
+    name: str = Field(..., min_length=1, max_length=64)
+    level: Literal["city", "centre", "unit"]
+    parent: str | None = Field(None, description="A centre's city bureau, a unit's centre; none for a city.")
+
+
+@router.get("")
+def list_units(user: CurrentUser, store: StoreDep) -> list[dict]:
+    return store.list_units()
+
+
+@router.post("", status_code=201)
+def add_unit(body: UnitCreate, admin: AdminUser, store: StoreDep) -> dict:
+    unit = store.add_unit(body.name, level=body.level, parent=body.parent)
+    store.record_audit(admin, "unit.added", detail={"unit_id": unit["id"], "level": body.level})
+    return unit

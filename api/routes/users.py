@@ -1,0 +1,85 @@
+"""User accounts: administrators add users, change roles and units, reset passwords, assign prosecutors."""
+from typing import Literal
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
+
+from cases import Scope
+
+from api.access import AdminUser, VisibleCase
+from api.deps import StoreDep
+
+router = APIRouter(tags=["users"])
+
+Role = Literal["officer", "recorder", "supervisor", "prosecutor", "admin"]
+
+
+class UserCreate(BaseModel):
+    name: str = Field(..., min_length=1, max_length=64)
+    role: Role
+    unit: str
+    password: str = Field(..., min_length=8, max_length=256, json_schema_extra={"format": "password"})
+    display_name: str | None = Field(None, max_length=64)
+
+
+class UserUpdate(BaseModel):
+    role: Role | None = None
+    unit: str | None = None
+    display_name: str | None = Field(None, max_length=64)
+    active: bool | None = None
+    password: str | None = Field(None, min_length=8, max_length=256, json_schema_extra={"format": "password"})
+
+
+class CaseUnit(BaseModel):
+    unit: str
+
+
+@router.get("/users", tags=["users"])
+def list_users(admin: AdminUser, store: StoreDep) -> list[dict]:
+    return store.list_users()
+
+
+@router.post("/users", status_code=201)
+def add_user(body: UserCreate, admin: AdminUser, store: StoreDep) -> dict:
+    account = store.add_user(body.name, role=body.role, unit=body.unit, password=body.password,
+                             display_name=body.display_name)
+    store.record_audit(admin, "user.added", detail={"user_id": account.id, "role": account.role})
+    return account.public()
+
+
+@router.patch("/users/{name}")
+def update_user(name: str, body: UserUpdate, admin: AdminUser, store: StoreDep) -> dict:
+    changes = body.model_dump(exclude_unset=True)
+    password = changes.pop("password", None)
+    if password is not None:
+        store.set_password(name, password)
+    account = store.update_user(name, **changes)
+    store.record_audit(admin, "user.changed", detail={"user_id": account.id, "fields": sorted(body.model_fields_set)})
+    return account.public()
+
+
+@router.put("/cases/{case_no}/unit", tags=["cases"])
+def move_case(case_no: str, body: CaseUnit, admin: AdminUser, store: StoreDep) -> dict:
+    store.set_case_unit(case_no, body.unit)
+    store.record_audit(admin, "case.moved", case_no=case_no, detail={"unit": body.unit})
+    return store.case_in_scope(case_no, Scope("all"))  # an administrator sees every case
+
+
+@router.put("/cases/{case_no}/prosecutors/{user_name}", status_code=204, tags=["cases"])
+def assign_prosecutor(case_no: str, user_name: str, admin: AdminUser, store: StoreDep) -> Response:
+    store.assign_case(case_no, user_name)
+    store.record_audit(admin, "case.assigned", case_no=case_no, detail={"user": user_name})
+    return Response(status_code=204)
+
+
+@router.delete("/cases/{case_no}/prosecutors/{user_name}", status_code=204, tags=["cases"])
+def unassign_prosecutor(case_no: str, user_name: str, admin: AdminUser, store: StoreDep) -> Response:
+    store.unassign_case(case_no, user_name)
+    store.record_audit(admin, "case.unassigned", case_no=case_no, detail={"user": user_name})
+    return Response(status_code=204)
+
+
+@router.get("/cases/{case_no}/prosecutors", tags=["cases"])
+def case_prosecutors(case: VisibleCase, store: StoreDep) -> list[str]:
+    return store.case_prosecutors(case["case_no"])
+

@@ -1,0 +1,92 @@
+"""Corrections of a transcript line: edit its text, speaker or role; split it; merge it with a neighbour.
+
+Each save carries the `version` the editor saw: a stale one gets 409 with the current version and line.
+After every change the procedural findings are checked again (a corrected line may now hold a notice).
+"""
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from api.access import CorrectableSession, CurrentUser, VisibleSession
+from api.checking import check_session
+from api.deps import SettingsDep, StoreDep
+
+router = APIRouter(prefix="/sessions/{session_id}", tags=["utterances"])
+
+
+class UtteranceUpdate(BaseModel):
+    version: int = Field(..., description="The version of the line you edited (409 if it changed since).")
+    text: str | None = Field(None, min_length=1, max_length=5000)
+    speaker: str | None = Field(None, min_length=1, max_length=64)
+    role: str | None = Field(None, max_length=64, description="This line's role; null: back to its speaker's.")
+
+
+class SplitRequest(BaseModel):
+    version: int
+    at_s: float = Field(..., ge=0, description="Where to cut, in seconds from the session start.")
+    first_text: str | None = Field(None, max_length=5000, description="Only if the text was corrected.")
+    second_text: str | None = Field(None, max_length=5000)
+
+
+class MergeRequest(BaseModel):
+    version: int
+    with_id: int = Field(..., description="The neighbouring line (just before or after this one).")
+    with_version: int
+
+
+@router.get("/utterances/{utterance_id}")
+def get_utterance(session_id: VisibleSession, utterance_id: int, user: CurrentUser, store: StoreDep) -> dict:
+    utterance = store.utterance(session_id, utterance_id)
+    store.record_audit(user, "utterance.read", session_id=session_id, detail={"utterance_id": utterance_id})
+    return utterance
+
+
+@router.patch("/utterances/{utterance_id}")
+def edit_utterance(session_id: CorrectableSession, utterance_id: int, body: UtteranceUpdate, user: CurrentUser,
+                   store: StoreDep, settings: SettingsDep) -> dict:
+    changes = body.model_dump(exclude_unset=True, exclude={"version"})
+    after = store.edit_utterance(session_id, utterance_id, changes, version=body.version, by=user)
+    _changed(store, settings, user, session_id, "utterance.edited", {"utterance_id": utterance_id,
+                                                                      "fields": sorted(changes)})
+    return after
+
+
+@router.post("/utterances/{utterance_id}/split")
+def split_utterance(session_id: CorrectableSession, utterance_id: int, body: SplitRequest, user: CurrentUser,
+                    store: StoreDep, settings: SettingsDep) -> list[dict]:
+    """Two lines: the first keeps the id; the words go to the side their middle falls on."""
+    first, second = store.split_utterance(session_id, utterance_id, at_s=body.at_s, version=body.version, by=user,
+                                          first_text=body.first_text, second_text=body.second_text)
+    _changed(store, settings, user, session_id, "utterance.split",
+             {"utterance_id": utterance_id, "new_id": second["id"], "at_s": body.at_s})
+    return [first, second]
+
+
+@router.post("/utterances/{utterance_id}/merge")
+def merge_utterances(session_id: CorrectableSession, utterance_id: int, body: MergeRequest, user: CurrentUser,
+                     store: StoreDep, settings: SettingsDep) -> dict:
+    """One line (the earlier one's id) from two neighbours."""
+    merged = store.merge_utterances(session_id, utterance_id, with_id=body.with_id, version=body.version,
+                                    with_version=body.with_version, by=user)
+    _changed(store, settings, user, session_id, "utterance.merged",
+             {"utterance_id": merged["id"], "merged": sorted({utterance_id, body.with_id})})
+    return merged
+
+
+@router.get("/utterances/{utterance_id}/revisions")
+def utterance_revisions(session_id: VisibleSession, utterance_id: int, user: CurrentUser, store: StoreDep) -> list[dict]:
+    """The line's history: who changed what, when, from what to what."""
+    revisions = store.revisions(session_id, utterance_id)
+    store.record_audit(user, "revisions.read", session_id=session_id, detail={"utterance_id": utterance_id})
+    return revisions
+
+
+@router.get("/revisions")
+def session_revisions(session_id: VisibleSession, user: CurrentUser, store: StoreDep) -> list[dict]:
+    revisions = store.revisions(session_id)
+    store.record_audit(user, "revisions.read", session_id=session_id)
+    return revisions
+
+
+def _changed(store, settings, user, session_id: int, action: str, detail: dict) -> None:
+    store.record_audit(user, action, session_id=session_id, detail=detail)
+    check_session(store, session_id, settings)

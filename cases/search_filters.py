@@ -1,0 +1,141 @@
+"""Search limited to what a user may see, with filters: case, unit (and the units below it), officer,
+speaker role, room, date range, and sessions with procedural statements missing.
+
+A mixin of `Store`. Two questions, two methods: `search_visible` finds utterances holding the query's
+words (each with its session and the time to play from); `find_sessions` lists sessions matching the
+filters alone (for example every session, in a centre, that misses a required statement).
+"""
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from cases.access import UNITS_BELOW, Scope
+from cases.errors import InvalidQuery, UnitNotFound
+from cases.locking import locked
+from cases.reads import local_iso, one, to_s
+from cases.search import highlight, match_expression, query_terms
+
+MAX_RESULTS = 1000
+ANY_RULE = "any"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    case_no: str | None = None
+    unit: str | None = None  # a unit's name: its cases and those of every unit below it
+    officer: str | None = None  # a user name: sessions where they questioned
+    role: str | None = None  # the speaker's role (讯问人, 被讯问人, ...)
+    room: str | None = None
+    date_from: date | None = None  # local dates, both inclusive
+    date_to: date | None = None
+    missing: str | None = None  # "any", or a rule key: sessions where that statement is not satisfied
+
+
+class FilteredSearchMixin:
+
+    @locked
+    def search_visible(self, query: str, scope: Scope, filters: SearchFilters = SearchFilters(), *,
+                       limit: int = 50) -> list[dict]:
+        """Utterances holding every word of `query`, best first, within `scope` and the filters.
+
+        Each hit: utterance_id, session_id, case_no, room, session_created_at, start_s (play from here),
+        end_s, speaker, role, text and snippet (matches marked 【 】).
+        """
+        terms = query_terms(query)
+        _check_limit(limit)
+        where, params = self._filter_sql(scope, filters)
+        if filters.role is not None:
+            where, params = f"{where} AND COALESCE(u.role, sp.role) = ?", [*params, filters.role]
+        rows = self._db.query(
+            "SELECT u.id AS utterance_id, u.session_id, c.case_no, s.room, s.created_at, u.start_ms, u.end_ms,"
+            " u.speaker, COALESCE(u.role, sp.role) AS role, u.text"
+            " FROM utterances_fts JOIN utterances u ON u.id = utterances_fts.rowid"
+            " JOIN sessions s ON s.id = u.session_id JOIN cases c ON c.id = s.case_id"
+            " LEFT JOIN speakers sp ON sp.session_id = u.session_id AND sp.label = u.speaker"
+            f" WHERE utterances_fts MATCH ? AND u.merged_into IS NULL AND {where}"
+            " ORDER BY utterances_fts.rank, u.session_id, u.start_ms LIMIT ?",
+            [match_expression(terms), *params, limit],
+        )
+        return [
+            {"utterance_id": r["utterance_id"], "session_id": r["session_id"], "case_no": r["case_no"],
+             "room": r["room"], "session_created_at": local_iso(r["created_at"]), "start_s": to_s(r["start_ms"]),
+             "end_s": to_s(r["end_ms"]), "speaker": r["speaker"], "role": r["role"], "text": r["text"],
+             "snippet": highlight(r["text"], terms)}
+            for r in rows
+        ]
+
+    @locked
+    def find_sessions(self, scope: Scope, filters: SearchFilters = SearchFilters(), *, limit: int = 100) -> list[dict]:
+        """Sessions within `scope` matching the filters, newest first, each with its statements not
+        satisfied (`unmet`) and `play_from_s` (where the first of those was found, else 0)."""
+        _check_limit(limit)
+        where, params = self._filter_sql(scope, filters)
+        if filters.role is not None:
+            where, params = f"{where} AND s.id IN (SELECT session_id FROM speakers WHERE role = ?)", \
+                [*params, filters.role]
+        rows = list(self._db.query(
+            "SELECT s.id, c.case_no, s.room, s.status, s.created_at, s.duration_ms FROM sessions s"
+            f" JOIN cases c ON c.id = s.case_id WHERE {where} ORDER BY s.id DESC LIMIT ?", [*params, limit]))
+        results = []
+        for r in rows:
+            unmet = [
+                {"key": f["rule_key"], "title": f["title"], "status": f["status"],
+                 "start_s": None if f["start_ms"] is None else to_s(f["start_ms"]),
+                 "utterance_ids": json.loads(f["utterance_ids_json"])}
+                for f in self._db.query("SELECT * FROM findings WHERE session_id = ? AND status != 'satisfied'"
+                                        " ORDER BY seq", [r["id"]])
+            ]
+            starts = [f["start_s"] for f in unmet if f["start_s"] is not None]
+            results.append({"session_id": r["id"], "case_no": r["case_no"], "room": r["room"], "status": r["status"],
+                            "created_at": local_iso(r["created_at"]), "duration_s": to_s(r["duration_ms"]),
+                            "unmet": unmet, "play_from_s": min(starts) if starts else 0.0})
+        return results
+
+    def _filter_sql(self, scope: Scope, filters: SearchFilters) -> tuple[str, list[Any]]:
+        """SQL over s (sessions) and c (cases) for the scope and the session-level filters."""
+        where, params = scope.condition()
+        conditions, values = [f"({where})"], list(params)
+        if filters.case_no is not None:
+            conditions.append("c.case_no = ?")
+            values.append(filters.case_no)
+        if filters.unit is not None:
+            unit = one(self._db, "SELECT id FROM units WHERE name = ?", [filters.unit])
+            if unit is None:
+                raise UnitNotFound(f"no unit named {filters.unit!r}")
+            conditions.append(f"c.unit_id IN ({UNITS_BELOW})")
+            values.append(unit["id"])
+        if filters.officer is not None:
+            conditions.append("s.id IN (SELECT o.session_id FROM session_officers o JOIN users x ON x.id = o.user_id"
+                              " WHERE x.name = ?)")
+            values.append(filters.officer)
+        if filters.room is not None:
+            conditions.append("s.room = ?")
+            values.append(filters.room)
+        if filters.date_from is not None and filters.date_to is not None and filters.date_from > filters.date_to:
+            raise InvalidQuery(f"date_from {filters.date_from} is after date_to {filters.date_to}")
+        if filters.date_from is not None:
+            conditions.append("s.created_at >= ?")
+            values.append(_utc_start_of(filters.date_from))
+        if filters.date_to is not None:
+            conditions.append("s.created_at < ?")
+            values.append(_utc_start_of(filters.date_to + timedelta(days=1)))
+        if filters.missing is not None:
+            if filters.missing == ANY_RULE:
+                conditions.append("s.id IN (SELECT session_id FROM findings WHERE status != 'satisfied')")
+            else:
+                conditions.append("s.id IN (SELECT session_id FROM findings WHERE status != 'satisfied'"
+                                  " AND rule_key = ?)")
+                values.append(filters.missing)
+        return " AND ".join(conditions), values
+
+
+def _utc_start_of(day: date) -> str:
+    """Local midnight at the start of `day`, in the stored form (UTC ISO 8601)."""
+    local_midnight = datetime.combine(day, time.min).astimezone()
+    return local_midnight.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _check_limit(limit: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_RESULTS:
+        raise InvalidQuery(f"limit must be an integer from 1 to {MAX_RESULTS}, not {limit!r}")

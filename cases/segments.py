@@ -1,0 +1,71 @@
+"""The audio of live recordings: a series of WAV segments per session, each with its sha256.
+
+A mixin of `Store`. The recorder reports each segment as it closes; after a crash, recovery adds the
+segments it repaired. `transcribed_ms` says how far the committed transcript reaches, so recovery knows
+what is left to transcribe.
+"""
+import hashlib
+
+from cases.checks import checked_audio_path, checked_count, checked_sha256, to_ms
+from cases.errors import StoreError
+from cases.locking import locked
+from cases.migrations import immediate_transaction
+from cases.reads import now_utc_iso, one, to_s
+
+
+class SegmentsMixin:
+
+    @locked
+    def add_audio_segment(self, session_id: int, *, seq: int, path: str, start_s: float, duration_s: float,
+                          frames: int, sample_rate: int, channels: int, sha256: str) -> None:
+        """Record a closed segment (`path` relative to BILU_HOME). The same seq twice keeps the first."""
+        row = [session_id, checked_count("segment seq", seq, minimum=0), checked_audio_path(path),
+               to_ms(start_s, "segment start"), to_ms(duration_s, "segment duration"),
+               checked_count("frames", frames, minimum=0), checked_count("sample rate", sample_rate, minimum=1),
+               checked_count("channels", channels, minimum=1), checked_sha256(sha256), now_utc_iso()]
+        if not row[8]:
+            raise StoreError("a closed audio segment needs its sha256")
+        with immediate_transaction(self._db):
+            self._require_session(session_id)
+            self._db.execute(
+                "INSERT OR IGNORE INTO audio_segments (session_id, seq, path, start_ms, duration_ms, frames,"
+                " sample_rate, channels, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+
+    @locked
+    def audio_segments(self, session_id: int) -> list[dict]:
+        self._require_session(session_id)
+        return [
+            {"seq": r["seq"], "path": r["path"], "start_s": to_s(r["start_ms"]), "duration_s": to_s(r["duration_ms"]),
+             "frames": r["frames"], "sample_rate": r["sample_rate"], "channels": r["channels"], "sha256": r["sha256"]}
+            for r in self._db.query("SELECT * FROM audio_segments WHERE session_id = ? ORDER BY seq", [session_id])
+        ]
+
+    @locked
+    def set_transcribed_until(self, session_id: int, seconds: float) -> None:
+        """The committed transcript reaches `seconds` (never moves back)."""
+        ms = to_ms(seconds, "transcribed until")
+        with immediate_transaction(self._db):
+            self._require_session(session_id)
+            self._db.execute("UPDATE sessions SET transcribed_ms = MAX(transcribed_ms, ?) WHERE id = ?",
+                             [ms, session_id])
+
+    @locked
+    def transcribed_until(self, session_id: int) -> float:
+        self._require_session(session_id)
+        return to_s(one(self._db, "SELECT transcribed_ms FROM sessions WHERE id = ?", [session_id])["transcribed_ms"])
+
+    @locked
+    def unfinished_live_sessions(self) -> list[int]:
+        """Live sessions still marked as recording: the recorder is running, or it died."""
+        return [r["id"] for r in self._db.query(
+            "SELECT id FROM sessions WHERE kind = 'live' AND status = 'transcribing' ORDER BY id")]
+
+
+def segments_digest(segments: list[dict]) -> str:
+    """One sha256 for a live session's audio: over its segments' hashes, in order."""
+    digest = hashlib.sha256()
+    for segment in segments:
+        digest.update(f"{segment['seq']}:{segment['sha256']}\n".encode())
+    return digest.hexdigest()
