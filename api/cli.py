@@ -57,7 +57,8 @@ def _store(settings: Settings):
 @click.option("--room", default=None, help="Interview room name.")
 @click.option("--speakers", type=click.IntRange(1, 8), default=None, help="Number of speakers, if known.")
 @click.option("--seat-roles", default="", help="Roles by seat (channel), e.g. 讯问人,被讯问人; one mic: by first speaking.")
-@click.option("--diarizer", type=click.Choice(["auto", "channel", "voice"]), default=None, help="Override BILU_DIARIZER.")
+@click.option("--diarizer", type=click.Choice(["auto", "channel", "voice", "pyannote"]), default=None,
+              help="Override BILU_DIARIZER.")
 @click.option("--hotwords", default=None, help="Words to favour in recognition (names, places), space separated; harms the base model (README).")
 @click.option("--rules", "rule_set", default="criminal_first", show_default=True,
               help="Procedural rule set to check against (bilu rules lists them).")
@@ -246,6 +247,9 @@ def serve(settings: Settings, host: str | None, port: int | None, demo: bool) ->
         with _store(settings) as store:
             session_id = ensure_demo(store, settings)
         click.echo(f"demo case ready: session {session_id}", err=True)
+    from api.pipeline import Pipeline
+
+    Pipeline(settings).check_diarizer()  # a broken pyannote folder stops the service here, not at a recording
     host = host or settings.host
     port = port or settings.port
     click.echo(f"Bilu serving on http://{host}:{port}  (API docs: /docs)", err=True)
@@ -253,8 +257,9 @@ def serve(settings: Settings, host: str | None, port: int | None, demo: bool) ->
 
 
 from api.cli_users import units, users  # noqa: E402  (groups defined in their own module)
+from api.cli_live import devices, record, recover  # noqa: E402
 
-for group in (users, units):
+for group in (users, units, devices, record, recover):
     cli.add_command(group)
 
 

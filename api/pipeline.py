@@ -149,8 +149,13 @@ class Pipeline:
 
     def _diarizer(self, name: str):
         if name not in self._diarizers:
-            self._diarizers[name] = make_diarizer(name)
+            self._diarizers[name] = make_diarizer(name, pipeline_dir=self.settings.pyannote_pipeline)
         return self._diarizers[name]
+
+    def check_diarizer(self) -> None:
+        """Load the configured diarizer now, so a broken pyannote folder stops start-up, not a recording."""
+        if self.settings.diarizer not in ("auto", "channel", "voice"):
+            self._diarizer(self.settings.diarizer)
 
 
 __all__ = ["AudioDecodeError", "FileRequest", "FileResult", "Pipeline"]

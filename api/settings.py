@@ -22,7 +22,10 @@ class Settings(BaseSettings):
     asr_beam_size: int = Field(5, ge=1, le=10, description="Beam search width; 1 is greedy and faster.")
     model_cache: Path | None = Field(None, description="Where the embedded model is assembled (~/.cache/bilu/models).")
     rules_dir: Path | None = Field(None, description="Extra folder of procedural rule files (TOML), beside the shipped ones.")
-    diarizer: str = Field("auto", description="auto (channel for multi-channel files, voice for mono), channel, voice.")
+    diarizer: str = Field("auto", description="auto (channel for multi-channel files, voice for mono), channel, "
+                                              "voice, or pyannote (needs pyannote_pipeline).")
+    pyannote_pipeline: Path | None = Field(None, description="Folder of a pyannote speaker-diarization pipeline "
+                                                             "(config.yaml and its models), for diarizer=pyannote.")
     host: str = Field("127.0.0.1", description="Address `bilu serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `bilu serve` listens on.")
     log_level: str = Field("WARNING", description="DEBUG, INFO, WARNING or ERROR (logs go to stderr).")

@@ -4,11 +4,15 @@ Network access is refused for the whole suite (pytest-socket, see pyproject.toml
 allowed, so a test fails if the code tries to reach anything else.
 """
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 DATA = Path(__file__).parent / "data"
+# The PulseAudio fixtures give child processes a HOME of their own; the assembled Whisper model stays where
+# it is (transcribe.model looks in $XDG_CACHE_HOME/bilu/models) instead of being assembled again there.
+os.environ.setdefault("XDG_CACHE_HOME", str(Path.home() / ".cache"))
 
 
 @pytest.fixture(scope="session")

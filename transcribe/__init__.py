@@ -6,12 +6,16 @@ write nothing.
 from transcribe.batch import TranscribeOptions, TranscriptInfo, transcribe_samples
 from transcribe.model import EMBEDDED, ModelError, ModelSpec, embedded_model_dir, load_model, resolve_model_dir
 from transcribe.simplified import to_simplified
+from transcribe.streaming import StreamingError, StreamingTranscriber, StreamUpdate
 from transcribe.types import Utterance, Word
 
 __all__ = [
     "EMBEDDED",
     "ModelError",
     "ModelSpec",
+    "StreamUpdate",
+    "StreamingError",
+    "StreamingTranscriber",
     "TranscribeOptions",
     "TranscriptInfo",
     "Utterance",

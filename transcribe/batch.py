@@ -99,7 +99,7 @@ def transcribe_samples(
 def _utterances(segments, offset_s: float) -> Iterator[Utterance]:
     dropped = 0
     for segment in segments:
-        utterance = _clean(segment, offset_s)
+        utterance = clean_segment(segment, offset_s=offset_s)
         if utterance is None:
             dropped += 1
             continue
@@ -108,7 +108,9 @@ def _utterances(segments, offset_s: float) -> Iterator[Utterance]:
         log.info("dropped %d recognised segments as non-speech or invented captions", dropped)
 
 
-def _clean(segment, offset_s: float) -> Utterance | None:
+def clean_segment(segment, *, offset_s: float = 0.0) -> Utterance | None:
+    """One faster-whisper segment as an Utterance in Simplified characters, times shifted by `offset_s`;
+    None when it is noise, an invented caption or nothing but a repetition loop. Shared with streaming."""
     if segment.no_speech_prob > _DROP_NO_SPEECH and segment.avg_logprob < _DROP_LOGPROB:
         return None
     words = [

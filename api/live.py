@@ -1,0 +1,242 @@
+"""A live room session: audio in, on disk first, a transcript that grows while people speak.
+
+    source (microphone or replayed file) ──► SegmentRecorder (WAV segments, fsynced) ──► on_written
+        ──► transcriber thread: 16 kHz ──► StreamingTranscriber ──► who spoke (channel / voice) ──► store
+                                                                  └──► events (tentative, utterance, speaker, alert)
+
+Nothing is recognised before it is on disk. The recording ends on stop (Ctrl-C, SIGTERM, the service's stop
+route), at the duration, at the end of a replayed file, or when the device is lost (the session is then
+"interrupted", with everything recorded kept). The last words are transcribed before the session closes.
+A lock file marks a recording in progress: a session still "transcribing" whose lock is free was left by a
+recorder that died, and `recover` finishes it.
+"""
+import fcntl
+import logging
+import queue
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from capture import AudioChunk, ChunkResampler, DeviceLost, RecordingError, SegmentInfo, SegmentRecorder
+from cases import Store
+from cases.segments import segments_digest
+from diarize import SpeakerTurn, make_online_labeller, speaker_roles
+from lexicon import LiveChecker, Statement
+from transcribe import StreamingTranscriber, TranscribeOptions, Utterance
+
+from api.checking import DEFAULT_RULE_SET, check_session, rule_set_for
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EventCallback = Callable[[dict], None]
+LOCK_NAME = ".recording.lock"
+# Multi-channel 16 kHz audio kept for telling speakers apart: the streaming buffer never holds more than
+# 25 s, so an utterance is always inside the last minute.
+_ATTRIBUTION_KEEP_S = 60.0
+_STOP = object()
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRequest:
+    case_no: str
+    room: str
+    seat_roles: tuple[str, ...] = ()
+    diarizer: str | None = None  # None: channel when the source has two or more channels, else voice
+    rule_set: str = DEFAULT_RULE_SET
+    conditions: tuple[str, ...] = ()
+    segment_s: float = 5.0
+
+
+def utterance_message(utterance_id: int | None, u: Utterance, role: str | None) -> dict:
+    """An utterance as the WebSocket and the batch JSON export show it."""
+    return {
+        "id": utterance_id, "start_s": u.start_s, "end_s": u.end_s, "speaker": u.speaker, "role": role,
+        "channel": u.channel, "text": u.text, "committed": u.committed,
+        "words": [{"start_s": w.start_s, "end_s": w.end_s, "text": w.text, "probability": w.probability}
+                  for w in u.words],
+    }
+
+
+class LiveSession:
+    """Runs one recording from `source` to the store. `run()` blocks until the recording ends."""
+
+    def __init__(self, settings: Settings, store: Store, model, request: LiveRequest, *,
+                 on_event: EventCallback | None = None):
+        self.settings, self.store, self.model, self.request = settings, store, model, request
+        self._on_event = on_event or (lambda message: None)
+        rule_set_for(settings, request.rule_set, request.conditions)  # a bad rule set fails before anything
+        self.stop_requested = threading.Event()
+        self.session_id: int | None = None
+        self.status = "starting"
+        self._written: queue.SimpleQueue = queue.SimpleQueue()
+        self._roles: dict[str, str | None] = {}
+        self._first_turns: list[SpeakerTurn] = []
+        self._labeller = None
+        self._lock_file = None
+        self._options = TranscribeOptions(beam_size=settings.asr_beam_size)
+
+    def stop(self) -> None:
+        self.stop_requested.set()
+
+    def open(self, *, sample_rate: int, channels: int, source_name: str | None = None) -> int:
+        """Create the session and its audio folder (held locked while recording); returns the session id."""
+        folder = Path("audio") / "live" / uuid.uuid4().hex
+        (self.store.home / folder).mkdir(parents=True)
+        self._lock_file = open(self.store.home / folder / LOCK_NAME, "w")
+        fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self.folder = self.store.home / folder
+        diarizer = self.request.diarizer or ("channel" if channels >= 2 else "voice")
+        self._labeller = make_online_labeller(diarizer)
+        self.channels, self.sample_rate = channels, sample_rate
+        self.session_id = self.store.create_session(
+            case_no=self.request.case_no, room=self.request.room, kind="live", source_name=source_name,
+            audio_path=folder.as_posix(), audio_sha256="", audio_bytes=0, duration_s=0.0, sample_rate=sample_rate,
+            channels=channels, diarizer=diarizer, model=self.settings.asr_model,
+            # What the streaming passes really use, and the seat roles (recovery after a crash needs them).
+            options={**StreamingTranscriber(self.model, options=self._options).pass_options.as_record(),
+                     "streaming": True, "seat_roles": list(self.request.seat_roles)},
+        )
+        self.store.set_rule_set(self.session_id, self.request.rule_set, self.request.conditions)
+        self._live_checker = LiveChecker(rule_set_for(self.settings, self.request.rule_set, self.request.conditions))
+        self.status = "recording"
+        self._emit({"type": "state", "state": "recording"})
+        return self.session_id
+
+    def run(self, source: Iterable[AudioChunk], *, duration_s: float | None = None) -> str:
+        """Record `source` until it ends, stop() is called, or `duration_s` of audio; returns the final status."""
+        iterator = iter(source)
+        first = next(iterator, None)
+        if first is None:
+            raise RecordingError("the audio source gave no audio")
+        if self.session_id is None:
+            self.open(sample_rate=first.sample_rate, channels=first.channels)
+        recorder = SegmentRecorder(self.folder, sample_rate=first.sample_rate, channels=first.channels,
+                                   segment_s=self.request.segment_s, on_segment=self._segment_closed,
+                                   on_written=self._written.put)
+        worker = threading.Thread(target=self._transcribe_loop, name=f"live-{self.session_id}", daemon=True)
+        worker.start()
+        final, error = "done", None
+        recorded_s = 0.0
+        try:
+            with recorder:
+                chunk = first
+                while chunk is not None and not self.stop_requested.is_set():
+                    recorder.write(chunk)
+                    recorded_s = chunk.start_s + chunk.duration_s
+                    if duration_s is not None and recorded_s >= duration_s:
+                        break
+                    chunk = next(iterator, None)
+        except DeviceLost as exc:
+            final, error = "interrupted", str(exc)
+            log.warning("session %s: the audio device was lost", self.session_id)
+            self._emit({"type": "state", "state": "device_lost", "message": str(exc)})
+        except RecordingError as exc:
+            final, error = "interrupted", str(exc)
+            log.error("session %s: recording stopped: %s", self.session_id, exc)
+            self._emit({"type": "state", "state": "recording_error", "message": str(exc)})
+        finally:
+            self._written.put(_STOP)
+            worker.join()
+        self._close(final, error)
+        return final
+
+    # -- the transcriber thread --------------------------------------------------------------------------
+
+    def _transcribe_loop(self) -> None:
+        transcriber = StreamingTranscriber(self.model, options=self._options)
+        resampler = ChunkResampler()
+        kept = np.zeros((0, self.channels), dtype=np.float32)
+        kept_start_s = 0.0
+        last_tentative = None
+        finished = False
+        while not finished:
+            batch = [self._written.get()]
+            while True:  # take everything already on disk, then run one recognition pass over it
+                try:
+                    batch.append(self._written.get_nowait())
+                except queue.Empty:
+                    break
+            if batch[-1] is _STOP:
+                finished = True
+                batch.pop()
+            for chunk in batch:
+                converted = resampler.resample(chunk)
+                if converted is None:
+                    continue
+                if kept.shape[0] == 0:
+                    kept_start_s = converted.start_s
+                kept = np.concatenate([kept, converted.samples])
+                transcriber.insert_audio(converted.samples.mean(axis=1, dtype=np.float32), converted.start_s)
+            excess = kept.shape[0] - int(_ATTRIBUTION_KEEP_S * 16000)
+            if excess > 0:
+                kept, kept_start_s = kept[excess:], kept_start_s + excess / 16000
+            if finished:
+                tail = resampler.flush()
+                if tail is not None:
+                    kept = np.concatenate([kept, tail.samples])
+                    transcriber.insert_audio(tail.samples.mean(axis=1, dtype=np.float32), tail.start_s)
+                update = transcriber.finish()
+            else:
+                update = transcriber.process()
+            for utterance in update.committed:
+                for piece in self._labeller.label(utterance, kept, kept_start_s):
+                    self._commit(piece)
+            tentative = update.tentative
+            if tentative is not None and (tentative.text, tentative.start_s) != last_tentative:
+                last_tentative = (tentative.text, tentative.start_s)
+                self._emit({"type": "tentative", "text": tentative.text, "start_s": tentative.start_s,
+                            "end_s": tentative.end_s})
+
+    def _commit(self, utterance: Utterance) -> None:
+        if utterance.speaker and utterance.speaker not in self._roles:
+            self._new_speaker(utterance)
+        utterance_id = self.store.add_utterance(self.session_id, utterance)
+        self.store.set_transcribed_until(self.session_id, utterance.end_s)
+        role = self._roles.get(utterance.speaker)
+        self._emit({"type": "utterance", "utterance": utterance_message(utterance_id, utterance, role)})
+        for alert in self._live_checker.add(Statement(utterance_id, utterance.start_s, utterance.end_s, role,
+                                                      utterance.text)):
+            self._emit({"type": "alert", "kind": alert.kind, "message": alert.message,
+                        "rule_keys": list(alert.rule_keys), "utterance_id": alert.utterance_id,
+                        "start_s": alert.start_s})
+
+    def _new_speaker(self, utterance: Utterance) -> None:
+        # Seats map by channel; voices by their order of first speaking (diarize.speaker_roles).
+        self._first_turns.append(SpeakerTurn(utterance.start_s, utterance.end_s, utterance.speaker, utterance.channel))
+        role = speaker_roles(self._first_turns, self.request.seat_roles).get(utterance.speaker)
+        self._roles[utterance.speaker] = role
+        self.store.set_speaker_roles(self.session_id, {utterance.speaker: role}, {utterance.speaker: utterance.channel})
+        self._emit({"type": "speaker", "speaker": utterance.speaker, "role": role, "channel": utterance.channel})
+
+    # -- closing ---------------------------------------------------------------------------------------
+
+    def _segment_closed(self, segment: SegmentInfo) -> None:
+        self.store.add_audio_segment(
+            self.session_id, seq=segment.index, path=segment.path.relative_to(self.store.home).as_posix(),
+            start_s=segment.start_s, duration_s=segment.duration_s, frames=segment.frames,
+            sample_rate=segment.sample_rate, channels=segment.channels, sha256=segment.sha256)
+
+    def _close(self, status: str, error: str | None) -> None:
+        segments = self.store.audio_segments(self.session_id)
+        duration_s = max((s["start_s"] + s["duration_s"] for s in segments), default=0.0)
+        size = sum((self.store.home / s["path"]).stat().st_size for s in segments)
+        self.store.finish_session(self.session_id, status=status, error=error, duration_s=duration_s,
+                                  audio_sha256=segments_digest(segments) if segments else "", audio_bytes=size)
+        check_session(self.store, self.session_id, self.settings)
+        self.status = status
+        self._emit({"type": "state", "state": "stopped" if status == "done" else status,
+                    "duration_s": duration_s})
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the lock: the session is no longer recording
+
+    def _emit(self, message: dict) -> None:
+        try:
+            self._on_event({"session_id": self.session_id, "time": time.time(), **message})
+        except Exception:  # a listener's failure must never stop the recording
+            log.exception("an event listener failed")

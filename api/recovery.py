@@ -1,0 +1,106 @@
+"""Finishing a live session whose recorder died (kill -9, power loss): keep its audio, transcribe the rest.
+
+A recording in progress holds an exclusive lock on its folder's lock file; the kernel drops that lock when
+the process dies, however it dies. So a session still marked "transcribing" whose lock can be taken was left
+behind. Recovery repairs the last segment's header (capture.recover_segments), records the segments the
+database had not heard of, transcribes the audio after the last committed utterance, and marks the session
+"recovered".
+"""
+import fcntl
+import logging
+from pathlib import Path
+
+from capture import read_segments, recover_segments
+from cases import Store
+from cases.segments import segments_digest
+from diarize import ChannelDiarizer, SpeakerTurn, assign_speakers, make_online_labeller, speaker_roles
+from transcribe import TranscribeOptions, transcribe_samples
+
+from api.checking import check_session
+from api.live import LOCK_NAME
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def is_abandoned(store: Store, session: dict) -> bool:
+    """True when no recorder holds the session's lock (it died); False while one is still recording."""
+    lock_path = store.home / session["audio_path"] / LOCK_NAME
+    try:
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            return True
+    except BlockingIOError:
+        return False
+    except FileNotFoundError:
+        return True
+
+
+def recover_session(settings: Settings, store: Store, model, session_id: int) -> dict:
+    """Recover one abandoned live session; returns a summary (seconds of audio, utterances added)."""
+    session = store.get_session(session_id)
+    folder = store.home / session["audio_path"]
+    known = {s["seq"] for s in store.audio_segments(session_id)}
+    segments = recover_segments(folder) if folder.is_dir() else []
+    for segment in segments:
+        if segment.index not in known:
+            store.add_audio_segment(session_id, seq=segment.index, path=segment.path.relative_to(store.home).as_posix(),
+                                    start_s=segment.start_s, duration_s=segment.duration_s, frames=segment.frames,
+                                    sample_rate=segment.sample_rate, channels=segment.channels, sha256=segment.sha256)
+    from_s = store.transcribed_until(session_id)
+    added = 0
+    if segments:
+        added = _transcribe_rest(settings, store, model, session, segments, from_s)
+    stored = store.audio_segments(session_id)
+    duration_s = max((s["start_s"] + s["duration_s"] for s in stored), default=0.0)
+    store.finish_session(session_id, status="recovered", duration_s=duration_s,
+                         audio_sha256=segments_digest(stored) if stored else "",
+                         audio_bytes=sum((store.home / s["path"]).stat().st_size for s in stored),
+                         error="the recorder stopped unexpectedly; recovered from its audio segments")
+    check_session(store, session_id, settings)
+    log.info("session %d recovered: %.1f s of audio, %d utterances added", session_id, duration_s, added)
+    return {"session_id": session_id, "duration_s": duration_s, "transcribed_from_s": from_s, "utterances_added": added}
+
+
+def _transcribe_rest(settings, store, model, session, segments, from_s: float) -> int:
+    audio = read_segments(segments, from_s=from_s, sample_rate=16000)
+    if audio.samples.shape[0] == 0:
+        return 0
+    mono = audio.samples.mean(axis=1, dtype="float32")
+    options = TranscribeOptions(beam_size=settings.asr_beam_size)
+    utterances, _ = transcribe_samples(model, mono, options=options, offset_s=audio.start_s)
+    if session["diarizer"] == "channel" and audio.channels >= 2:
+        turns = [SpeakerTurn(t.start_s + audio.start_s, t.end_s + audio.start_s, t.speaker, t.channel)
+                 for t in ChannelDiarizer().diarize(audio.samples, 16000)]
+        labelled = list(assign_speakers(utterances, turns))
+    else:
+        # Voices are told apart afresh over the rest: a speaker's label may differ from before the crash.
+        labeller = make_online_labeller("voice")
+        labelled = [piece for u in utterances for piece in labeller.label(u, audio.samples, audio.start_s)]
+    known = [s["label"] for s in store.get_session(session["id"])["speakers"]]
+    seat_roles = tuple(session["options"].get("seat_roles", ()))  # kept with the session when it started
+    for u in labelled:
+        if u.speaker and u.speaker not in known:
+            # Seats by channel; voices by order of first speaking, counting those heard before the crash.
+            earlier = [SpeakerTurn(0.0, 0.0, label, None) for label in known]
+            turns = earlier + [SpeakerTurn(u.start_s, u.end_s, u.speaker, u.channel)]
+            role = speaker_roles(turns if u.channel is None else turns[-1:], seat_roles).get(u.speaker)
+            store.set_speaker_roles(session["id"], {u.speaker: role}, {u.speaker: u.channel})
+            known.append(u.speaker)
+        store.add_utterance(session["id"], u)
+        store.set_transcribed_until(session["id"], u.end_s)
+    return len(labelled)
+
+
+def recover_abandoned(settings: Settings, store: Store, model_loader) -> list[dict]:
+    """Recover every abandoned live session; the model is loaded only if one is found."""
+    summaries = []
+    for session_id in store.unfinished_live_sessions():
+        session = store.get_session(session_id)
+        if is_abandoned(store, session):
+            summaries.append(recover_session(settings, store, model_loader(), session_id))
+    return summaries
+
+
+__all__ = ["is_abandoned", "recover_abandoned", "recover_session"]

@@ -1,0 +1,160 @@
+"""The live rooms of a running service: recordings in background threads, their events fanned out to
+WebSocket listeners.
+
+One `LiveRooms` per app. A recording runs in its own thread (LiveSession.run blocks); its events arrive on
+that thread and are handed to each listener's asyncio queue on the event loop. A room records one session
+at a time. The recognition model is loaded once, on the first recording, and shared.
+"""
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass, field
+
+from cases import Store
+
+from api.live import LiveRequest, LiveSession
+from api.pipeline import Pipeline
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# A listener that falls this far behind is dropped rather than let the queue grow without end.
+_LISTENER_QUEUE_MAX = 1000
+
+
+class RoomBusy(ValueError):
+    """The room is already recording a session."""
+
+
+@dataclass
+class _Running:
+    session: LiveSession
+    room: str
+    thread: threading.Thread
+    listeners: set = field(default_factory=set)
+    history: list = field(default_factory=list)  # every event so far, for listeners that join late
+
+
+class LiveRooms:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._pipeline = Pipeline(settings)
+        self._by_session: dict[int, _Running] = {}
+        self._by_room: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self, request: LiveRequest, source_factory, *, duration_s: float | None = None) -> int:
+        """Start recording from `source_factory()` (a context manager yielding chunks); returns the session id."""
+        with self._lock:
+            if request.room in self._by_room:
+                raise RoomBusy(f"room {request.room!r} is already recording session {self._by_room[request.room]}")
+            self._by_room[request.room] = -1  # reserved while the session starts
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        opened = threading.Event()
+        state: dict = {}
+
+        early: list[dict] = []  # what the session says before it is registered here (its "recording" state)
+
+        def publish(message: dict) -> None:
+            running = self._by_session.get(message.get("session_id"))
+            if running is None:
+                early.append(message)
+            else:
+                self._fan_out(running, message)
+
+        def record() -> None:
+            store = Store.open(self.settings.home)
+            try:
+                with source_factory() as chunks:
+                    session = LiveSession(self.settings, store, self._pipeline.model, request, on_event=publish)
+                    state["session"] = session
+                    first = next(iter(chunks), None)
+                    if first is None:
+                        raise ValueError("the audio source gave no audio")
+                    session.open(sample_rate=first.sample_rate, channels=first.channels)
+                    running = _Running(session, request.room, threading.current_thread(), history=early)
+                    with self._lock:
+                        self._by_session[session.session_id] = running
+                        self._by_room[request.room] = session.session_id
+                    opened.set()
+                    session.run(_prepend(first, chunks), duration_s=duration_s)
+            except Exception as exc:  # before the session opened, start() raises it to its caller
+                state["error"] = exc
+                if opened.is_set():
+                    log.exception("the recording in room %s failed", request.room)
+            finally:
+                opened.set()
+                store.close()
+                with self._lock:
+                    self._by_room.pop(request.room, None)
+
+        thread = threading.Thread(target=record, name=f"room-{request.room}", daemon=True)
+        thread.start()
+        opened.wait()
+        if "session" not in state or state["session"].session_id is None:
+            with self._lock:
+                self._by_room.pop(request.room, None)
+            raise state.get("error") or RuntimeError("the recording did not start")
+        return state["session"].session_id
+
+    def stop(self, session_id: int, *, wait_s: float = 120.0) -> bool:
+        """Stop a recording and wait for its last words to be transcribed; False if it is not recording."""
+        running = self._by_session.get(session_id)
+        if running is None or not running.thread.is_alive():
+            return False
+        running.session.stop()
+        running.thread.join(wait_s)
+        return True
+
+    def is_recording(self, session_id: int) -> bool:
+        running = self._by_session.get(session_id)
+        return running is not None and running.thread.is_alive()
+
+    def listen(self, session_id: int) -> asyncio.Queue | None:
+        """A queue of the session's events (those so far first); None if it is not a live session here."""
+        running = self._by_session.get(session_id)
+        if running is None:
+            return None
+        queue: asyncio.Queue = asyncio.Queue(maxsize=_LISTENER_QUEUE_MAX)
+        self._loop = asyncio.get_running_loop()
+        with self._lock:
+            for message in running.history:
+                queue.put_nowait(message)
+            running.listeners.add(queue)
+        return queue
+
+    def forget(self, session_id: int, queue: asyncio.Queue) -> None:
+        running = self._by_session.get(session_id)
+        if running is not None:
+            with self._lock:
+                running.listeners.discard(queue)
+
+    def stop_all(self) -> None:
+        for session_id in list(self._by_session):
+            self.stop(session_id)
+
+    def _fan_out(self, running: _Running, message: dict) -> None:
+        with self._lock:
+            if message["type"] != "tentative":  # late listeners need the record, not old tentative text
+                running.history.append(message)
+            listeners = list(running.listeners)
+        if self._loop is None:
+            return
+        for queue in listeners:
+            self._loop.call_soon_threadsafe(_offer, queue, message)
+
+
+def _offer(queue: asyncio.Queue, message: dict) -> None:
+    try:
+        queue.put_nowait(message)
+    except asyncio.QueueFull:
+        log.warning("a live listener fell behind; its oldest messages are dropped")
+
+
+def _prepend(first, chunks):
+    yield first
+    yield from chunks

@@ -1,0 +1,133 @@
+"""Live rooms: start a recording, stop it, and follow it on a WebSocket.
+
+The WebSocket pushes JSON messages: `state` (recording, stopped, device_lost, interrupted), `tentative`
+(text still changing), `utterance` (committed, the fields of the JSON export), `speaker` (a new speaker and
+their role) and `alert` (the procedural checker: questions on the facts before the rights notices).
+"""
+import asyncio
+import contextlib
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, Field
+
+from cases import CaseNotFound, check_case_no
+from cases.access import may_correct, scope_of
+from diarize import parse_seat_roles
+
+from api.access import CorrectableSession, CurrentUser
+from api.checking import DEFAULT_RULE_SET
+from api.deps import SettingsDep, StoreDep
+from api.live import LiveRequest
+from api.rooms import LiveRooms
+from api.websocket_auth import websocket_account
+
+router = APIRouter(tags=["rooms"])
+
+
+def live_rooms(request: Request) -> LiveRooms:
+    return request.app.state.rooms
+
+
+RoomsDep = Annotated[LiveRooms, Depends(live_rooms)]
+
+
+class StartRecording(BaseModel):
+    case_no: str = Field(..., min_length=1, max_length=64)
+    device: str | int | None = Field(None, description="Input device: index or (part of) its name.")
+    channels: int = Field(1, ge=1, le=32, description="One per seat microphone.")
+    seat_roles: str = Field("", description="Roles by seat (channel), e.g. 讯问人,被讯问人.")
+    diarizer: str | None = Field(None, pattern="^(channel|voice)$")
+    rule_set: str = DEFAULT_RULE_SET
+    conditions: list[str] = Field(default_factory=list)
+    duration_s: float | None = Field(None, gt=0, description="Stop by itself after this many seconds.")
+
+
+@router.post("/rooms/{room}/sessions", status_code=201)
+def start_recording(room: str, body: StartRecording, user: CurrentUser, store: StoreDep,
+                    settings: SettingsDep, rooms: RoomsDep) -> dict:
+    """Start recording a session in `room` from its microphones; returns the session id."""
+    from capture import Microphone
+
+    check_case_no(body.case_no)
+    try:
+        store.case_in_scope(body.case_no, scope_of(user))
+        new_case = False
+    except CaseNotFound:
+        if _case_exists(store, body.case_no):
+            raise  # someone else's case: the same 404 as no case at all
+        new_case = True
+    if not may_correct(user):
+        raise HTTPException(403, f"a {user.role} may not start recordings")
+    if new_case:  # a new case belongs to the unit of the officer who opens it
+        store.ensure_case(body.case_no)
+        store.set_case_unit(body.case_no, user.unit_name)
+    request = LiveRequest(case_no=body.case_no, room=room, seat_roles=parse_seat_roles(body.seat_roles)
+                          if body.seat_roles else (), diarizer=body.diarizer, rule_set=body.rule_set,
+                          conditions=tuple(body.conditions))
+
+    @contextlib.contextmanager
+    def microphone():
+        with Microphone(body.device, channels=body.channels) as mic:
+            yield mic.chunks()
+
+    session_id = rooms.start(request, microphone, duration_s=body.duration_s)
+    store.record_audit(user, "session.recording_started", session_id=session_id, detail={"room": room})
+    return {"session_id": session_id, "room": room, "websocket": f"/ws/sessions/{session_id}"}
+
+
+def _case_exists(store, case_no: str) -> bool:
+    try:
+        store.get_case(case_no)
+        return True
+    except CaseNotFound:
+        return False
+
+
+@router.post("/sessions/{session_id}/stop")
+def stop_recording(session_id: CorrectableSession, user: CurrentUser, store: StoreDep,
+                   rooms: RoomsDep) -> dict:
+    """Stop a recording; returns once the last words are transcribed and the session is closed."""
+    if not rooms.stop(session_id):
+        raise HTTPException(409, f"session {session_id} is not recording")
+    store.record_audit(user, "session.recording_stopped", session_id=session_id)
+    return store.get_session(session_id)
+
+
+@router.websocket("/ws/sessions/{session_id}")
+async def follow_session(websocket: WebSocket, session_id: int) -> None:
+    """The session's events as JSON messages, from its start, until it stops."""
+    app = websocket.app
+    account = websocket_account(websocket)
+    if account is None:
+        await websocket.close(code=4401, reason="log in first")
+        return
+    from cases import Store
+
+    with Store.open(app.state.settings.home) as store:
+        try:
+            store.require_session_in_scope(session_id, scope_of(account))
+        except ValueError:
+            await websocket.close(code=4404, reason="no such session")
+            return
+        store.record_audit(account, "session.followed_live", session_id=session_id)
+    await websocket.accept()
+    rooms = app.state.rooms
+    queue = rooms.listen(session_id)
+    if queue is None:
+        await websocket.send_json({"type": "state", "session_id": session_id, "state": "not_recording"})
+        await websocket.close()
+        return
+    try:
+        while True:
+            message = await queue.get()
+            await websocket.send_json(message)
+            if message["type"] == "state" and message["state"] not in ("recording",):
+                if message["state"] in ("stopped", "interrupted", "done"):
+                    break
+    except (WebSocketDisconnect, asyncio.CancelledError):
+        pass
+    finally:
+        rooms.forget(session_id, queue)
+    with contextlib.suppress(RuntimeError):
+        await websocket.close()

@@ -1,0 +1,328 @@
+"""Live recognition: a push API over faster-whisper with LocalAgreement (after ufal/whisper_streaming).
+
+The caller pushes audio (`insert_audio`) and asks for news (`process`): no I/O here, so a microphone, a
+replayed file and a test drive it the same way. Each pass recognises the audio buffer since the last trim
+point; words two successive passes agree on (or that a pause has settled) are committed and never change;
+the rest is tentative. Committed words are grouped into utterances at sentence ends, pauses and a maximum
+length, with the same Simplified output and hallucination handling as batch (`clean_segment`). Silero VAD
+decides whether there is speech at all (Whisper never runs on a silent buffer) and when a turn has ended
+(a pass then runs at once, without waiting for `min_chunk_s`, so the turn's last words are committed about
+a second after it ends). Once longer than `buffer_trim_s`, the buffer is cut where a sentence or a pause
+ends inside the committed text (a closed utterance, the end of a Whisper segment, a pause Silero heard),
+never mid-sentence: after a mid-sentence cut Whisper keeps changing its first words, and two passes no
+longer agree. It is never held beyond `max_buffer_s`, so memory stays bounded over hours.
+"""
+import logging
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from transcribe.agreement import LocalAgreement, UtteranceGrouper
+from transcribe.batch import SAMPLE_RATE, TranscribeOptions, clean_segment
+from transcribe.types import Utterance, Word
+
+log = logging.getLogger(__name__)
+
+# Whisper hears at most 30 s at once; a longer buffer would be cut into windows that each lose context.
+WHISPER_WINDOW_S = 30.0
+# Silero settings for "is anyone speaking, and where did it stop": finer than batch's (2 s silences),
+# because a turn's end must be seen within a second.
+_VAD_MIN_SILENCE_MS = 300
+_VAD_SPEECH_PAD_MS = 100
+# In silence, the buffer keeps this much audio, so a word starting at its edge is heard whole.
+_SILENCE_KEEP_S = 1.0
+# How much audio before the last pass's end the turn-end check listens to: Silero needs some speech
+# before a pause to place its end.
+_TURN_END_CONTEXT_S = 1.0
+# Beam of each pass unless the caller sets one: measured (bench/live_latency.py) beam 1 against 5 on the
+# test clips, see pass_beam_size below.
+STREAMING_BEAM_SIZE = 1
+# How much committed text (characters) goes with each pass as Whisper's initial prompt, when enabled.
+_PROMPT_CHARS = 60
+
+
+class StreamingError(ValueError):
+    """Audio or settings the streaming transcriber cannot accept; the message says what is allowed."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamUpdate:
+    """What one `process` (or `finish`) call produced.
+
+    `committed`: utterances completed since the previous update, final (`committed=True`), in time order.
+    `tentative`: everything heard after the last committed utterance (words already agreed but whose
+    utterance is still open, then the latest hypothesis's uncommitted words), `committed=False`; None if
+    nothing. It is replaced by the next update's tentative, never appended to.
+    """
+
+    committed: list[Utterance] = field(default_factory=list)
+    tentative: Utterance | None = None
+
+
+class StreamingTranscriber:
+    """Push mono float32 16 kHz audio with `insert_audio`, call `process` as often as wished, `finish` at the end.
+
+    `min_chunk_s`: a pass runs once this much new audio has arrived, or earlier when a turn ends (a pass
+    costs about a second on 2 cores whatever the buffer length: Whisper always encodes a 30 s window).
+    `buffer_trim_s`: past this length the buffer is cut where a sentence or pause ends inside the committed
+    text (see `_trim_point`). `max_buffer_s`: the hard bound; reaching it commits the tentative words and
+    cuts. `pause_s`: a gap that ends an utterance (0.5 s:
+    people take turns with gaps shorter than 0.8 s, and an utterance must not span two speakers);
+    `pause_commit_s`: silence after speech that settles the words before it (None: wait for agreement).
+    `prompt_with_committed`: pass the committed text before the buffer as Whisper's initial prompt. Off by
+    default: measured on the test clips it did not lower the error, and once made one pass run 17 s by
+    feeding a repetition loop (DEPENDENCIES.md: base repeats a Chinese prompt into the transcript).
+    `pass_beam_size`: the beam of each pass, replacing `options.beam_size` (None: keep it). A pass reruns
+    every second, and agreement between passes, not the beam, is what makes committed text reliable;
+    `pass_options` is what was really used, to store with the transcript.
+    `start_s`: the session clock at the first sample.
+    """
+
+    def __init__(
+        self,
+        model,
+        *,
+        options: TranscribeOptions = TranscribeOptions(),
+        min_chunk_s: float = 1.0,
+        buffer_trim_s: float = 15.0,
+        max_buffer_s: float = 25.0,
+        pause_s: float = 0.5,
+        pause_commit_s: float | None = 0.3,
+        max_utterance_s: float = 10.0,
+        prompt_with_committed: bool = False,
+        pass_beam_size: int | None = STREAMING_BEAM_SIZE,
+        start_s: float = 0.0,
+    ) -> None:
+        if not 0 < min_chunk_s < buffer_trim_s:
+            raise StreamingError(f"min_chunk_s={min_chunk_s}: must be above 0 and below buffer_trim_s ({buffer_trim_s})")
+        if not buffer_trim_s <= max_buffer_s <= WHISPER_WINDOW_S:
+            raise StreamingError(
+                f"max_buffer_s={max_buffer_s}: must lie between buffer_trim_s ({buffer_trim_s}) and "
+                f"Whisper's window ({WHISPER_WINDOW_S} s)"
+            )
+        if pause_s <= 0 or max_utterance_s <= pause_s or (pause_commit_s is not None and pause_commit_s <= 0):
+            raise StreamingError(
+                f"pause_s={pause_s}, pause_commit_s={pause_commit_s}, max_utterance_s={max_utterance_s}: "
+                "pauses must be positive (pause_commit_s may be None) and max_utterance_s longer than pause_s"
+            )
+        if pass_beam_size is not None and pass_beam_size < 1:
+            raise StreamingError(f"pass_beam_size={pass_beam_size}: must be 1 or more, or None to use options.beam_size")
+        self.model = model
+        self.options = options
+        self.pass_options = options if pass_beam_size is None else replace(options, beam_size=pass_beam_size)
+        self.min_chunk_s = min_chunk_s
+        self.buffer_trim_s = buffer_trim_s
+        self.max_buffer_s = max_buffer_s
+        self.pause_commit_s = pause_commit_s
+        self.prompt_with_committed = prompt_with_committed
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self._buffer_start_s = float(start_s)
+        self._processed_end_s = float(start_s)
+        self._agreement = LocalAgreement()
+        self._grouper = UtteranceGrouper(pause_s=pause_s, max_utterance_s=max_utterance_s)
+        self._waiting: list[Utterance] = []  # closed outside process() (a gap in the audio), not yet returned
+        self._committed_in_buffer: list[Word] = []  # become the prompt once trimmed out of the buffer
+        # Where the latest hypothesis ended a segment (before its last one) and the pauses the latest VAD
+        # heard: with the ends of closed utterances, the only places the buffer is cut.
+        self._segment_ends_s: list[float] = []
+        self._speech: list[tuple[float, float]] = []
+        self._prompt = ""
+        self._finished = False
+        self.passes = 0  # Whisper passes run so far
+        self.last_pass_s = 0.0  # compute time of the last process() or finish() call that ran Whisper
+
+    @property
+    def end_s(self) -> float:
+        """Session time at the end of the audio inserted so far."""
+        return self._buffer_start_s + len(self._buffer) / SAMPLE_RATE
+
+    @property
+    def buffered_s(self) -> float:
+        """Seconds of audio held in the buffer (what memory use follows)."""
+        return len(self._buffer) / SAMPLE_RATE
+
+    def insert_audio(self, samples: np.ndarray, start_s: float | None = None) -> None:
+        """Append mono float32 16 kHz samples; `start_s` (session time) may leave a gap, never overlap."""
+        if self._finished:
+            raise StreamingError("audio inserted after finish(): start a new StreamingTranscriber")
+        samples = np.asarray(samples)
+        if samples.ndim != 1 or not np.issubdtype(samples.dtype, np.floating):
+            raise StreamingError(
+                f"expected mono float samples (a 1-D float32 array at {SAMPLE_RATE} Hz), got {samples.dtype} "
+                f"shaped {samples.shape}"
+            )
+        if not np.all(np.isfinite(samples)):
+            raise StreamingError("samples contain NaN or infinity: only finite values in [-1, 1] are allowed")
+        if start_s is not None:
+            self._fill_gap(float(start_s))
+        self._buffer = np.concatenate([self._buffer, samples.astype(np.float32, copy=False)])
+
+    def process(self) -> StreamUpdate:
+        """Run a pass if at least `min_chunk_s` of new audio has arrived, or if a turn has just ended; return
+        what was committed and the tentative."""
+        if self._finished:
+            raise StreamingError("process() after finish(): start a new StreamingTranscriber")
+        new_s = self.end_s - self._processed_end_s
+        if new_s >= self.min_chunk_s or (new_s > 0 and self._turn_just_ended()):
+            return self._update(self._run_pass())
+        return self._update([])
+
+    def _turn_just_ended(self) -> bool:
+        """Speech the last pass did not see settle has been followed by `pause_commit_s` of silence.
+
+        Silero over the last second or two only (a few milliseconds), so it can run at every chunk.
+        """
+        if self.pause_commit_s is None:
+            return False
+        heard_from_s = max(self._buffer_start_s, self._processed_end_s - self.pause_commit_s - _TURN_END_CONTEXT_S)
+        tail = self._speech_regions(from_s=heard_from_s)
+        if not tail:
+            return False
+        speech_end_s = tail[-1][1]
+        return speech_end_s > self._processed_end_s - self.pause_commit_s and self.end_s - speech_end_s >= self.pause_commit_s
+
+    def finish(self) -> StreamUpdate:
+        """The recording stopped: recognise what is left, commit every word, close the last utterance."""
+        if self._finished:
+            return StreamUpdate()
+        closed = self._run_pass() if self.end_s > self._processed_end_s else []
+        closed += self._commit(self._agreement.flush())
+        if self._grouper.open:
+            closed.append(self._grouper.close())
+        self._finished = True
+        self._trim(self.end_s)
+        update = self._update(closed)
+        return StreamUpdate(committed=update.committed, tentative=None)
+
+    def _run_pass(self) -> list[Utterance]:
+        started = time.perf_counter()
+        self._processed_end_s = self.end_s
+        speech = self._speech = self._speech_regions()
+        uncommitted_from_s = max(self._buffer_start_s, self._agreement.committed_end_s)
+        new_speech = any(end_s > uncommitted_from_s for _, end_s in speech)
+        closed: list[Utterance] = []
+        if new_speech or self._agreement.tentative:
+            settled_until_s = None
+            if self.pause_commit_s is not None and speech and self.end_s - speech[-1][1] >= self.pause_commit_s:
+                settled_until_s = speech[-1][1]
+            hypothesis = self._hypothesis()
+            self.passes += 1
+            closed += self._commit(self._agreement.update(hypothesis, settled_until_s=settled_until_s))
+            self.last_pass_s = time.perf_counter() - started
+        else:
+            self._trim(max(self._agreement.committed_end_s, self.end_s - _SILENCE_KEEP_S))
+        closed += self._close_if_paused()
+        closed += self._bound_buffer()
+        log.debug("pass over %.1f s of buffer: %d utterances closed, %.2f s", self.buffered_s, len(closed),
+                  time.perf_counter() - started)
+        return closed
+
+    def _hypothesis(self) -> list[Word]:
+        kwargs = self.pass_options.whisper_kwargs()
+        if self.prompt_with_committed and self._prompt:
+            kwargs["initial_prompt"] = self._prompt
+        segments, _ = self.model.transcribe(self._buffer, **kwargs)
+        words: list[Word] = []
+        self._segment_ends_s = []
+        for segment in segments:
+            utterance = clean_segment(segment, offset_s=self._buffer_start_s)
+            if utterance is not None:
+                if words:  # between the previous segment and this one
+                    self._segment_ends_s.append(min(words[-1].end_s, utterance.start_s))
+                words.extend(utterance.words)
+        return words
+
+    def _commit(self, words: list[Word]) -> list[Utterance]:
+        self._committed_in_buffer += words
+        return self._grouper.add(words)
+
+    def _speech_regions(self, *, from_s: float | None = None) -> list[tuple[float, float]]:
+        """Silero's speech regions (session times) in the buffer, or in its part after `from_s`."""
+        from faster_whisper.vad import VadOptions, get_speech_timestamps  # heavy import: only when streaming
+
+        first = 0 if from_s is None else max(0, int(round((from_s - self._buffer_start_s) * SAMPLE_RATE)))
+        if first >= len(self._buffer):
+            return []
+        offset_s = self._buffer_start_s + first / SAMPLE_RATE
+        vad = VadOptions(min_silence_duration_ms=_VAD_MIN_SILENCE_MS, speech_pad_ms=_VAD_SPEECH_PAD_MS)
+        return [
+            (offset_s + r["start"] / SAMPLE_RATE, offset_s + r["end"] / SAMPLE_RATE)
+            for r in get_speech_timestamps(self._buffer[first:], vad)
+        ]
+
+    def _close_if_paused(self) -> list[Utterance]:
+        tentative = self._agreement.tentative
+        return self._grouper.close_if_paused(
+            next_start_s=tentative[0].start_s if tentative else None, heard_until_s=self.end_s
+        )
+
+    def _bound_buffer(self) -> list[Utterance]:
+        closed: list[Utterance] = []
+        if self.buffered_s > self.max_buffer_s:
+            # Whisper has not agreed on anything for too long (or heard only noise): take its latest word.
+            closed += self._commit(self._agreement.flush())
+            # Cut at a sentence or pause end if that is enough; else at the last word (nothing better exists).
+            cut_s = self._trim_point()
+            if cut_s is None or self.end_s - cut_s > self.buffer_trim_s:
+                committed_end_s = self._agreement.committed_end_s
+                cut_s = committed_end_s if committed_end_s > self._buffer_start_s else self.end_s - _SILENCE_KEEP_S
+            self._trim(cut_s)
+        elif self.buffered_s > self.buffer_trim_s and (cut_s := self._trim_point()) is not None:
+            self._trim(cut_s)
+        return closed
+
+    def _trim_point(self) -> float | None:
+        """The latest place inside the committed audio where a sentence or a pause ends; None if there is none.
+
+        Candidates: the end of the last closed utterance (a sentence end or a pause), the boundaries between
+        the latest hypothesis's segments (where Whisper itself ended a sentence), and the middle of the
+        pauses Silero heard. Only those lying within the committed text count (ufal/whisper_streaming cuts
+        at the last segment end that is committed): Whisper then starts the next pass at a sentence start
+        and reads it the same way each time, so passes go on agreeing. Words between the cut and the
+        committed end are heard again and recognised as already committed (`LocalAgreement`).
+        """
+        committed_end_s = self._agreement.committed_end_s
+        pauses_s = [(end_s + next_start_s) / 2 for (_, end_s), (next_start_s, _) in zip(self._speech, self._speech[1:])]
+        candidates = [self._grouper.last_closed_end_s, *self._segment_ends_s, *pauses_s]
+        inside = [c for c in candidates if self._buffer_start_s < c <= committed_end_s]
+        return max(inside, default=None)
+
+    def _trim(self, cut_s: float) -> None:
+        cut = int(round((cut_s - self._buffer_start_s) * SAMPLE_RATE))
+        if cut <= 0:
+            return
+        cut = min(cut, len(self._buffer))
+        self._buffer = self._buffer[cut:].copy()  # a copy, so the old buffer's memory is released
+        self._buffer_start_s += cut / SAMPLE_RATE
+        gone = [w for w in self._committed_in_buffer if w.end_s <= self._buffer_start_s]
+        self._committed_in_buffer = self._committed_in_buffer[len(gone):]
+        self._prompt = (self._prompt + "".join(w.text for w in gone))[-_PROMPT_CHARS:]
+
+    def _fill_gap(self, start_s: float) -> None:
+        gap_s = start_s - self.end_s
+        if gap_s < -0.5 / SAMPLE_RATE:
+            raise StreamingError(
+                f"audio at {start_s:.3f} s overlaps audio already inserted (up to {self.end_s:.3f} s): "
+                "chunks must come in time order"
+            )
+        if gap_s * SAMPLE_RATE < 1:
+            return
+        if self.buffered_s + gap_s <= self.max_buffer_s:
+            self._buffer = np.concatenate([self._buffer, np.zeros(int(round(gap_s * SAMPLE_RATE)), np.float32)])
+            return
+        # A long hole (a lost device, a paused source): what came before it is complete; start afresh after it.
+        log.info("a gap of %.1f s in the audio: committing what came before it", gap_s)
+        if self.end_s > self._processed_end_s:
+            self._waiting += self._run_pass()
+        self._waiting += self._commit(self._agreement.flush())
+        if self._grouper.open:
+            self._waiting.append(self._grouper.close())
+        self._trim(self.end_s)
+        self._buffer_start_s = self._processed_end_s = start_s
+
+    def _update(self, closed: list[Utterance]) -> StreamUpdate:
+        committed, self._waiting = self._waiting + closed, []
+        pending = self._grouper.open + self._agreement.tentative
+        tentative = Utterance.from_words(pending, committed=False) if pending else None
+        return StreamUpdate(committed=committed, tentative=tentative)
