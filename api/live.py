@@ -77,6 +77,7 @@ class LiveSession:
         self._written: queue.SimpleQueue = queue.SimpleQueue()
         self._roles: dict[str, str | None] = {}
         self._first_turns: list[SpeakerTurn] = []
+        self._checklist_statuses: list[tuple[str, str]] = []
         self._labeller = None
         self._lock_file = None
         self._options = TranscribeOptions(beam_size=settings.asr_beam_size)
@@ -200,11 +201,21 @@ class LiveSession:
         self.store.set_transcribed_until(self.session_id, utterance.end_s)
         role = self._roles.get(utterance.speaker)
         self._emit({"type": "utterance", "utterance": utterance_message(utterance_id, utterance, role)})
-        for alert in self._live_checker.add(Statement(utterance_id, utterance.start_s, utterance.end_s, role,
-                                                      utterance.text)):
+        try:  # the checker must never stop a recording
+            alerts = self._live_checker.add(Statement(utterance_id, utterance.start_s, utterance.end_s, role,
+                                                      utterance.text))
+            checklist = [f.to_dict() for f in self._live_checker.findings()]
+        except Exception:
+            log.exception("session %s: the live procedural check failed on an utterance", self.session_id)
+            return
+        for alert in alerts:
             self._emit({"type": "alert", "kind": alert.kind, "message": alert.message,
                         "rule_keys": list(alert.rule_keys), "utterance_id": alert.utterance_id,
                         "start_s": alert.start_s})
+        statuses = [(f["key"], f["status"]) for f in checklist]
+        if statuses != self._checklist_statuses:  # the running checklist, sent when an item changes
+            self._checklist_statuses = statuses
+            self._emit({"type": "checklist", "findings": checklist})
 
     def _new_speaker(self, utterance: Utterance) -> None:
         # Seats map by channel; voices by their order of first speaking (diarize.speaker_roles).

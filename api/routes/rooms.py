@@ -2,7 +2,8 @@
 
 The WebSocket pushes JSON messages: `state` (recording, stopped, device_lost, interrupted), `tentative`
 (text still changing), `utterance` (committed, the fields of the JSON export), `speaker` (a new speaker and
-their role) and `alert` (the procedural checker: questions on the facts before the rights notices).
+their role), `alert` (the procedural checker: questions on the facts before the rights notices) and
+`checklist` (the running procedural checklist, sent whenever an item changes).
 """
 import asyncio
 import contextlib

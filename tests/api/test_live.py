@@ -160,7 +160,9 @@ def test_service_room_with_websocket(tmp_path, opening, pulse):  # noqa: F811
                 if message["type"] == "state" and message["state"] == "stopped":
                     break
         kinds = {m["type"] for m in messages}
-        assert {"utterance", "speaker"} <= kinds
+        assert {"utterance", "speaker", "checklist"} <= kinds
+        checklist = [m for m in messages if m["type"] == "checklist"][-1]["findings"]
+        assert [f["key"] for f in checklist][0] == "identify_officers"
         committed = [m["utterance"] for m in messages if m["type"] == "utterance"]
         stored = client.get(f"/sessions/{session_id}/utterances", headers=headers).json()
         assert [u["text"] for u in committed] == [u["text"] for u in stored]
