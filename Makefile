@@ -10,8 +10,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages: gcc and make build webrtcvad (a resemblyzer dependency that ships only as source);
 # libportaudio2 is PortAudio for the room microphones; pulseaudio and pulseaudio-utils give the tests a
-# real virtual microphone (a null sink) and paplay/parec/pactl to drive it.
-SYSTEM_PACKAGES := gcc make libportaudio2 pulseaudio pulseaudio-utils
+# real virtual microphone (a null sink) and paplay/parec/pactl to drive it; chromium runs the browser tests
+# (Playwright drives it) and fonts-wqy-microhei lets a headless browser draw Chinese.
+SYSTEM_PACKAGES := gcc make libportaudio2 pulseaudio pulseaudio-utils chromium fonts-wqy-microhei
 
 .PHONY: help install system-packages models run test bench lock clean
 

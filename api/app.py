@@ -4,8 +4,8 @@ import contextlib
 import logging
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from capture import CaptureError
 from cases import (
@@ -20,11 +20,12 @@ from cases import (
     UtteranceNotFound,
 )
 
-from api.access import LoginRequired, PageUser, require_login, login_url
+from api.access import LoginRequired, require_login, login_url
 from api.rooms import LiveRooms, RoomBusy
 from api.routes import audio, auth, cases, findings, health, pages, rooms, search, sessions, speakers, units, users, utterances
 from api.security import CookieSigner, LoginThrottle, load_secret_key
 from api.settings import Settings
+from api.templating import STATIC_DIR
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ def create_app(settings: Settings) -> FastAPI:
     for module in (health, auth, units, users, cases, sessions, utterances, speakers, findings, audio, search, rooms,
                    pages):
         app.include_router(module.router)
+    # The pages' scripts and styles: public, like any site's (nothing in them is data).
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_docs(app)
     _map_errors(app)
     return app
@@ -66,10 +69,7 @@ def _add_docs(app: FastAPI) -> None:
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_login)])
     def openapi() -> JSONResponse:
         return JSONResponse(app.openapi())
-
-    @app.get("/docs", include_in_schema=False)
-    def docs(user: PageUser) -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="Bilu 笔录 API")
+    # /docs is a page (api/routes/pages.py): Swagger UI would load its scripts from another site.
 
 
 def _map_errors(app: FastAPI) -> None:

@@ -8,7 +8,6 @@ database had not heard of, transcribes the audio after the last committed uttera
 """
 import fcntl
 import logging
-from pathlib import Path
 
 from capture import read_segments, recover_segments
 from cases import Store

@@ -11,14 +11,13 @@ readers run beside a writer, and every write transaction takes the write lock at
 the busy timeout.
 """
 
-import functools
 import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -43,6 +42,7 @@ from cases.access import AccessMixin
 from cases.accounts import AccountsMixin
 from cases.audit import AuditMixin
 from cases.auth_tokens import TokensMixin
+from cases.locking import locked
 from cases.migrations import apply_migrations, immediate_transaction
 from cases.revisions import CorrectionsMixin
 from cases.search_filters import FilteredSearchMixin
@@ -74,19 +74,6 @@ SESSION_STATUSES = ("transcribing", "done", "failed", "interrupted", "recovered"
 FINISHED_STATUSES = ("done", "failed", "interrupted", "recovered")
 DELETABLE_STATUSES = ("transcribing", "failed")
 """A session that reached done/interrupted/recovered is a record: it is never deleted."""
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _locked(method: Callable[P, R]) -> Callable[P, R]:
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with args[0]._lock:  # type: ignore[attr-defined]
-            return method(*args, **kwargs)
-
-    return wrapper
-
 
 class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixin, FilteredSearchMixin,
             SegmentsMixin):
@@ -138,25 +125,25 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
 
     # Cases
 
-    @_locked
+    @locked
     def ensure_case(self, case_no: str, *, title: str | None = None) -> dict:
         """The case with this number, created if missing (a title given later fills an empty one)."""
         with immediate_transaction(self._db):
             case_id = self._ensure_case_id(case_no, title=title)
         return self._read_case(case_id)
 
-    @_locked
+    @locked
     def get_case(self, case_no: str) -> dict:
         return self._read_case(self._case_id(case_no))
 
-    @_locked
+    @locked
     def list_cases(self) -> list[dict]:
         """Every case with `session_count` and `last_session_at`, most recently active first."""
         return read_cases(self._db)
 
     # Sessions
 
-    @_locked
+    @locked
     def create_session(
         self,
         *,
@@ -202,7 +189,7 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
         logger.info("created session %d (%s)", session_id, kind)
         return int(session_id)
 
-    @_locked
+    @locked
     def finish_session(
         self,
         session_id: int,
@@ -245,7 +232,7 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
         """Mark a session failed, with the error that stopped it."""
         self.finish_session(session_id, status="failed", error=error)
 
-    @_locked
+    @locked
     def delete_session(self, session_id: int) -> None:
         """Remove a session that never completed and everything stored for it (not its audio file).
 
@@ -272,7 +259,7 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
                 self._db.execute(statement, [session_id])
         logger.info("deleted session %d", session_id)
 
-    @_locked
+    @locked
     def get_session(self, session_id: int) -> dict:
         """The session with its speakers and the procedural checker's findings."""
         sessions = read_sessions(self._db, "s.id = ?", [session_id])
@@ -280,7 +267,7 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
             raise SessionNotFound(f"no session with id {session_id}")
         return {**sessions[0], "findings": read_findings(self._db, session_id)}
 
-    @_locked
+    @locked
     def list_sessions(self, case_no: str | None = None) -> list[dict]:
         """Sessions, newest first; only those of `case_no` if given (CaseNotFound if no such case)."""
         if case_no is None:
@@ -290,7 +277,7 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
 
     # Speakers
 
-    @_locked
+    @locked
     def set_speaker_roles(
         self,
         session_id: int,
@@ -327,7 +314,7 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
 
     # Utterances
 
-    @_locked
+    @locked
     def add_utterance(self, session_id: int, utterance: Utterance) -> int:
         """Store an utterance, its words and its search row; return the utterance id.
 
@@ -387,7 +374,7 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
 
     # Procedural findings
 
-    @_locked
+    @locked
     def set_rule_set(self, session_id: int, rule_set: str, conditions: Iterable[str] = ()) -> None:
         """Which procedural rule set (and conditional additions) the session is checked against."""
         conditions = list(conditions)
@@ -398,7 +385,7 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
             self._db.execute("UPDATE sessions SET rule_set = ?, conditions_json = ? WHERE id = ?",
                              [rule_set, json.dumps(conditions, ensure_ascii=False), session_id])
 
-    @_locked
+    @locked
     def set_findings(self, session_id: int, findings: Iterable[Finding]) -> None:
         """Replace the session's findings with a new check's (after a correction, the check is redone)."""
         checked_at = now_utc_iso()
@@ -417,14 +404,14 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
                 rows,
             )
 
-    @_locked
+    @locked
     def findings(self, session_id: int) -> list[dict]:
         self._require_session(session_id)
         return read_findings(self._db, session_id)
 
     # Speaker turns
 
-    @_locked
+    @locked
     def add_speaker_turns(self, session_id: int, turns: Iterable[SpeakerTurn]) -> None:
         """Store the diarizer's turns (who spoke when) for the session."""
         rows = []
@@ -440,7 +427,7 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
                 rows,
             )
 
-    @_locked
+    @locked
     def speaker_turns(self, session_id: int) -> list[dict]:
         """The diarizer's turns, by start: `{"start_s", "end_s", "speaker", "channel"}`."""
         self._require_session(session_id)
@@ -452,7 +439,7 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
                 "ORDER BY start_ms, end_ms", [session_id])
         ]
 
-    @_locked
+    @locked
     def utterances(self, session_id: int) -> list[dict]:
         """The session's utterances ordered by start, each with its words and its speaker's role."""
         self._require_session(session_id)
@@ -460,7 +447,7 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
 
     # Search
 
-    @_locked
+    @locked
     def search(
         self,
         query: str,

@@ -1,6 +1,5 @@
 """Logging in and out: the login form, session cookies for the pages, bearer tokens for the API."""
 import logging
-from html import escape
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -11,6 +10,7 @@ from cases import Account
 from api.access import Auth, OptionalAuth, signer_of
 from api.deps import SettingsDep, StoreDep
 from api.security import CSRF_COOKIE, SESSION_COOKIE, LoginThrottle, cookie_secure
+from api.templating import render_page
 
 log = logging.getLogger(__name__)
 
@@ -159,16 +159,4 @@ def _local_path(value: object) -> str:
 
 
 def _login_form(next_path: str, error: str | None, *, status_code: int = 200) -> HTMLResponse:
-    message = f"<p class=e>{escape(error)}</p>" if error else ""
-    return HTMLResponse(
-        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>登录 · 笔录 Bilu</title>'
-        "<style>body{font-family:\"Noto Sans CJK SC\",\"Microsoft YaHei\",sans-serif;max-width:22rem;"
-        "margin:4rem auto}label{display:block;margin:.6rem 0}input{width:100%;padding:.3rem}"
-        ".e{color:#b00}</style></head><body><h1>笔录 Bilu 登录</h1>"
-        f'{message}<form method="post" action="/auth/login">'
-        f'<input type="hidden" name="next" value="{escape(_local_path(next_path))}">'
-        '<label>用户名<input name="name" autocomplete="username" required autofocus></label>'
-        '<label>密码<input name="password" type="password" autocomplete="current-password" required></label>'
-        "<button type=submit>登录</button></form></body></html>",
-        status_code=status_code,
-    )
+    return render_page("login.html", status_code=status_code, user=None, error=error, next_path=_local_path(next_path))

@@ -1,72 +1,125 @@
-"""Plain HTML pages: the list of sessions and a transcript. (The full officers' pages come later.)
-
-Every value is escaped: transcript text is always shown as text, never run.
+"""The web pages: cases, a case's sessions, a session (player, transcript, corrections, live view), search,
+and an offline API reference. Rendered with Jinja2 (autoescape: transcript text is always shown as text);
+the pages' scripts call the JSON API with the login cookie and the CSRF header.
 """
-from html import escape
+from datetime import date
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from cases import scope_of
+from cases import SearchFilters, may_correct, scope_of
+from cases.exports import ANSWERING_ROLES
+from cases.revisions import CORRECTABLE_STATUSES
+from diarize import ROLES
+from lexicon import RuleError
 
 from api.access import PageUser
-from api.deps import StoreDep
+from api.checking import DEFAULT_RULE_SET, rule_set_for
+from api.deps import SettingsDep, StoreDep
+from api.templating import render_page
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
-_STYLE = """
-body{font-family:"Noto Sans CJK SC","Microsoft YaHei",sans-serif;max-width:60rem;margin:1.5rem auto;padding:0 1rem}
-table{border-collapse:collapse;width:100%} td,th{padding:.3rem .5rem;border-bottom:1px solid #ddd;text-align:left}
-.t{color:#666;font-variant-numeric:tabular-nums;white-space:nowrap}.r{font-weight:bold;white-space:nowrap}
-"""
-
-
-def _page(title: str, body: str) -> HTMLResponse:
-    return HTMLResponse(
-        f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f"<style>{_STYLE}</style></head><body>{body}</body></html>"
-    )
+# Roles offered when relabelling a speaker or filtering a search: the diarizer's, then the suspect's titles.
+ROLE_CHOICES = tuple(dict.fromkeys((*ROLES, *ANSWERING_ROLES)))
+EXPORTS = (("docx", "讯问笔录 DOCX"), ("txt", "文本 TXT"), ("json", "JSON"), ("srt", "字幕 SRT"),
+           ("vtt", "字幕 VTT"), ("rttm", "说话人 RTTM"))
+SEARCH_LIMIT = 100
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(user: PageUser, store: StoreDep) -> HTMLResponse:
-    rows = []
+def cases_page(user: PageUser, store: StoreDep) -> HTMLResponse:
+    return render_page("cases.html", user=user, cases=store.cases_in_scope(scope_of(user)))
+
+
+@router.get("/cases/{case_no}/page", response_class=HTMLResponse)
+def case_page(case_no: str, user: PageUser, store: StoreDep) -> HTMLResponse:
     scope = scope_of(user)
-    for case in store.cases_in_scope(scope):
-        for s in store.sessions_in_scope(scope, case["case_no"]):
-            rows.append(
-                f"<tr><td>{escape(case['case_no'])}</td><td><a href='/sessions/{s['id']}/page'>会话 {s['id']}</a></td>"
-                f"<td>{escape(s.get('room') or '')}</td><td>{escape(s['created_at'])}</td>"
-                f"<td>{s['duration_s']:.1f} 秒</td><td>{escape(s['status'])}</td></tr>"
-            )
-    table = "".join(rows) or "<tr><td colspan=6>暂无案件。运行 <code>bilu transcribe FILE --case CASE_NO</code></td></tr>"
-    return _page(
-        "笔录 Bilu",
-        f"<h1>笔录 Bilu</h1><p>{escape(user.display_name)} · <a href='/docs'>API 文档</a> · <a href='/health'>运行状态</a></p>"
-        f"<table><tr><th>案件编号</th><th>会话</th><th>讯问室</th><th>时间</th><th>时长</th><th>状态</th></tr>{table}</table>",
-    )
+    case = store.case_in_scope(case_no, scope)  # another unit's case: 404, as if it did not exist
+    return render_page("case.html", user=user, case=case, sessions=store.sessions_in_scope(scope, case_no),
+                       may_record=may_correct(user))
 
 
 @router.get("/sessions/{session_id}/page", response_class=HTMLResponse)
-def transcript_page(session_id: int, user: PageUser, store: StoreDep) -> HTMLResponse:
+def session_page(session_id: int, user: PageUser, store: StoreDep,
+                 t: float | None = Query(None, ge=0, description="Seek the player to this time (seconds).")
+                 ) -> HTMLResponse:
     store.require_session_in_scope(session_id, scope_of(user))
     session = store.get_session(session_id)
     store.record_audit(user, "session.page", session_id=session_id, case_no=session["case_no"])
-    lines = "".join(
-        f"<tr><td class=t>{_clock(u['start_s'])}</td><td class=r>{escape(u.get('role') or u.get('speaker') or '?')}</td>"
-        f"<td>{escape(u['text'])}</td></tr>"
-        for u in store.utterances(session_id)
-    )
-    exports = " · ".join(f"<a href='/sessions/{session_id}/export?format={f}'>{f}</a>" for f in
-                         ("txt", "docx", "json", "srt", "vtt", "rttm"))
-    return _page(
-        f"会话 {session_id}",
-        f"<p><a href='/'>← 全部案件</a></p><h1>案件 {escape(session['case_no'])} · 会话 {session_id}</h1>"
-        f"<p>讯问室 {escape(session.get('room') or '-')} · {session['duration_s']:.1f} 秒 · 导出：{exports}</p>"
-        f"<table>{lines}</table>",
+    live = session["status"] == "transcribing"
+    return render_page(
+        "session.html", user=user, session=session, utterances=store.utterances(session_id),
+        speakers=store.speakers(session_id), findings=session["findings"], exports=EXPORTS,
+        role_choices=ROLE_CHOICES, live=live, start_t=t,
+        may_correct=may_correct(user) and (live or session["status"] in CORRECTABLE_STATUSES),
     )
 
 
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}:{secs:02d}"
+@router.get("/search/page", response_class=HTMLResponse)
+def search_page(
+    user: PageUser,
+    store: StoreDep,
+    settings: SettingsDep,
+    q: str = "",
+    case_no: str = "",
+    role: str = "",
+    room: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    missing: str = "",
+) -> HTMLResponse:
+    """Lines matching `q` within the filters; with filters alone, the sessions matching them."""
+    form = {"q": q.strip(), "case_no": case_no, "role": role, "room": room.strip(), "date_from": date_from,
+            "date_to": date_to, "missing": missing}
+    scope = scope_of(user)
+    hits = sessions = None
+    error = None
+    try:
+        filters = SearchFilters(case_no=case_no or None, role=role or None, room=form["room"] or None,
+                                date_from=_day(date_from, "起始日期"), date_to=_day(date_to, "截止日期"),
+                                missing=missing or None)
+        if form["q"]:
+            hits = store.search_visible(form["q"][:200], scope, filters, limit=SEARCH_LIMIT)
+            store.record_audit(user, "search", detail={"hits": len(hits),
+                                                       "sessions": sorted({h["session_id"] for h in hits})})
+        elif any(value for key, value in form.items() if key != "q"):
+            sessions = store.find_sessions(scope, filters, limit=SEARCH_LIMIT)
+    except ValueError as exc:  # our input errors (a query with nothing to search, an unknown case ...)
+        error = f"无法检索：{exc}"
+        hits = sessions = None
+    cases = store.cases_in_scope(scope)
+    rooms = sorted({s["room"] for s in store.sessions_in_scope(scope) if s["room"]})
+    return render_page("search.html", user=user, form=form, cases=cases, rooms=rooms, role_choices=ROLE_CHOICES,
+                       missing_choices=_rule_choices(settings), hits=hits, sessions=sessions, error=error,
+                       limit=SEARCH_LIMIT)
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def api_docs(request: Request, user: PageUser) -> HTMLResponse:
+    """The API's routes grouped by resource, from the OpenAPI schema. Swagger UI would load its scripts from
+    another site, which this offline service never does: the schema itself is at /openapi.json."""
+    groups: dict[str, list[dict]] = {}
+    for path, methods in request.app.openapi()["paths"].items():
+        for method, operation in methods.items():
+            tag = (operation.get("tags") or ["other"])[0]
+            groups.setdefault(tag, []).append({"method": method.upper(), "path": path,
+                                               "summary": operation.get("summary", "")})
+    return render_page("docs.html", user=user, groups=sorted(groups.items()))
+
+
+def _day(value: str, label: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{label} {value!r} 不是日期（格式：2026-03-05）") from None
+
+
+def _rule_choices(settings) -> list[tuple[str, str]]:
+    """The required statements of the default rule set, for the 'missing' filter."""
+    try:
+        return [(rule.key, rule.title) for rule in rule_set_for(settings, DEFAULT_RULE_SET).rules]
+    except RuleError:
+        return []

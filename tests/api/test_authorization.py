@@ -91,6 +91,8 @@ ROUTES = {
     ("GET", "/sessions/{session_id}/speakers"): ("read", f"/sessions/{S}/speakers", None, 200),
     ("GET", "/sessions/{session_id}/findings"): ("read", f"/sessions/{S}/findings", None, 200),
     ("GET", "/sessions/{session_id}/page"): ("page", f"/sessions/{S}/page", None, 200),
+    ("GET", "/cases/{case_no}/page"): ("page", f"/cases/{C}/page", None, 200),
+    ("GET", "/search/page"): ("page_public", "/search/page?q=权利", None, 200),
     ("GET", "/sessions/{session_id}/export"): ("export", f"/sessions/{S}/export?format=docx", None, 200),
     ("GET", "/sessions/{session_id}/audio"): ("audio", f"/sessions/{S}/audio", None, 206),
     ("GET", "/search"): ("search", "/search?q=权利", None, 200),

@@ -1,13 +1,11 @@
 """Live recording end to end: `bilu record` from a replayed file and from a real PortAudio device (a PulseAudio
 null sink), a kill -9 in the middle and `bilu recover`, and the service's rooms and WebSocket."""
-import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-import wave
 from pathlib import Path
 
 import numpy as np

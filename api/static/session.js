@@ -1,0 +1,347 @@
+// The session page: the player beside the transcript, corrections in place, history, checklist, live view.
+// Transcript text only ever goes into the page as textContent: a line holding <script> is shown, never run.
+"use strict";
+
+(() => {
+  const root = document.getElementById("session");
+  const sessionId = Number(root.dataset.sessionId);
+  const mayCorrect = root.dataset.mayCorrect === "true";
+  const player = document.getElementById("player");
+  const linesBox = document.getElementById("lines");
+  const base = `/sessions/${sessionId}`;
+  const { api, ApiError, clock, zhDateTime, el } = Bilu;
+  const FINDING_STATUS = { satisfied: "已告知", missing: "缺失", out_of_order: "顺序不当", wrong_speaker: "非讯问人所述" };
+  const REVISION_KIND = { text: "改文字", speaker: "改说话人", role: "改角色", split: "拆分", merge: "合并", relabel: "改说话人角色" };
+
+  // -- the lines, by start time (for the highlight of the line being played) -----------------------------
+  let ordered = null;
+  function lines() {
+    if (ordered === null) {
+      ordered = Array.from(linesBox.children).sort((a, b) => Number(a.dataset.start) - Number(b.dataset.start));
+    }
+    return ordered;
+  }
+  function lineAt(seconds) {
+    const all = lines();
+    let low = 0, high = all.length - 1, found = -1;
+    while (low <= high) {  // the last line starting at or before `seconds`
+      const middle = (low + high) >> 1;
+      if (Number(all[middle].dataset.start) <= seconds + 1e-3) { found = middle; low = middle + 1; } else { high = middle - 1; }
+    }
+    if (found < 0) return null;
+    const line = all[found];
+    return seconds <= Number(line.dataset.end) + 0.3 ? line : null;
+  }
+
+  let playing = null;
+  function highlight(seconds, { scroll = false } = {}) {
+    const line = lineAt(seconds);
+    if (line !== playing) {
+      if (playing) playing.classList.remove("playing");
+      if (line) line.classList.add("playing");
+      playing = line;
+      if (line && (scroll || !player.paused) && !editing) line.scrollIntoView({ block: scroll ? "center" : "nearest" });
+    }
+  }
+
+  function seekTo(seconds, { play = false } = {}) {
+    highlight(seconds, { scroll: true });
+    if (!player.getAttribute("src")) return;
+    const apply = () => {
+      player.currentTime = seconds;
+      if (play) player.play().catch(() => {});  // no sound device, or autoplay refused: the position stands
+    };
+    if (player.readyState >= 1) apply(); else player.addEventListener("loadedmetadata", apply, { once: true });
+  }
+
+  player.addEventListener("timeupdate", () => highlight(player.currentTime));
+  player.addEventListener("seeked", () => highlight(player.currentTime));
+
+  linesBox.addEventListener("click", (event) => {
+    const line = event.target.closest(".line");
+    if (!line) return;
+    if (event.target.closest(".edit")) { startEdit(line); return; }
+    if (event.target.closest(".history")) { showHistory(line); return; }
+    if (event.target.closest("textarea, .conflict, .tools") || line.classList.contains("editing")) return;
+    seekTo(Number(line.dataset.start), { play: true });
+  });
+  linesBox.addEventListener("dblclick", (event) => {
+    const line = event.target.closest(".line");
+    if (line && mayCorrect && event.target.closest(".text")) startEdit(line);
+  });
+
+  // -- a line: built for the live view, updated after a correction -----------------------------------
+  function buildLine(u) {
+    const line = el("li", "line");
+    line.id = `u-${u.id}`;
+    const time = el("span", "time");
+    const who = el("span", "who");
+    const text = el("span", "text");
+    const tools = el("span", "tools");
+    if (mayCorrect && u.id !== null && u.id !== undefined) {
+      const edit = el("button", "edit", "改");
+      edit.type = "button";
+      edit.title = "修改此句（回车保存，Esc 取消）";
+      tools.append(edit);
+    }
+    const history = el("button", "history", "史");
+    history.type = "button";
+    history.title = "修改记录与识别原文";
+    tools.append(history);
+    line.append(time, who, text, tools);
+    updateLine(line, u);
+    return line;
+  }
+
+  function updateLine(line, u) {
+    line.dataset.id = u.id;
+    line.dataset.start = u.start_s;
+    line.dataset.end = u.end_s;
+    if (u.version !== undefined) line.dataset.version = u.version;
+    line.dataset.speaker = u.speaker || "";
+    line.querySelector(".time").textContent = clock(u.start_s);
+    const who = line.querySelector(".who");
+    who.textContent = u.role || u.speaker || "?";
+    who.title = u.speaker || "";
+    line.querySelector(".text").textContent = u.text;
+    line.classList.toggle("corrected", u.original_text !== undefined && u.text !== u.original_text);
+  }
+
+  // -- editing in place: Enter saves with the version seen, Esc cancels, 409 shows the current text ----
+  let editing = null;
+  function startEdit(line) {
+    if (!mayCorrect || editing) return;
+    editing = line;
+    line.classList.add("editing");
+    const text = line.querySelector(".text");
+    const box = el("textarea");
+    box.value = text.textContent;
+    box.rows = Math.max(1, Math.ceil(box.value.length / 40));
+    box.setAttribute("aria-label", "修改此句");
+    text.hidden = true;
+    text.after(box);
+    box.focus();
+    box.addEventListener("keydown", (event) => {
+      if (event.isComposing || event.keyCode === 229) return;  // Enter that picks a candidate in a Chinese IME
+      if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); save(line, box.value, Number(line.dataset.version)); }
+      if (event.key === "Escape") { event.preventDefault(); endEdit(line); }
+    });
+  }
+
+  function endEdit(line) {
+    line.querySelector("textarea")?.remove();
+    line.querySelector(".conflict")?.remove();
+    line.querySelector(".text").hidden = false;
+    line.classList.remove("editing", "saving");
+    editing = null;
+  }
+
+  async function save(line, newText, version) {
+    const text = newText.trim();
+    if (!text || text === line.querySelector(".text").textContent) { endEdit(line); return; }
+    line.classList.add("saving");
+    line.querySelector(".conflict")?.remove();
+    try {
+      const after = await api("PATCH", `${base}/utterances/${line.dataset.id}`, { version, text });
+      updateLine(line, after);
+      endEdit(line);
+      refreshFindings();
+    } catch (exc) {
+      line.classList.remove("saving");
+      if (exc instanceof ApiError && exc.status === 409 && exc.body.current) showConflict(line, text, exc.body);
+      else showLineError(line, `保存失败：${exc.message}`);
+    }
+  }
+
+  function showConflict(line, mine, body) {
+    const box = el("div", "conflict");
+    box.setAttribute("role", "alert");
+    box.append(el("p", "", `此句已被他人修改（现为第 ${body.current_version} 版）。当前文本：`),
+      el("p", "current-text", body.current.text));
+    const keepMine = el("button", "", "仍用我的修改");
+    keepMine.type = "button";
+    keepMine.addEventListener("click", () => save(line, mine, body.current_version));
+    const takeTheirs = el("button", "", "采用当前文本");
+    takeTheirs.type = "button";
+    takeTheirs.addEventListener("click", () => { updateLine(line, body.current); endEdit(line); });
+    box.append(keepMine, takeTheirs);
+    line.append(box);
+  }
+
+  function showLineError(line, message) {
+    line.querySelector(".conflict")?.remove();
+    const box = el("div", "conflict", message);
+    box.setAttribute("role", "alert");
+    line.append(box);
+  }
+
+  // -- a line's history beside the recognizer's original text ---------------------------------------
+  const historyPanel = document.getElementById("history");
+  document.getElementById("history-close").addEventListener("click", () => { historyPanel.hidden = true; });
+  function describe(revision) {
+    const { kind, before, after } = revision;
+    if (kind in before && kind in after) return [before[kind] ?? "（无）", after[kind] ?? "（无）"];
+    const merged = after.merged || after;
+    return [before.text ?? "", Array.isArray(after) ? after.map((a) => a.text).join(" | ") : (merged.text ?? "")];
+  }
+  async function showHistory(line) {
+    const list = document.getElementById("history-list");
+    const original = document.getElementById("history-original");
+    list.replaceChildren(el("li", "loading empty", "载入中…"));
+    historyPanel.hidden = false;
+    historyPanel.scrollIntoView({ block: "nearest" });
+    try {
+      const [utterance, revisions] = await Promise.all([
+        api("GET", `${base}/utterances/${line.dataset.id}`),
+        api("GET", `${base}/utterances/${line.dataset.id}/revisions`),
+      ]);
+      original.textContent = utterance.original_text;
+      list.replaceChildren();
+      if (!revisions.length) list.append(el("li", "empty", "此句未被修改。"));
+      for (const revision of revisions) {
+        const [was, now] = describe(revision);
+        const item = el("li");
+        item.append(el("div", "rev-head", `${zhDateTime(revision.at)} · ${revision.user} · ${REVISION_KIND[revision.kind] || revision.kind}`),
+          el("div", "rev-before", `原：${was}`), el("div", "rev-after", `改：${now}`));
+        list.append(item);
+      }
+    } catch (exc) {
+      list.replaceChildren(el("li", "error", `无法载入：${exc.message}`));
+    }
+  }
+
+  // -- speakers: a role for all their lines at once --------------------------------------------------
+  const speakersBox = document.getElementById("speakers");
+  const speakerError = document.getElementById("speaker-error");
+  const roleChoices = Array.from(speakersBox.querySelector("select")?.options || []).map((o) => o.value).filter(Boolean);
+  speakersBox.addEventListener("change", async (event) => {
+    const select = event.target.closest(".role-select");
+    if (!select) return;
+    const item = select.closest("li");
+    speakerError.textContent = "";
+    try {
+      const after = await api("PATCH", `${base}/speakers/${encodeURIComponent(item.dataset.label)}`,
+        { version: Number(item.dataset.version), role: select.value || null });
+      item.dataset.version = after.version;
+      await refreshLines();
+      refreshFindings();
+    } catch (exc) {
+      speakerError.textContent = exc.status === 409 ? "该说话人已被他人修改，已载入最新角色。" : `修改失败：${exc.message}`;
+      if (exc.status === 409 && exc.body.current) {
+        item.dataset.version = exc.body.current.version;
+        select.value = exc.body.current.role || "";
+      }
+    }
+  });
+
+  function addSpeaker(label, role) {
+    if (!label || speakersBox.querySelector(`li[data-label="${CSS.escape(label)}"]`)) return;
+    const item = el("li");
+    item.dataset.label = label;
+    item.dataset.version = "1";
+    const select = el("select", "role-select");
+    select.disabled = true;  // while recording: relabel once the session is closed
+    for (const choice of ["", ...new Set([...roleChoices, role || ""])]) {
+      const option = el("option", "", choice || "（未指定）");
+      option.value = choice;
+      option.selected = choice === (role || "");
+      select.append(option);
+    }
+    item.append(el("span", "label", label), select);
+    speakersBox.append(item);
+  }
+
+  async function refreshLines() {
+    const byId = new Map(lines().map((line) => [line.dataset.id, line]));
+    for (const u of await api("GET", `${base}/utterances`)) {
+      const line = byId.get(String(u.id));
+      if (line && line !== editing) updateLine(line, u);
+    }
+  }
+
+  // -- the procedural checklist, each item linked to its evidence -----------------------------------
+  const checklist = document.getElementById("checklist");
+  function renderChecklist(findings) {
+    checklist.replaceChildren();
+    if (!findings.length) checklist.append(el("li", "empty", "尚无检查结果。"));
+    for (const f of findings) {
+      const item = el("li", `finding finding-${f.status}`);
+      item.dataset.key = f.key;
+      item.append(el("span", "badge", FINDING_STATUS[f.status] || f.status), " ", el("span", "title", f.title));
+      if (f.utterance_ids && f.utterance_ids.length) {
+        const link = el("a", "evidence", `证据 ${clock(f.start_s)}`);
+        link.href = `#u-${f.utterance_ids[0]}`;
+        link.dataset.utteranceId = f.utterance_ids[0];
+        item.append(link);
+      }
+      checklist.append(item);
+    }
+  }
+  async function refreshFindings() {
+    try { renderChecklist(await api("GET", `${base}/findings`)); } catch (exc) { /* keep the shown list */ }
+  }
+  checklist.addEventListener("click", (event) => {
+    const link = event.target.closest(".evidence");
+    if (!link) return;
+    event.preventDefault();
+    const line = document.getElementById(`u-${link.dataset.utteranceId}`);
+    if (!line) return;
+    seekTo(Number(line.dataset.start));
+    line.classList.add("target");
+    setTimeout(() => line.classList.remove("target"), 2500);
+    history.replaceState(null, "", `#u-${link.dataset.utteranceId}`);
+  });
+
+  // -- live: the transcript grows while the room records ----------------------------------------------
+  function follow() {
+    const state = document.getElementById("live-state");
+    const tentative = document.getElementById("tentative");
+    const alerts = document.getElementById("alerts");
+    const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws${base}`);
+    const handlers = {
+      utterance(message) {
+        const u = message.utterance;
+        if (u.id !== null && document.getElementById(`u-${u.id}`)) return;
+        linesBox.append(buildLine(u));
+        ordered = null;
+        tentative.hidden = true;
+        if (!editing) tentative.scrollIntoView({ block: "nearest" });
+      },
+      tentative(message) {
+        tentative.textContent = `${clock(message.start_s)}  ${message.text}`;
+        tentative.hidden = !message.text;
+      },
+      speaker(message) { addSpeaker(message.speaker, message.role); },
+      alert(message) { alerts.prepend(el("p", "alert", `⚠ ${clock(message.start_s)} ${message.message}`)); },
+      checklist(message) { renderChecklist(message.findings); },
+      state(message) {
+        const words = { recording: "正在录音，转写实时显示", stopped: "录音已结束", interrupted: "录音中断（设备断开），已保存",
+          device_lost: "录音设备断开", recording_error: "录音出错", not_recording: "未在录音（文件可能仍在转写）" };
+        state.textContent = words[message.state] || message.state;
+        if (message.message) state.textContent += `：${message.message}`;
+        if (["stopped", "interrupted", "done"].includes(message.state)) setTimeout(() => location.reload(), 1200);
+      },
+    };
+    socket.addEventListener("message", (event) => {
+      const message = JSON.parse(event.data);
+      handlers[message.type]?.(message);
+    });
+    socket.addEventListener("close", () => { tentative.hidden = true; });
+    const stop = document.getElementById("stop-recording");
+    stop?.addEventListener("click", async () => {
+      stop.disabled = true;
+      state.textContent = "正在结束录音，转写最后的语句…";
+      try { await api("POST", `${base}/stop`); location.reload(); } catch (exc) {
+        state.textContent = `无法结束：${exc.message}`;
+        stop.disabled = false;
+      }
+    });
+  }
+
+  if (root.dataset.live === "true") follow();
+  if (root.dataset.startT !== "") seekTo(Number(root.dataset.startT));
+  else if (location.hash.startsWith("#u-")) {
+    const line = document.getElementById(location.hash.slice(1));
+    if (line) seekTo(Number(line.dataset.start));
+  }
+})();

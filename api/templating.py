@@ -1,0 +1,86 @@
+"""The pages' HTML: Jinja2 templates (autoescape on: every value is shown as text) and their static files.
+
+Templates live in api/templates, scripts and styles in api/static (served at /static, no build step and
+nothing fetched from another site). Static URLs carry a digest of the file so a browser never keeps an old
+script after an upgrade.
+"""
+import functools
+import hashlib
+from datetime import datetime
+from pathlib import Path
+
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+SESSION_STATUS_ZH = {"transcribing": "录音/转写中", "done": "已完成", "interrupted": "已中断",
+                     "recovered": "已恢复", "failed": "失败"}
+FINDING_STATUS_ZH = {"satisfied": "已告知", "missing": "缺失", "out_of_order": "顺序不当",
+                     "wrong_speaker": "非讯问人所述"}
+USER_ROLE_ZH = {"officer": "民警", "recorder": "记录员", "supervisor": "督察", "prosecutor": "检察官",
+                "admin": "管理员"}
+
+
+@functools.cache
+def static_url(name: str) -> str:
+    """/static/NAME?v=DIGEST: a new file content gives a new URL."""
+    digest = hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:10]
+    return f"/static/{name}?v={digest}"
+
+
+def zh_datetime(value: str | None) -> str:
+    """An ISO 8601 time as 2026年3月5日 14:03 (the local time it carries)."""
+    if not value:
+        return "—"
+    moment = datetime.fromisoformat(value)
+    return f"{moment.year}年{moment.month}月{moment.day}日 {moment:%H:%M}"
+
+
+def clock(seconds: float | None) -> str:
+    """Seconds as HH:MM:SS (the time of a line in its recording)."""
+    total = int(seconds or 0)
+    minutes, secs = divmod(total, 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}:{secs:02d}"
+
+
+def zh_duration(seconds: float | None) -> str:
+    total = int(round(seconds or 0))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}小时{minutes:02d}分"
+    return f"{minutes}分{secs:02d}秒" if minutes else f"{secs}秒"
+
+
+def marked_pieces(snippet: str) -> list[tuple[str, bool]]:
+    """A search snippet with matches marked 【 】 as (text, is_match) pieces, for <mark> without raw HTML."""
+    pieces: list[tuple[str, bool]] = []
+    rest = snippet
+    while rest:
+        start = rest.find("【")
+        end = rest.find("】", start + 1) if start >= 0 else -1
+        if start < 0 or end < 0:
+            pieces.append((rest, False))
+            break
+        if start:
+            pieces.append((rest[:start], False))
+        pieces.append((rest[start + 1:end], True))
+        rest = rest[end + 1:]
+    return pieces
+
+
+@functools.cache
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(default=True),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(static_url=static_url, session_status_zh=SESSION_STATUS_ZH,
+                       finding_status_zh=FINDING_STATUS_ZH, user_role_zh=USER_ROLE_ZH)
+    env.filters.update(zh_datetime=zh_datetime, clock=clock, zh_duration=zh_duration, marked_pieces=marked_pieces)
+    return env
+
+
+def render_page(template: str, *, status_code: int = 200, **context) -> HTMLResponse:
+    html = environment().get_template(template).render(**context)
+    return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
