@@ -91,6 +91,10 @@ class LiveRooms:
                 store.close()
                 with self._lock:
                     self._by_room.pop(request.room, None)
+                    # Listeners already attached keep their queues; the event history is not kept for ever.
+                    session = state.get("session")
+                    if session is not None and session.session_id is not None:
+                        self._by_session.pop(session.session_id, None)
 
         thread = threading.Thread(target=record, name=f"room-{request.room}", daemon=True)
         thread.start()

@@ -105,9 +105,10 @@ ROUTES = {
         ("correct", f"/sessions/{S}/utterances/{U}/merge", {"version": 0, "with_id": 0, "with_version": 0}, 409),
     ("PUT", "/sessions/{session_id}/officers"): ("correct", f"/sessions/{S}/officers", {"officers": ["officer_own"]},
                                                  200),
-    # No microphone in this test: an allowed user gets as far as opening the device (503: none there).
-    ("POST", "/rooms/{room}/sessions"): ("correct", "/rooms/一号室/sessions",
-                                         {"case_no": C, "device": "no-such-microphone"}, 503),
+    # An unknown seat role is refused (422) only after the access checks: an allowed user gets that far and no
+    # recording starts.
+    ("POST", "/rooms/{room}/sessions"): ("correct", "/rooms/一号室/sessions", {"case_no": C, "seat_roles": "法官"},
+                                         422),
     ("POST", "/sessions/{session_id}/stop"): ("correct", f"/sessions/{S}/stop", None, 409),
     ("PATCH", "/sessions/{session_id}/speakers/{label}"):
         ("relabel", f"/sessions/{S}/speakers/S2", {"version": 0, "role": "犯罪嫌疑人"}, 409),
