@@ -63,6 +63,34 @@ def utterance_message(utterance_id: int | None, u: Utterance, role: str | None) 
     }
 
 
+PLAYBACK_NAME = "playback.wav"
+
+
+def write_playback(folder: Path) -> Path:
+    """A 16 kHz mono WAV of the whole session for the page's player (the archive keeps every seat at the
+    device's rate). Written segment by segment, so memory stays small for hours of audio."""
+    import wave
+
+    from capture import read_segments, recover_segments
+
+    target = folder / PLAYBACK_NAME
+    partial = folder / (PLAYBACK_NAME + ".part")
+    written = 0  # frames at 16 kHz
+    with wave.open(str(partial), "wb") as out:
+        out.setnchannels(1), out.setsampwidth(2), out.setframerate(16000)
+        for segment in recover_segments(folder):
+            audio = read_segments([segment], from_s=segment.start_s, sample_rate=16000)
+            gap = int(round(segment.start_s * 16000)) - written
+            if gap > 0:  # a gap in the recording stays silence, so times on the page stay true
+                out.writeframes(np.zeros(gap, dtype="<i2").tobytes())
+                written += gap
+            mono = audio.samples.mean(axis=1)
+            out.writeframes((np.clip(mono, -1, 1) * 32767).astype("<i2").tobytes())
+            written += mono.shape[0]
+    partial.replace(target)
+    return target
+
+
 class LiveSession:
     """Runs one recording from `source` to the store. `run()` blocks until the recording ends."""
 
@@ -234,6 +262,7 @@ class LiveSession:
             sample_rate=segment.sample_rate, channels=segment.channels, sha256=segment.sha256)
 
     def _close(self, status: str, error: str | None) -> None:
+        write_playback(self.folder)
         segments = self.store.audio_segments(self.session_id)
         duration_s = max((s["start_s"] + s["duration_s"] for s in segments), default=0.0)
         size = sum((self.store.home / s["path"]).stat().st_size for s in segments)

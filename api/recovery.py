@@ -16,7 +16,7 @@ from diarize import ChannelDiarizer, SpeakerTurn, assign_speakers, make_online_l
 from transcribe import TranscribeOptions, transcribe_samples
 
 from api.checking import check_session
-from api.live import LOCK_NAME
+from api.live import LOCK_NAME, write_playback
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,8 @@ def recover_session(settings: Settings, store: Store, model, session_id: int) ->
     added = 0
     if segments:
         added = _transcribe_rest(settings, store, model, session, segments, from_s)
+    if segments:
+        write_playback(folder)
     stored = store.audio_segments(session_id)
     duration_s = max((s["start_s"] + s["duration_s"] for s in stored), default=0.0)
     store.finish_session(session_id, status="recovered", duration_s=duration_s,

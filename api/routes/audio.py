@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse
 
 from api.access import CurrentUser, VisibleSession
 from api.deps import StoreDep
+from api.live import PLAYBACK_NAME
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,10 @@ _AUDIO_TYPES = {".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg"
 def get_audio(session_id: VisibleSession, request: Request, user: CurrentUser, store: StoreDep) -> FileResponse:
     """The whole file, or the byte range asked for with `Range: bytes=START-END`."""
     session = store.get_session(session_id)
-    path = _inside_home(store.home, session["audio_path"])
+    stored = session["audio_path"]
+    if session["kind"] == "live":  # a live session's audio is a folder of segments; the page plays its mixdown
+        stored = f"{stored}/{PLAYBACK_NAME}"
+    path = _inside_home(store.home, stored)
     if path is None:
         raise HTTPException(404, f"the recording of session {session_id} is not available")
     store.record_audit(user, "session.audio", session_id=session_id, case_no=session["case_no"],

@@ -55,6 +55,10 @@ def test_record_a_replayed_file(tmp_path, opening, whisper_model):
     assert kept.samples.shape == played.shape
     assert np.abs(kept.samples - played).max() < 1e-3
     assert sum(s["duration_s"] for s in segments) == pytest.approx(13.0, abs=0.1)
+    # The page's player gets a 16 kHz mono mixdown of the whole session.
+    playback = decode_file(home / session["audio_path"] / "playback.wav")
+    assert playback.channels == 1 and playback.duration_s == pytest.approx(13.0, abs=0.05)
+    np.testing.assert_allclose(playback.samples[:, 0], played.mean(axis=1), atol=2e-3)
     # Seats keep their roles, and the streaming transcript is close to the batch one of the same audio.
     assert {u["role"] for u in utterances} == {"讯问人", "被讯问人"}
     from transcribe import transcribe_samples
@@ -165,6 +169,8 @@ def test_service_room_with_websocket(tmp_path, opening, pulse):  # noqa: F811
         stored = client.get(f"/sessions/{session_id}/utterances", headers=headers).json()
         assert [u["text"] for u in committed] == [u["text"] for u in stored]
         assert client.post(f"/sessions/{session_id}/stop", headers=headers).status_code == 409
+        audio = client.get(f"/sessions/{session_id}/audio", headers={**headers, "Range": "bytes=0-43"})
+        assert audio.status_code == 206 and audio.content[:4] == b"RIFF"
         with pytest.raises(Exception):
             with client.websocket_connect(f"/ws/sessions/{session_id}") as ws:  # no credentials
                 ws.receive_json()
