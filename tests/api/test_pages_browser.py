@@ -21,6 +21,7 @@ from api.checking import check_session  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from cases import Store  # noqa: E402
 from tests.api.helpers import PASSWORD, stored_session  # noqa: E402
+from tests.capture.conftest import pulse  # noqa: E402,F401  (the PulseAudio server, for the live view)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -259,3 +260,28 @@ def test_screenshot_of_the_session_page(page, world):
     player_near(page, 15.0, slack_s=0.1)
     page.screenshot(path=str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_the_live_view_grows_while_a_room_records(page, world, pulse, data_dir, tmp_path):  # noqa: F811
+    from capture import decode_file
+    from tests.audio_helpers import write_audio
+
+    clip = write_audio(tmp_path / "opening.wav", decode_file(data_dir / "dev_room_2spk.seats.flac").samples[: 13 * 16000],
+                       16000)
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "bilu_csrf")
+    started = page.request.post("/rooms/六号室/sessions", headers={"X-CSRF-Token": csrf},
+                                data={"case_no": "A-2026-0001", "device": "vmic_stereo", "channels": 2,
+                                      "seat_roles": "讯问人,被讯问人"})
+    assert started.status == 201, started.text()
+    session_id = started.json()["session_id"]
+    page.goto(f"/sessions/{session_id}/page")
+    assert "正在录音" in page.locator("#live-state").text_content()
+    player = threading.Thread(target=pulse.play, args=(clip,), kwargs={"sink": "vmic_stereo"})
+    player.start()
+    page.wait_for_selector("#lines li.line", timeout=30_000)  # committed lines arrive over the WebSocket
+    player.join()
+    page.click("#stop-recording")
+    page.wait_for_selector("#player[src]", timeout=60_000)  # stopped: the page reloads with the recording
+    lines = page.locator("#lines li.line")
+    assert lines.count() >= 2
+    assert "被讯问人" in page.locator("#lines").text_content()
