@@ -22,7 +22,8 @@ from cases import (
 
 from api.access import LoginRequired, require_login, login_url
 from api.rooms import LiveRooms, RoomBusy
-from api.routes import audio, auth, cases, findings, health, pages, rooms, search, sessions, speakers, units, users, utterances
+from api.routes import (audio, auth, cases, findings, health, pages, people, rooms, search, sessions, speakers, units,
+                        users, utterances)
 from api.security import CookieSigner, LoginThrottle, load_secret_key
 from api.settings import Settings
 from api.templating import STATIC_DIR
@@ -55,8 +56,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.cookie_signer = CookieSigner(load_secret_key(settings), max_age_s=int(settings.session_hours * 3600))
     app.state.login_throttle = LoginThrottle(max_failures=settings.login_max_failures,
                                              window_s=settings.login_window_s)
-    for module in (health, auth, units, users, cases, sessions, utterances, speakers, findings, audio, search, rooms,
-                   pages):
+    for module in (health, auth, units, users, cases, people, sessions, utterances, speakers, findings, audio, search,
+                   rooms, pages):
         app.include_router(module.router)
     # The pages' scripts and styles: public, like any site's (nothing in them is data).
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -335,6 +335,24 @@ def _v6_corrections_and_audit(db: Database) -> None:
         db.execute(statement)
 
 
+def _v7_people(db: Database) -> None:
+    """The people of a case: suspects and others, with their identity number and wristband id."""
+    db.execute(
+        """
+        CREATE TABLE people (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            case_id INTEGER NOT NULL REFERENCES cases(id),
+            role TEXT NOT NULL,
+            name TEXT NOT NULL,
+            id_number TEXT,
+            wristband_id TEXT,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX people_case ON people (case_id)")
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial_schema", _v1_initial_schema),
     (2, "speaker_turns", _v2_speaker_turns),
@@ -342,6 +360,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (4, "audio_segments", _v4_audio_segments),
     (5, "accounts", _v5_accounts),
     (6, "corrections_and_audit", _v6_corrections_and_audit),
+    (7, "people", _v7_people),
 )
 
 

@@ -46,6 +46,7 @@ from cases.locking import locked
 from cases.migrations import apply_migrations, immediate_transaction
 from cases.revisions import CorrectionsMixin
 from cases.search_filters import FilteredSearchMixin
+from cases.people import PeopleMixin
 from cases.segments import SegmentsMixin
 from cases.reads import (
     now_utc_iso,
@@ -76,7 +77,7 @@ DELETABLE_STATUSES = ("transcribing", "failed")
 """A session that reached done/interrupted/recovered is a record: it is never deleted."""
 
 class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixin, FilteredSearchMixin,
-            SegmentsMixin):
+            SegmentsMixin, PeopleMixin):
     """Cases, sessions and transcripts under one home folder (`bilu.db` and `audio/`).
 
     Accounts, access scopes, corrections, audit and filtered search are mixins (cases/accounts.py,
