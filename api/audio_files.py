@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from capture.recorder import fsync_folder
+
 _BLOCK = 1 << 20
 
 
@@ -46,7 +48,7 @@ def keep(staged: Path, sha256: str, size_bytes: int, *, home: Path) -> KeptAudio
         staged.unlink()
     else:
         os.replace(staged, final)
-        _fsync_dir(final.parent)
+        fsync_folder(final.parent)
     return KeptAudio(path=final, relative_path=relative.as_posix(), sha256=sha256, size_bytes=size_bytes)
 
 
@@ -58,13 +60,3 @@ def _suffix(source: Path) -> str:
     suffix = source.suffix.lower()
     # Only a plain extension is kept: the stored name must never carry anything path-like.
     return suffix if suffix[1:].isalnum() and len(suffix) <= 6 else ".audio"
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-

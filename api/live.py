@@ -108,7 +108,8 @@ class LiveSession:
         self._checklist_statuses: list[tuple[str, str]] = []
         self._labeller = None
         self._lock_file = None
-        self._options = TranscribeOptions(beam_size=settings.asr_beam_size)
+        # One transcriber per session: its pass options are also what the session record states.
+        self._transcriber = StreamingTranscriber(model, options=TranscribeOptions(beam_size=settings.asr_beam_size))
 
     def stop(self) -> None:
         self.stop_requested.set()
@@ -128,7 +129,7 @@ class LiveSession:
             audio_path=folder.as_posix(), audio_sha256="", audio_bytes=0, duration_s=0.0, sample_rate=sample_rate,
             channels=channels, diarizer=diarizer, model=self.settings.asr_model,
             # What the streaming passes really use, and the seat roles (recovery after a crash needs them).
-            options={**StreamingTranscriber(self.model, options=self._options).pass_options.as_record(),
+            options={**self._transcriber.pass_options.as_record(),
                      "streaming": True, "seat_roles": list(self.request.seat_roles)},
         )
         self.store.set_rule_set(self.session_id, self.request.rule_set, self.request.conditions)
@@ -178,7 +179,7 @@ class LiveSession:
     # -- the transcriber thread --------------------------------------------------------------------------
 
     def _transcribe_loop(self) -> None:
-        transcriber = StreamingTranscriber(self.model, options=self._options)
+        transcriber = self._transcriber
         resampler = ChunkResampler()
         kept = np.zeros((0, self.channels), dtype=np.float32)
         kept_start_s = 0.0
