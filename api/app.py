@@ -21,22 +21,36 @@ from cases import (
 )
 
 from api.access import LoginRequired, require_login, login_url
+from api.pipeline import Pipeline
+from api.recovery import start_recovery
 from api.rooms import LiveRooms, RoomBusy
 from api.routes import (audio, auth, cases, findings, health, pages, people, rooms, search, sessions, speakers, units,
-                        users, utterances)
+                        uploads, users, utterances)
+from api.routes import integrity  # GET /sessions/{id}/verify
 from api.security import CookieSigner, LoginThrottle, load_secret_key
 from api.settings import Settings
 from api.templating import STATIC_DIR
+from api.upload_body import UploadTooLarge
+from api.upload_worker import UploadWorker
 
 log = logging.getLogger(__name__)
 
 _NOT_FOUND = (CaseNotFound, SessionNotFound, UtteranceNotFound, SpeakerNotFound, UnitNotFound, UserNotFound)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, model=None) -> FastAPI:
+    """`model`: an already loaded Whisper model to share (tests, benchmarks); by default loaded when first needed."""
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        app.state.upload_worker.start()
+        # Sessions left by a process that died (kill -9, power loss): claimed now, finished in the background.
+        recovering = start_recovery(settings, lambda: app.state.pipeline.model)
         yield
+        if recovering is not None:  # a recovery cut short is resumed at the next start
+            await asyncio.to_thread(recovering.join, 10.0)
+        # Uploads: the one being transcribed stops at its next utterance; it and those waiting are marked failed.
+        await asyncio.to_thread(app.state.upload_worker.stop)
         # Rooms still recording when the service stops: finish their sessions properly, keeping the audio.
         await asyncio.to_thread(app.state.rooms.stop_all)
 
@@ -52,12 +66,14 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_url=None,
     )
     app.state.settings = settings
-    app.state.rooms = LiveRooms(settings)
+    app.state.pipeline = Pipeline(settings, model=model)
+    app.state.rooms = LiveRooms(settings, pipeline=app.state.pipeline)
+    app.state.upload_worker = UploadWorker(settings, pipeline=app.state.pipeline)
     app.state.cookie_signer = CookieSigner(load_secret_key(settings), max_age_s=int(settings.session_hours * 3600))
     app.state.login_throttle = LoginThrottle(max_failures=settings.login_max_failures,
                                              window_s=settings.login_window_s)
     for module in (health, auth, units, users, cases, people, sessions, utterances, speakers, findings, audio, search,
-                   rooms, pages):
+                   rooms, uploads, pages, integrity):
         app.include_router(module.router)
     # The pages' scripts and styles: public, like any site's (nothing in them is data).
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -93,6 +109,17 @@ def _map_errors(app: FastAPI) -> None:
         # The room's microphones are missing or failed: a fault of the machine, not of the request.
         status = 422 if isinstance(exc, ValueError) else 503
         return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    @app.exception_handler(OverflowError)
+    async def out_of_range(request: Request, exc: OverflowError) -> JSONResponse:
+        # An id or number too large for SQLite's 64-bit integers (e.g. /sessions/99999999999999999999999)
+        # cannot name anything stored: the request is wrong, not the service.
+        return JSONResponse({"detail": f"a number in the request is out of range: ids and counts are whole "
+                                       f"numbers up to {2 ** 63 - 1} ({exc})"}, status_code=422)
+
+    @app.exception_handler(UploadTooLarge)
+    async def upload_too_large(request: Request, exc: UploadTooLarge) -> JSONResponse:
+        return uploads.too_large_response(exc)
 
     @app.exception_handler(RoomBusy)
     async def room_busy(request: Request, exc: RoomBusy) -> JSONResponse:

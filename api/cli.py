@@ -19,12 +19,23 @@ class BiluGroup(click.Group):
     """Turns our own input errors (all ValueError subclasses) into one line and exit code 2."""
 
     def invoke(self, ctx):
+        from capture import CaptureError
+
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # a bad option or argument: one line too, not click's four
+            click.echo(f"bilu: error: {exc.format_message()}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except ValueError as exc:
             click.echo(f"bilu: error: {exc}", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except CaptureError as exc:  # the machine's fault, not the input's (a full disk, a failed device): exit 1
+            click.echo(f"bilu: error: {exc}", err=True)
+            sys.exit(1)
+        except OverflowError as exc:  # an id too large for SQLite's integers names nothing stored
+            click.echo(f"bilu: error: a number is out of range ({exc}); ids are at most {2 ** 63 - 1}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except KeyboardInterrupt:
             click.echo("bilu: interrupted", err=True)
@@ -86,8 +97,14 @@ def transcribe(settings: Settings, file: Path, case_no, room, speakers, seat_rol
         rule_set=rule_set,
         conditions=tuple(conditions),
     )
+    from api.cli_live import report_recovered
+    from api.recovery import recover_abandoned
+
+    pipeline = Pipeline(settings)
     with _store(settings) as store, TerminalProgress() as progress:
-        result = Pipeline(settings).transcribe_file(store, request, progress=progress.update)
+        # Sessions left by a process that died are finished first (the same model does both).
+        report_recovered(recover_abandoned(settings, store, lambda: pipeline.model))
+        result = pipeline.transcribe_file(store, request, progress=progress.update)
     click.echo(result.session_id)
 
 
@@ -99,19 +116,21 @@ def transcribe(settings: Settings, file: Path, case_no, room, speakers, seat_rol
               help="Write here instead of standard output.")
 @click.pass_obj
 def export(settings: Settings, session_id: int, fmt: str, output: Path | None) -> None:
-    """Export a session's transcript (docx: the 讯问笔录 as a Word document, needs -o)."""
-    from cases.exports import export as render
+    """Export a session's transcript (docx: the 讯问笔录 as a Word document, needs -o).
+
+    Signed: JSON, txt and docx carry the audit chain head (校验码) that `bilu verify --code` matches later.
+    """
+    from cases.integrity import signed_export
+
+    from api.cli_users import _os_user
 
     if fmt == "docx" and output is None:
         raise click.UsageError("--format docx writes a binary file: give -o FILE.docx")
     with _store(settings) as store:
-        session, utterances = store.get_session(session_id), store.utterances(session_id)
-        if fmt == "docx":
-            from cases.docx_export import export_docx
-
-            output.write_bytes(export_docx(session, utterances))
-            return
-        text = render(fmt, session, utterances, turns=store.speaker_turns(session_id) if fmt == "rttm" else None)
+        text, _ = signed_export(store, session_id, fmt=fmt, actor=f"cli:{_os_user()}")
+    if fmt == "docx":
+        output.write_bytes(text)
+        return
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
     else:
@@ -258,8 +277,9 @@ def serve(settings: Settings, host: str | None, port: int | None, demo: bool) ->
 
 from api.cli_users import units, users  # noqa: E402  (groups defined in their own module)
 from api.cli_live import devices, record, recover  # noqa: E402
+from api.cli_verify import verify  # noqa: E402
 
-for group in (users, units, devices, record, recover):
+for group in (users, units, devices, record, recover, verify):
     cli.add_command(group)
 
 

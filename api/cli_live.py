@@ -60,9 +60,7 @@ def record(settings: Settings, case_no, room, device, channels, seat_roles, dura
                           diarizer=diarizer, rule_set=rule_set, conditions=tuple(conditions))
     pipeline = Pipeline(settings)
     with Store.open(settings.home) as store:
-        for summary in recover_abandoned(settings, store, lambda: pipeline.model):
-            click.echo(f"recovered session {summary['session_id']} left by a recorder that stopped "
-                       f"({summary['duration_s']:.1f} s of audio)", err=True)
+        report_recovered(recover_abandoned(settings, store, lambda: pipeline.model))
         model = pipeline.model  # loaded before the recording starts, so the first words are not kept waiting
         printer = TranscriptPrinter()
         session = LiveSession(settings, store, model, request, on_event=printer.show)
@@ -119,7 +117,8 @@ class TranscriptPrinter:
 @click.command()
 @click.pass_obj
 def recover(settings: Settings) -> None:
-    """Finish live sessions left by a recorder that died: keep their audio, transcribe the rest."""
+    """Finish sessions left by a process that died (a recording or a file's transcription): keep their audio,
+    transcribe the rest. Exit 1 if a file session could not be resumed (its kept audio is gone)."""
     from cases import Store
 
     from api.pipeline import Pipeline
@@ -131,8 +130,21 @@ def recover(settings: Settings) -> None:
     if not summaries:
         click.echo("nothing to recover")
     for s in summaries:
-        click.echo(f"session {s['session_id']}: recovered, {s['duration_s']:.1f} s of audio, "
-                   f"{s['utterances_added']} utterances transcribed after {s['transcribed_from_s']:.1f} s")
+        if s["status"] == "recovered":
+            click.echo(f"session {s['session_id']}: recovered ({s['kind']}), {s['duration_s']:.1f} s of audio, "
+                       f"{s['utterances_before']} utterances kept, {s['utterances_added']} transcribed after "
+                       f"{s['transcribed_from_s']:.1f} s")
+        else:
+            click.echo(f"session {s['session_id']}: not recoverable ({s['kind']}): {s['error']}")
+    if any(s["status"] != "recovered" for s in summaries):
+        sys.exit(1)
+
+
+def report_recovered(summaries: list[dict]) -> None:
+    """One line on stderr per session recovered before a command's own work."""
+    for s in summaries:
+        what = "recovered" if s["status"] == "recovered" else f"could not be recovered ({s['error']})"
+        click.echo(f"session {s['session_id']} ({s['kind']}), left by a process that stopped: {what}", err=True)
 
 
 def _clock(seconds: float) -> str:

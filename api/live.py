@@ -6,12 +6,16 @@
 
 Nothing is recognised before it is on disk. The recording ends on stop (Ctrl-C, SIGTERM, the service's stop
 route), at the duration, at the end of a replayed file, or when the device is lost (the session is then
-"interrupted", with everything recorded kept). The last words are transcribed before the session closes.
+"interrupted", with everything recorded kept), or when the disk fills (the same, the error naming the full disk;
+a recording is refused at the start when its disk cannot hold a second of audio). The last words are
+transcribed before the session closes.
 A lock file marks a recording in progress: a session still "transcribing" whose lock is free was left by a
 recorder that died, and `recover` finishes it.
 """
+import errno
 import fcntl
 import logging
+import os
 import queue
 import threading
 import time
@@ -40,6 +44,10 @@ LOCK_NAME = ".recording.lock"
 # 25 s, so an utterance is always inside the last minute.
 _ATTRIBUTION_KEEP_S = 60.0
 _STOP = object()
+# A recording is refused when its disk cannot hold this much audio: it would stop at once.
+_MIN_FREE_S = 1.0
+# How an interrupted session's error starts when the microphone went away (the page shows it as such).
+DEVICE_LOST_ERROR = "the audio device was lost"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,21 +82,40 @@ def write_playback(folder: Path) -> Path:
     from capture import read_segments, recover_segments
 
     target = folder / PLAYBACK_NAME
-    partial = folder / (PLAYBACK_NAME + ".part")
+    partial = folder / f"{PLAYBACK_NAME}.{uuid.uuid4().hex}.part"  # two writers at once never share one
     written = 0  # frames at 16 kHz
-    with wave.open(str(partial), "wb") as out:
-        out.setnchannels(1), out.setsampwidth(2), out.setframerate(16000)
-        for segment in recover_segments(folder):
-            audio = read_segments([segment], from_s=segment.start_s, sample_rate=16000)
-            gap = int(round(segment.start_s * 16000)) - written
-            if gap > 0:  # a gap in the recording stays silence, so times on the page stay true
-                out.writeframes(np.zeros(gap, dtype="<i2").tobytes())
-                written += gap
-            mono = audio.samples.mean(axis=1)
-            out.writeframes((np.clip(mono, -1, 1) * 32767).astype("<i2").tobytes())
-            written += mono.shape[0]
-    partial.replace(target)
+    try:
+        with wave.open(str(partial), "wb") as out:
+            out.setnchannels(1), out.setsampwidth(2), out.setframerate(16000)
+            for segment in recover_segments(folder):
+                audio = read_segments([segment], from_s=segment.start_s, sample_rate=16000)
+                gap = int(round(segment.start_s * 16000)) - written
+                if gap > 0:  # a gap in the recording stays silence, so times on the page stay true
+                    out.writeframes(np.zeros(gap, dtype="<i2").tobytes())
+                    written += gap
+                mono = audio.samples.mean(axis=1)
+                out.writeframes((np.clip(mono, -1, 1) * 32767).astype("<i2").tobytes())
+                written += mono.shape[0]
+        partial.replace(target)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # a full disk must not be left fuller by a half copy
+        raise
     return target
+
+
+def ensure_playback(folder: Path) -> Path:
+    """The session's playback copy, written now if closing could not write it (the disk was full then).
+
+    Raises RecordingError naming the cause when it still cannot be written."""
+    target = folder / PLAYBACK_NAME
+    if target.is_file():
+        return target
+    try:
+        return write_playback(folder)
+    except OSError as exc:
+        reason = "no space left on device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        raise RecordingError(f"the playback copy of {folder.name} cannot be written: {reason}; "
+                             "the recorded segments themselves are intact") from exc
 
 
 class LiveSession:
@@ -117,9 +144,7 @@ class LiveSession:
     def open(self, *, sample_rate: int, channels: int, source_name: str | None = None) -> int:
         """Create the session and its audio folder (held locked while recording); returns the session id."""
         folder = Path("audio") / "live" / uuid.uuid4().hex
-        (self.store.home / folder).mkdir(parents=True)
-        self._lock_file = open(self.store.home / folder / LOCK_NAME, "w")
-        fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._make_folder(self.store.home / folder, sample_rate=sample_rate, channels=channels)
         self.folder = self.store.home / folder
         diarizer = self.request.diarizer or ("channel" if channels >= 2 else "voice")
         self._labeller = make_online_labeller(diarizer)
@@ -129,7 +154,7 @@ class LiveSession:
             audio_path=folder.as_posix(), audio_sha256="", audio_bytes=0, duration_s=0.0, sample_rate=sample_rate,
             channels=channels, diarizer=diarizer, model=self.settings.asr_model,
             # What the streaming passes really use, and the seat roles (recovery after a crash needs them).
-            options={**self._transcriber.pass_options.as_record(),
+            options={**self._transcriber.pass_record(),
                      "streaming": True, "seat_roles": list(self.request.seat_roles)},
         )
         self.store.set_rule_set(self.session_id, self.request.rule_set, self.request.conditions)
@@ -137,6 +162,25 @@ class LiveSession:
         self.status = "recording"
         self._emit({"type": "state", "state": "recording"})
         return self.session_id
+
+    def _make_folder(self, folder: Path, *, sample_rate: int, channels: int) -> None:
+        """The session's audio folder, locked; refused (before anything is stored) on a disk without room."""
+        needed = int(_MIN_FREE_S * sample_rate * channels * 2)
+        try:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            stats = os.statvfs(folder.parent)
+            free = stats.f_bavail * stats.f_frsize
+            if free < needed:
+                raise RecordingError(
+                    f"cannot start recording: no space left on device for {folder.parent} ({free // 1024} KiB "
+                    f"free; a recording needs at least {needed // 1024} KiB to start). Free space or enlarge the disk")
+            folder.mkdir()
+            self._lock_file = open(folder / LOCK_NAME, "w")
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            reason = "no space left on device" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+            raise RecordingError(f"cannot start recording: the audio folder {folder} cannot be created: "
+                                 f"{reason}") from exc
 
     def run(self, source: Iterable[AudioChunk], *, duration_s: float | None = None) -> str:
         """Record `source` until it ends, stop() is called, or `duration_s` of audio; returns the final status."""
@@ -163,12 +207,12 @@ class LiveSession:
                         break
                     chunk = next(iterator, None)
         except DeviceLost as exc:
-            final, error = "interrupted", str(exc)
+            final, error = "interrupted", f"{DEVICE_LOST_ERROR}: {exc}"
             log.warning("session %s: the audio device was lost", self.session_id)
             self._emit({"type": "state", "state": "device_lost", "message": str(exc)})
         except RecordingError as exc:
             final, error = "interrupted", str(exc)
-            log.error("session %s: recording stopped: %s", self.session_id, exc)
+            log.error("session %s: %s", self.session_id, exc)
             self._emit({"type": "state", "state": "recording_error", "message": str(exc)})
         finally:
             self._written.put(_STOP)
@@ -263,18 +307,24 @@ class LiveSession:
             sample_rate=segment.sample_rate, channels=segment.channels, sha256=segment.sha256)
 
     def _close(self, status: str, error: str | None) -> None:
-        write_playback(self.folder)
-        segments = self.store.audio_segments(self.session_id)
-        duration_s = max((s["start_s"] + s["duration_s"] for s in segments), default=0.0)
-        size = sum((self.store.home / s["path"]).stat().st_size for s in segments)
-        self.store.finish_session(self.session_id, status=status, error=error, duration_s=duration_s,
-                                  audio_sha256=segments_digest(segments) if segments else "", audio_bytes=size)
-        check_session(self.store, self.session_id, self.settings)
-        self.status = status
-        self._emit({"type": "state", "state": "stopped" if status == "done" else status,
-                    "duration_s": duration_s})
-        if self._lock_file is not None:
-            self._lock_file.close()  # releases the lock: the session is no longer recording
+        try:
+            try:  # the player's copy is derived from the archive: a full disk must not keep the session open
+                write_playback(self.folder)
+            except OSError as exc:
+                log.error("session %s: the playback copy could not be written (%s); it is written when the "
+                          "audio is first asked for", self.session_id, exc.strerror or exc)
+            segments = self.store.audio_segments(self.session_id)
+            duration_s = max((s["start_s"] + s["duration_s"] for s in segments), default=0.0)
+            size = sum((self.store.home / s["path"]).stat().st_size for s in segments)
+            self.store.finish_session(self.session_id, status=status, error=error, duration_s=duration_s,
+                                      audio_sha256=segments_digest(segments) if segments else "", audio_bytes=size)
+            check_session(self.store, self.session_id, self.settings)
+            self.status = status
+            self._emit({"type": "state", "state": "stopped" if status == "done" else status,
+                        "duration_s": duration_s})
+        finally:
+            if self._lock_file is not None:  # releases the lock: if closing failed, `recover` can finish it
+                self._lock_file.close()
 
     def _emit(self, message: dict) -> None:
         try:

@@ -4,18 +4,22 @@ Utterances are stored as recognition yields them, so a long file shows progress 
 the progress bar) while it runs; a failure leaves the session marked failed with what was stored.
 """
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from capture import AudioDecodeError, decode_file
+from capture import AudioDecodeError, DecodedAudio, decode_file
 from cases import Store, check_case_no
+from cases.checks import check_room_name
 from diarize import SpeakerTurn, assign_speakers, choose_diarizer, make_diarizer, speaker_roles
 from transcribe import ModelSpec, TranscribeOptions, load_model, transcribe_samples
 
 from api import audio_files
 from api.checking import DEFAULT_RULE_SET, check_session, rule_set_for
+from api.seat_transcription import diarize_with_overlap, overlap_episodes, with_seat_words
+from api.session_locks import SessionLock, create_locked_file_session
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -38,6 +42,30 @@ class FileRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class StagedFile:
+    """A copy in audio/.incoming, flushed to disk, not yet kept (see api.audio_files)."""
+    path: Path
+    sha256: str
+    size_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A file checked, kept and given its session ("transcribing"): what `Pipeline.run` needs to finish it."""
+    session_id: int
+    request: FileRequest
+    audio_path: Path  # the kept copy
+    diarizer_name: str
+    options: TranscribeOptions
+    audio: DecodedAudio | None  # None: `run` decodes the kept copy again (a queued upload holds no samples)
+    started: float  # time.perf_counter() when preparing began
+    timings: dict[str, float]
+    # Held from the session's creation until `run` ends: a session "transcribing" whose lock is free was left
+    # by a process that died, and recovery resumes it (api/session_locks.py, api/batch_recovery.py).
+    lock: SessionLock | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FileResult:
     session_id: int
     duration_s: float
@@ -51,14 +79,17 @@ class Pipeline:
     def __init__(self, settings: Settings, *, model=None):
         self.settings = settings
         self._model = model  # an already loaded WhisperModel may be shared (tests, benchmarks)
+        self._model_lock = threading.Lock()
         self._diarizers: dict[str, object] = {}
 
     @property
     def model(self):
-        if self._model is None:
-            spec = ModelSpec(self.settings.asr_model, self.settings.asr_compute, self.settings.asr_threads)
-            self._model = load_model(spec, cache_dir=self.settings.model_cache)
-        return self._model
+        # Rooms, uploads and start-up recovery share one pipeline from different threads: load the model once.
+        with self._model_lock:
+            if self._model is None:
+                spec = ModelSpec(self.settings.asr_model, self.settings.asr_compute, self.settings.asr_threads)
+                self._model = load_model(spec, cache_dir=self.settings.model_cache)
+            return self._model
 
     def options(self, *, hotwords: str | None = None) -> TranscribeOptions:
         return TranscribeOptions(beam_size=self.settings.asr_beam_size, hotwords=hotwords)
@@ -66,24 +97,34 @@ class Pipeline:
     def transcribe_file(
         self, store: Store, request: FileRequest, *, progress: ProgressCallback | None = None
     ) -> FileResult:
-        timings: dict[str, float] = {}
+        return self.run(store, self.prepare(store, request), progress=progress)
+
+    def prepare(self, store: Store, request: FileRequest, *, staged: StagedFile | None = None) -> Prepared:
+        """Check the request, keep the audio, decode it and open its session ("transcribing").
+
+        Everything that can be wrong with the request fails here, before anything is stored. `staged`: a copy
+        already in audio/.incoming (an upload streamed there), instead of copying `request.path`.
+        """
         started = time.perf_counter()
         check_case_no(request.case_no)
+        if request.room is not None:
+            check_room_name(request.room)
         rule_set_for(self.settings, request.rule_set, request.conditions)  # a bad rule set fails before storing
         diarizer_name = request.diarizer or self.settings.diarizer
-        staged, sha256, size = audio_files.stage_copy(request.path, store.audio_dir)
+        if staged is None:
+            staged = StagedFile(*audio_files.stage_copy(request.path, store.audio_dir))
         try:
-            audio = decode_file(staged, name=str(request.path))
+            audio = decode_file(staged.path, name=str(request.path))
             if diarizer_name == "auto":
                 diarizer_name = choose_diarizer(audio.channels)
             diarizer = self._diarizer(diarizer_name)  # an unknown name fails here, before anything is stored
         except BaseException:
-            audio_files.discard(staged)
+            audio_files.discard(staged.path)
             raise
-        kept = audio_files.keep(staged, sha256, size, home=store.home)
-        timings["decode_s"] = time.perf_counter() - started
+        kept = audio_files.keep(staged.path, staged.sha256, staged.size_bytes, home=store.home)
         options = self.options(hotwords=request.hotwords)
-        session_id = store.create_session(
+        session_id, lock = create_locked_file_session(
+            store,
             case_no=request.case_no,
             room=request.room,
             kind="file",
@@ -96,25 +137,47 @@ class Pipeline:
             channels=audio.channels,
             diarizer=diarizer.name,
             model=self.settings.asr_model,
-            options=options.as_record(),
+            # With what recovery after a crash needs to go on as the pipeline would.
+            options={**options.as_record(), "num_speakers": request.num_speakers,
+                     "seat_roles": list(request.seat_roles)},
         )
-        store.set_rule_set(session_id, request.rule_set, request.conditions)
+        try:
+            store.set_rule_set(session_id, request.rule_set, request.conditions)
+        except BaseException as exc:
+            store.fail_session(session_id, error=f"{type(exc).__name__}: {exc}"[:500])
+            lock.release()
+            raise
         log.info("session %d: %.1f s of audio, %d channel(s), diarizer %s", session_id, audio.duration_s,
                  audio.channels, diarizer.name)
+        return Prepared(session_id=session_id, request=request, audio_path=kept.path, diarizer_name=diarizer_name,
+                        options=options, audio=audio, started=started,
+                        timings={"decode_s": time.perf_counter() - started}, lock=lock)
+
+    def run(self, store: Store, prepared: Prepared, *, progress: ProgressCallback | None = None) -> FileResult:
+        """Diarize, transcribe, check and store a prepared session; a failure marks it failed."""
         try:
-            return self._run(store, session_id, audio, diarizer, request, options, timings, started, progress)
+            audio = prepared.audio
+            if audio is None:  # a queued upload keeps no samples in memory: decode the kept copy again
+                audio = decode_file(prepared.audio_path, name=str(prepared.request.path))
+            return self._run(store, prepared.session_id, audio, self._diarizer(prepared.diarizer_name),
+                             prepared.request, prepared.options, dict(prepared.timings), prepared.started, progress)
         except BaseException as exc:  # Ctrl-C included: the session must not stay "transcribing"
-            store.fail_session(session_id, error=f"{type(exc).__name__}: {exc}"[:500])
+            store.fail_session(prepared.session_id, error=f"{type(exc).__name__}: {exc}"[:500])
             raise
+        finally:  # after the final status is stored
+            if prepared.lock is not None:
+                prepared.lock.release()
 
     def _run(self, store, session_id, audio, diarizer, request, options, timings, started, progress) -> FileResult:
         report = progress or (lambda stage, done_s, total_s: None)
         t = time.perf_counter()
         turns: list[SpeakerTurn] = []
+        heard: list[SpeakerTurn] = []  # as diarized, overlaps included; `turns` are exclusive, for words
         if request.num_speakers == 1:  # nothing to tell apart: one speaker over the whole recording
             turns = [SpeakerTurn(0.0, audio.duration_s, "S1")]
         elif audio.duration_s > 0:
-            turns = diarizer.diarize(
+            turns, heard = diarize_with_overlap(
+                diarizer,
                 audio.samples,
                 audio.sample_rate,
                 num_speakers=request.num_speakers,
@@ -122,7 +185,7 @@ class Pipeline:
             )
         timings["diarize_s"] = time.perf_counter() - t
         if request.num_speakers != 1:  # the one-speaker "turn" is an assumption, not something heard
-            store.add_speaker_turns(session_id, turns)
+            store.add_speaker_turns(session_id, heard)
         roles = speaker_roles(turns, request.seat_roles)
         channels = {turn.speaker: turn.channel for turn in turns}
 
@@ -131,7 +194,10 @@ class Pipeline:
         utterances, _ = transcribe_samples(self.model, mono, options=options, model_name=self.settings.asr_model)
         count = 0
         speakers: set[str] = set()
-        for utterance in assign_speakers(utterances, turns):
+        # Where seats talk at once, each seat's own words replace the mixdown's (api/seat_transcription.py).
+        for utterance in with_seat_words(assign_speakers(utterances, turns), overlap_episodes(heard),
+                                         seats=audio.samples, sample_rate=audio.sample_rate, model=self.model,
+                                         options=options, model_name=self.settings.asr_model):
             store.add_utterance(session_id, utterance)
             count += 1
             if utterance.speaker:
@@ -158,4 +224,4 @@ class Pipeline:
             self._diarizer(self.settings.diarizer)
 
 
-__all__ = ["AudioDecodeError", "FileRequest", "FileResult", "Pipeline"]
+__all__ = ["AudioDecodeError", "FileRequest", "FileResult", "Pipeline", "Prepared", "StagedFile"]

@@ -36,9 +36,10 @@ class _Running:
 
 
 class LiveRooms:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, pipeline: Pipeline | None = None):
         self.settings = settings
-        self._pipeline = Pipeline(settings)
+        # The service passes its one pipeline: a second would load a second copy of the model (~400 MB).
+        self._pipeline = pipeline or Pipeline(settings)
         self._by_session: dict[int, _Running] = {}
         self._by_room: dict[str, int] = {}
         self._lock = threading.Lock()

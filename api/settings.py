@@ -37,3 +37,5 @@ class Settings(BaseSettings):
     token_days: int = Field(30, ge=1, le=366, description="Default lifetime of an API token.")
     login_max_failures: int = Field(5, ge=1, description="Failed logins (per user name, per address) before 429.")
     login_window_s: int = Field(900, ge=1, description="Failed logins older than this are forgotten.")
+    max_upload_mb: int = Field(1024, ge=1, description="Largest upload (request body, MiB) POST "
+                                                       "/cases/{case_no}/recordings accepts; larger gets 413.")

@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# The repository goes first, before bench/ itself (where a script runs from): bench/api.py would otherwise
+# hide the api package. The editable install may already list ROOT later on the path.
+sys.path[:] = [str(ROOT)] + [entry for entry in sys.path if entry != str(ROOT)]
 
 # The workplace's shared recordings sit beside the checkout; a fresh clone without them uses tests/data.
 SHARED_AUDIO = ROOT.parent / "shared" / "audio"

@@ -2,15 +2,21 @@
 recognition, speakers, store), measured from outside.
 
 - Rooms at once: N rooms replay a long session each (a recording looped to --minutes) at the same time.
-  For every committed utterance: the delay from the moment its last word was played to the moment it was
-  stored (commit latency), over time: if the delay grows from the first minutes to the last, the machine does
+- Commit latency per spoken line (the recording's .json gives its turns, exact): from the moment the line's
+  last word was played to the moment its last word was stored. Also per stored utterance, from its own
+  recognised end. By thirds of the run: if the delay grows from the first third to the last, the machine does
   not sustain N rooms.
+- Tentative text: from the moment a line starts to the first text of it sent to the page (a tentative or a
+  stored utterance), and the interval between tentative updates while it is spoken.
 - Memory: the process's resident memory each 30 s; the end compared with after the first minute.
 - Archive: the recorded audio's length against the played length.
-Prints the figures and writes bench/results/live.json. Run: python bench/live.py [--rooms 2] [--minutes 10]
+- The load average (1, 5, 15 min) before and after: the machine may be shared.
+Prints the figures and writes bench/results/live_{rooms}rooms_{minutes}min.json.
+Run: python bench/live.py [--rooms 2] [--minutes 10]
 """
 import argparse
-import contextlib
+import json
+import os
 import tempfile
 import threading
 import time
@@ -27,6 +33,7 @@ from capture import AudioChunk, decode_file
 from cases import Store
 
 BLOCK_S = 0.1
+WORD_SLACK_S = 0.3  # a word belongs to a line when it starts within the line, give or take this
 
 
 def looped_replay(samples: np.ndarray, *, total_s: float, started: float):
@@ -50,27 +57,88 @@ def rss_mb() -> float:
 
 def run_room(settings, model, samples, room: str, total_s: float, results: dict) -> None:
     commits: list[tuple[float, float]] = []  # (utterance end on the session clock, seconds after it was played)
+    words: list[tuple[float, float]] = []  # (word start on the session clock, clock when stored)
+    shown: list[tuple[float, float, float, str]] = []  # (start_s, end_s, clock, kind) of every text sent
     started = time.monotonic()
 
     def on_event(message: dict) -> None:
+        now = time.monotonic() - started
         if message["type"] == "utterance":
-            end_s = message["utterance"]["end_s"]
-            commits.append((end_s, time.monotonic() - started - end_s))
+            utterance = message["utterance"]
+            commits.append((utterance["end_s"], now - utterance["end_s"]))
+            words.extend((w["start_s"], now) for w in utterance["words"])
+            shown.append((utterance["start_s"], utterance["end_s"], now, "utterance"))
+        elif message["type"] == "tentative":
+            shown.append((message["start_s"], message["end_s"], now, "tentative"))
 
     with Store.open(settings.home) as store:
         session = LiveSession(settings, store, model, LiveRequest(case_no="BENCH-LIVE", room=room), on_event=on_event)
+        transcriber = session._transcriber
+        streaming = {"min_chunk_s": transcriber.min_chunk_s, **transcriber.pass_record()}
         status = session.run(looped_replay(samples, total_s=total_s, started=started))
         recorded_s = store.get_session(session.session_id)["duration_s"]
-    results[room] = {"status": status, "played_s": total_s, "recorded_s": recorded_s, "commits": commits}
+    results[room] = {"status": status, "played_s": total_s, "recorded_s": recorded_s, "commits": commits,
+                     "streaming": streaming, "words": words, "shown": shown}
 
 
-def summary(commits: list[tuple[float, float]], total_s: float) -> dict:
-    delays = np.array([d for _, d in commits]) if commits else np.zeros(0)
-    first = [d for end, d in commits if end < total_s / 3]
-    last = [d for end, d in commits if end >= 2 * total_s / 3]
-    pct = (lambda a, q: round(float(np.percentile(a, q)), 2) if len(a) else None)
-    return {"utterances": len(commits), "p50_s": pct(delays, 50), "p95_s": pct(delays, 95),
-            "first_third_p50_s": pct(np.array(first), 50), "last_third_p50_s": pct(np.array(last), 50)}
+def looped_turns(turns: list[dict], *, period_s: float, total_s: float) -> list[tuple[float, float]]:
+    """The recording's turns (start_s, end_s) on the session clock, repeated every `period_s`, all inside it."""
+    out = []
+    for loop in range(int(total_s // period_s) + 1):
+        out += [(loop * period_s + t["start_s"], loop * period_s + t["end_s"]) for t in turns
+                if loop * period_s + t["end_s"] <= total_s]
+    return out
+
+
+def line_delays(turns: list[tuple[float, float]], room: dict) -> dict:
+    """Per spoken line: end → last word stored, start → first text shown; tentative refresh intervals."""
+    commit, first, refresh, unheard = [], [], [], 0
+    stored = sorted(room["words"])
+    for start_s, end_s in turns:
+        lo, hi = start_s - WORD_SLACK_S, end_s + WORD_SLACK_S
+        mine = [clock for word_s, clock in stored if lo <= word_s <= hi]
+        if not mine:
+            unheard += 1
+            continue
+        commit.append((end_s, max(mine) - end_s))
+        seen = [clock for s, e, clock, _ in room["shown"] if e > start_s + WORD_SLACK_S and s < hi]
+        if seen:
+            first.append((end_s, min(seen) - start_s))
+        tentative = [clock for s, e, clock, kind in room["shown"]
+                     if kind == "tentative" and start_s <= clock <= end_s + 1.0]
+        refresh += list(np.diff(tentative))
+    return {"commit": commit, "first": first, "refresh": refresh, "unheard": unheard}
+
+
+def pct(values, q):
+    return round(float(np.percentile(values, q)), 2) if len(values) else None
+
+
+def by_thirds(pairs: list[tuple[float, float]], total_s: float) -> list[dict]:
+    thirds = []
+    for k in range(3):
+        values = [d for at_s, d in pairs if k * total_s / 3 <= at_s < (k + 1) * total_s / 3]
+        thirds.append({"n": len(values), "p50_s": pct(values, 50), "p95_s": pct(values, 95)})
+    return thirds
+
+
+def summary(room: dict, turns: list[tuple[float, float]] | None, total_s: float) -> dict:
+    commits = room["commits"]
+    delays = [d for _, d in commits]
+    out = {"utterances": len(commits), "utterance_commit_p50_s": pct(delays, 50),
+           "utterance_commit_p95_s": pct(delays, 95), "utterance_commit_by_thirds": by_thirds(commits, total_s)}
+    if turns:
+        lines = line_delays(turns, room)
+        commit = [d for _, d in lines["commit"]]
+        first = [d for _, d in lines["first"]]
+        out.update({
+            "lines": len(turns), "lines_without_text": lines["unheard"],
+            "line_commit_p50_s": pct(commit, 50), "line_commit_p95_s": pct(commit, 95),
+            "line_commit_max_s": pct(commit, 100), "line_commit_by_thirds": by_thirds(lines["commit"], total_s),
+            "first_text_p50_s": pct(first, 50), "first_text_p95_s": pct(first, 95),
+            "tentative_refresh_p50_s": pct(lines["refresh"], 50), "tentative_refresh_p95_s": pct(lines["refresh"], 95),
+        })
+    return out
 
 
 def main() -> None:
@@ -83,6 +151,10 @@ def main() -> None:
         p for p in (SHARED_AUDIO / "mixes" / "dev_room_2spk.wav", TEST_DATA / "dev_room_2spk.wav") if p.is_file())
     samples = decode_file(source).samples[:, :1]
     total_s = args.minutes * 60
+    reference = source.with_suffix(".json")
+    turns = (looped_turns(json.loads(reference.read_text(encoding="utf-8"))["turns"],
+                          period_s=samples.shape[0] / 16000, total_s=total_s) if reference.is_file() else None)
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(home=Path(home))
         model = Pipeline(settings).model
@@ -107,7 +179,10 @@ def main() -> None:
         memory.append(("end", round(rss_mb(), 1)))
     report = {
         "machine": machine(), "source": source.name, "rooms": args.rooms, "minutes": args.minutes,
-        "per_room": {room: {**summary(r["commits"], total_s), "status": r["status"], "played_s": r["played_s"],
+        "load_average_1_5_15_min": {"before": [round(x, 2) for x in load_before],
+                                    "after": [round(x, 2) for x in os.getloadavg()]},
+        "streaming": next(iter(results.values()))["streaming"],
+        "per_room": {room: {**summary(r, turns, total_s), "status": r["status"], "played_s": r["played_s"],
                             "recorded_s": r["recorded_s"],
                             "archive_gap_s": round(r["played_s"] - r["recorded_s"], 3)}
                      for room, r in results.items()},
@@ -116,10 +191,18 @@ def main() -> None:
         "goal": {"p95_s": 2.5, "rooms": 2, "rss_growth_max": 0.10, "archive_gap_max_s": 0.1},
     }
     for room, r in report["per_room"].items():
-        print(f"{room}: {r['utterances']} utterances, commit delay p50 {r['p50_s']} s, p95 {r['p95_s']} s "
-              f"(first third p50 {r['first_third_p50_s']} s, last third {r['last_third_p50_s']} s); "
+        print(f"{room}: {r['utterances']} utterances, commit delay from the utterance's end p50 "
+              f"{r['utterance_commit_p50_s']} s, p95 {r['utterance_commit_p95_s']} s; "
               f"archive {r['recorded_s']} s of {r['played_s']} s played")
+        if turns:
+            print(f"  {r['lines']} lines ({r['lines_without_text']} without text): commit delay from the line's end "
+                  f"p50 {r['line_commit_p50_s']} s, p95 {r['line_commit_p95_s']} s, max {r['line_commit_max_s']} s; "
+                  f"by thirds {[t['p50_s'] for t in r['line_commit_by_thirds']]} (p50) "
+                  f"{[t['p95_s'] for t in r['line_commit_by_thirds']]} (p95); first text p50 {r['first_text_p50_s']} s "
+                  f"p95 {r['first_text_p95_s']} s; tentative refresh p50 {r['tentative_refresh_p50_s']} s")
     print(f"memory (MB): {memory}; growth after the first minute: {report['rss_growth_after_first_minute']}")
+    print(f"load average before {report['load_average_1_5_15_min']['before']}, "
+          f"after {report['load_average_1_5_15_min']['after']}")
     write_results(f"live_{args.rooms}rooms_{args.minutes:g}min", report)
 
 

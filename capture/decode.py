@@ -17,6 +17,12 @@ MAX_CHANNELS = 32
 # A file that decodes to less than this share of the duration its header declares is truncated.
 _TRUNCATED_SHARE = 0.9
 _TRUNCATED_SLACK_S = 1.0
+# Damaged frames skipped (each some 20-60 ms): beyond this share of the file it is refused as damaged.
+_MAX_DAMAGED_SHARE = 0.01
+_MAX_DAMAGED_ALWAYS = 3  # a short file may lose a few frames too
+# The longest questioning the law allows (CPL 119: a summons lasts at most 24 h). Decoding stops past it: a
+# small file that decodes to days of audio (compressed silence) must not fill the memory.
+MAX_DURATION_S = 24 * 3600
 
 
 class AudioDecodeError(ValueError):
@@ -72,6 +78,9 @@ def decode_file(path: str | Path, *, name: str | None = None) -> DecodedAudio:
         if source_rate <= 0:
             raise AudioDecodeError(f"{label}: the audio stream declares no sample rate")
         declared_s = _declared_duration_s(path, container, stream)
+        if declared_s is not None and declared_s > MAX_DURATION_S:
+            raise AudioDecodeError(f"{label}: the file declares {declared_s / 3600:.1f} h of audio; at most "
+                                   f"{MAX_DURATION_S // 3600} h per recording is accepted")
         samples = _decode_stream(label, container, stream, channels)
     decoded = DecodedAudio(
         samples=samples,
@@ -90,24 +99,51 @@ def decode_file(path: str | Path, *, name: str | None = None) -> DecodedAudio:
 
 
 def _decode_stream(label: str, container, stream, channels: int) -> np.ndarray:
-    # Planar float keeps each channel in its own row; the resampler keeps the channel count.
-    resampler = av.AudioResampler(format="fltp", layout=stream.codec_context.layout, rate=SAMPLE_RATE)
+    # Packed (interleaved) float, reshaped to [frames, channels]; the resampler keeps the channel count. Not
+    # planar: PyAV finds a planar frame's planes by walking FFmpeg's pointer array to a NULL, which with
+    # exactly 8 channels runs past its end and crashed the process (segfault) on an 8-seat recording.
+    resampler = av.AudioResampler(format="flt", layout=stream.codec_context.layout, rate=SAMPLE_RATE)
     blocks: list[np.ndarray] = []
+    packets = damaged = frames_out = 0
     try:
-        for frame in container.decode(stream):
-            frame.pts = None  # the resampler tolerates gaps in timestamps only without them
-            for out in resampler.resample(frame):
-                blocks.append(out.to_ndarray())
+        for packet in container.demux(stream):
+            packets += 1
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                # One damaged frame (a bad sector, a dropped byte in a copy) is skipped, as every player does:
+                # some 20 ms of audio, against refusing the hours around it. Many of them are refused below.
+                damaged += 1
+                continue
+            for frame in frames:
+                frame.pts = None  # the resampler tolerates gaps in timestamps only without them
+                for out in resampler.resample(frame):
+                    blocks.append(_interleaved(out, channels))
+                    frames_out += out.samples
+                if frames_out > MAX_DURATION_S * SAMPLE_RATE:
+                    raise AudioDecodeError(f"{label}: more than {MAX_DURATION_S // 3600} h of audio; at most "
+                                           f"{MAX_DURATION_S // 3600} h per recording is accepted")
         for out in resampler.resample(None):
-            blocks.append(out.to_ndarray())
+            blocks.append(_interleaved(out, channels))
     except av.error.FFmpegError as exc:
         raise AudioDecodeError(f"{label}: the audio cannot be decoded ({_reason(exc)})") from exc
+    if damaged and (damaged > max(_MAX_DAMAGED_ALWAYS, _MAX_DAMAGED_SHARE * packets) or not blocks):
+        raise AudioDecodeError(f"{label}: the audio is damaged: {damaged} of {packets} frames cannot be decoded "
+                               f"(at most {_MAX_DAMAGED_ALWAYS} or {_MAX_DAMAGED_SHARE:.0%} may be skipped)")
+    if damaged:
+        log.warning("%d of %d damaged audio frames skipped", damaged, packets)  # no file name: it may name a person
     if not blocks:
         return np.zeros((0, channels), dtype=np.float32)
-    samples = np.concatenate(blocks, axis=1).T
+    samples = np.concatenate(blocks, axis=0)
     if not np.isfinite(samples).all():
         raise AudioDecodeError(f"{label}: the audio holds invalid samples (NaN or infinity)")
     return np.ascontiguousarray(np.clip(samples, -1.0, 1.0), dtype=np.float32)
+
+
+def _interleaved(frame, channels: int) -> np.ndarray:
+    """A packed float frame as float32 [frames, channels] (a copy: the frame's buffer is FFmpeg's)."""
+    return np.frombuffer(bytes(frame.planes[0]), dtype=np.float32, count=frame.samples * channels).reshape(
+        frame.samples, channels)
 
 
 def _declared_duration_s(path: Path, container, stream) -> float | None:

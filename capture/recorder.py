@@ -367,7 +367,8 @@ class SegmentRecorder:
                 log.error("could not read back %s after the write error: %s", segment.path, cleanup_exc.strerror)
         lost_frames = sum(len(c.samples) for c in unwritten) + self._drain_queue()
         kept_s = sum(s.duration_s for s in self.segments)
-        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        reason = ("the disk is full (no space left on device)" if exc.errno == errno.ENOSPC
+                  else (exc.strerror or str(exc)))
         self._error = RecordingError(
             f"recording stopped: writing {where} failed: {reason}. {kept_s:.1f} s of audio are kept in "
             f"{self.folder}; at most {lost_frames / self.sample_rate:.1f} s queued after them could not be written"

@@ -1,23 +1,31 @@
-"""The audit table: who read or changed what, and when. Append-only (triggers refuse UPDATE and DELETE).
+"""The audit table: who read or changed what, and when. Append-only (triggers refuse UPDATE and DELETE) and
+hash-chained (cases/audit_chain.py): each row carries the sha256 of the row before it.
 
-A mixin of `Store`. Each row's `content` is the canonical JSON of everything it records, so that a later
-issue can chain the rows by hash (each row carrying the hash of the previous one) over exactly that text.
-Details hold ids, formats and byte ranges, never transcript text.
+A mixin of `Store`. Two kinds of rows share the one chain:
+- actions (`record_audit`): reads, logins, exports, role changes ... as the api and the command line report them;
+- data entries (`_chain_row`, `_chain_file` ...), appended by the store inside the very transaction that writes
+  the row or keeps the file they cover, with its sha256: `bilu verify` compares those with what is stored now.
+Details hold ids, formats, paths and digests, never transcript text or personal data.
 """
+import hashlib
 import json
 import re
+from pathlib import Path
 
 from cases.accounts import Account
+from cases.audit_chain import SYSTEM_ACTOR, append_entry
 from cases.errors import StoreError
 from cases.locking import locked
 from cases.migrations import immediate_transaction
-from cases.reads import local_iso, now_utc_iso
+from cases.reads import local_iso, now_utc_iso, one
+from cases.row_digests import canonical_json, row_digest, segment_entry, segment_subject
+
+__all__ = ["AuditMixin", "Actor", "canonical_json", "file_sha256"]
 
 ACTION_PATTERN = re.compile(r"[a-z][a-z_.]{0,47}")
-
-
-def canonical_json(value: dict) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+Actor = Account | str
+"""An account, or a name such as "cli:root" for the command line, "system" for the pipeline and recorder."""
+_BLOCK = 1 << 20
 
 
 class AuditMixin:
@@ -25,7 +33,7 @@ class AuditMixin:
     @locked
     def record_audit(
         self,
-        actor: Account | str,
+        actor: Actor,
         action: str,
         *,
         session_id: int | None = None,
@@ -33,28 +41,71 @@ class AuditMixin:
         detail: dict | None = None,
     ) -> int:
         """Append one audit row; `actor` is an account, or a name such as "cli:root" for the command line."""
-        if not isinstance(action, str) or not ACTION_PATTERN.fullmatch(action):
-            raise StoreError(f"audit action {action!r} must be lowercase letters, '_' or '.' (up to 48)")
-        user_id, user_name = (actor.id, actor.name) if isinstance(actor, Account) else (None, str(actor))
-        at = now_utc_iso()
-        content = canonical_json({
-            "at": at, "user_id": user_id, "user": user_name, "action": action,
-            "session_id": session_id, "case_no": case_no, "detail": detail or {},
-        })
         with immediate_transaction(self._db):
-            return int(self._db.execute(
-                "INSERT INTO audit (at, user_id, user_name, action, session_id, case_no, content)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [at, user_id, user_name, action, session_id, case_no, content],
-            ).lastrowid)
+            entry_id, _ = self._append_chain(action, actor=actor, session_id=session_id, case_no=case_no,
+                                             subject=None, subject_sha256=None, detail=detail)
+        return entry_id
 
     @locked
-    def audit_rows(self, *, session_id: int | None = None, limit: int = 1000) -> list[dict]:
-        """Audit rows, oldest first (all, or those about one session)."""
-        where, params = ("WHERE session_id = ?", [session_id]) if session_id is not None else ("", [])
+    def audit_rows(self, *, session_id: int | None = None, limit: int = 1000,
+                   with_data_entries: bool = False) -> list[dict]:
+        """Audit rows, oldest first (all, or those about one session): the recorded actions, and with
+        `with_data_entries` also the entries that cover stored rows and files (those have a `subject`)."""
+        conditions, params = [], []
+        if session_id is not None:
+            conditions, params = ["session_id = ?"], [session_id]
+        if not with_data_entries:
+            conditions.append("subject IS NULL")
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         return [
             {"id": row["id"], "at": local_iso(row["at"]), "user": row["user_name"], "action": row["action"],
              "session_id": row["session_id"], "case_no": row["case_no"],
-             "detail": json.loads(row["content"])["detail"], "content": row["content"]}
+             "detail": json.loads(row["content"])["detail"], "content": row["content"], "subject": row["subject"],
+             "hash": row["hash"]}
             for row in self._db.query(f"SELECT * FROM audit {where} ORDER BY id LIMIT ?", [*params, limit])
         ]
+
+    # Internals: callers hold the lock and an open write transaction (immediate_transaction).
+
+    def _append_chain(self, action: str, *, actor: Actor, session_id: int | None, case_no: str | None,
+                      subject: str | None, subject_sha256: str | None, detail: dict | None) -> tuple[int, str]:
+        """Append one chained entry; returns (id, hash)."""
+        if not isinstance(action, str) or not ACTION_PATTERN.fullmatch(action):
+            raise StoreError(f"audit action {action!r} must be lowercase letters, '_' or '.' (up to 48)")
+        if isinstance(actor, Account):
+            user_id, user_name = actor.id, actor.name
+        elif isinstance(actor, str) and actor:
+            user_id, user_name = None, actor
+        else:
+            raise StoreError(f"the actor of an audit entry is an account or a non-empty name, not {actor!r}")
+        return append_entry(self._db, at=now_utc_iso(), user_id=user_id, user_name=user_name, action=action,
+                            session_id=session_id, case_no=case_no, detail=detail, subject=subject,
+                            subject_sha256=subject_sha256)
+
+    def _chain_row(self, action: str, subject: str, *, actor: Actor = SYSTEM_ACTOR, session_id: int | None,
+                   case_no: str | None = None, detail: dict | None = None) -> None:
+        """Cover the row `subject` as it is now in this transaction (or its deletion, when it is gone)."""
+        self._append_chain(action, actor=actor, session_id=session_id, case_no=case_no, subject=subject,
+                           subject_sha256=row_digest(self._db, subject), detail=detail)
+
+    def _chain_segment(self, session_id: int, seq: int, *, actor: Actor = SYSTEM_ACTOR) -> None:
+        row = one(self._db, "SELECT * FROM audio_segments WHERE session_id = ? AND seq = ?", [session_id, seq])
+        file_sha256, detail = segment_entry(row)
+        self._append_chain("segment.stored", actor=actor, session_id=session_id, case_no=None,
+                           subject=segment_subject(session_id, seq), subject_sha256=file_sha256, detail=detail)
+
+    def _chain_file(self, action: str, subject: str, *, path: str, sha256: str, size_bytes: int | None,
+                    actor: Actor = SYSTEM_ACTOR, session_id: int) -> None:
+        """Cover an audio file (`path` relative to the home) by its sha256."""
+        self._append_chain(action, actor=actor, session_id=session_id, case_no=None, subject=subject,
+                           subject_sha256=sha256, detail={"path": path, "bytes": size_bytes})
+
+
+def file_sha256(path: Path) -> tuple[str, int]:
+    """(sha256, bytes) of a file, read in 1 MiB blocks."""
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as source:
+        while block := source.read(_BLOCK):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size

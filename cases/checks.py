@@ -11,6 +11,7 @@ from pathlib import PurePosixPath
 from cases.errors import InvalidCaseNumber, StoreError
 
 MAX_CASE_NO_CHARS = 64
+MAX_SECONDS = 366 * 24 * 3600  # a time in a recording: a year is far beyond any, and stays inside SQLite's integers
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -20,20 +21,36 @@ def check_case_no(case_no: object) -> str:
     Allowed: 1 to 64 printable characters (Chinese included), no `/` or `\\` (case numbers may
     become folder and file names), no leading or trailing spaces, not "." or "..".
     """
+    return _check_name("case number", case_no, InvalidCaseNumber)
+
+
+def check_room_name(room: object) -> str:
+    """Return `room` if it is a valid interview-room name (the same rules as a case number), else StoreError."""
+    return _check_name("room name", room, StoreError)
+
+
+def _check_name(what: str, value: object, error: type[StoreError]) -> str:
     allowed = (
-        f"a case number must be 1 to {MAX_CASE_NO_CHARS} printable characters without / or \\, "
+        f"a {what} must be 1 to {MAX_CASE_NO_CHARS} printable characters (UTF-8) without / or \\, "
         "without leading or trailing spaces, and not . or .."
     )
-    if not isinstance(case_no, str):
-        raise InvalidCaseNumber(f"case number {case_no!r} is not a string: {allowed}")
-    if not 1 <= len(case_no) <= MAX_CASE_NO_CHARS:
-        raise InvalidCaseNumber(f"case number {case_no!r} has {len(case_no)} characters: {allowed}")
-    bad = sorted({ch for ch in case_no if not ch.isprintable() or ch in "/\\"})
+    if not isinstance(value, str):
+        raise error(f"{what} {_shown(value)} is not a string: {allowed}")
+    if not 1 <= len(value) <= MAX_CASE_NO_CHARS:
+        raise error(f"{what} {_shown(value)} has {len(value)} characters: {allowed}")
+    # U+FFFD is what bytes that were not UTF-8 became on the way in: a garbled name, not a name.
+    bad = sorted({ch for ch in value if not ch.isprintable() or ch in "/\\\ufffd"})
     if bad:
-        raise InvalidCaseNumber(f"case number {case_no!r} contains {bad!r}: {allowed}")
-    if case_no != case_no.strip() or case_no in (".", ".."):
-        raise InvalidCaseNumber(f"case number {case_no!r} is not allowed: {allowed}")
-    return case_no
+        raise error(f"{what} {_shown(value)} contains {bad!r}: {allowed}")
+    if value != value.strip() or value in (".", ".."):
+        raise error(f"{what} {_shown(value)} is not allowed: {allowed}")
+    return value
+
+
+def _shown(value: object) -> str:
+    """The value as an error message shows it: a 10,000-character one is cut, not echoed whole."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}… ({len(text)} characters)"
 
 
 def to_ms(seconds: float, name: str) -> int:
@@ -41,6 +58,8 @@ def to_ms(seconds: float, name: str) -> int:
         raise StoreError(f"{name} must be a finite number of seconds, not {seconds!r}")
     if seconds < 0:
         raise StoreError(f"{name} must not be negative (got {seconds})")
+    if seconds > MAX_SECONDS:
+        raise StoreError(f"{name} must be at most {MAX_SECONDS} s (got {seconds})")
     return round(seconds * 1000)
 
 

@@ -19,6 +19,7 @@ from cases.exports import (
     RECORD_CONFIRMATION,
     RECORD_END,
     RECORD_TITLE,
+    integrity_line,
     record_header_lines,
     record_number_line,
     record_turns,
@@ -31,8 +32,12 @@ TITLE_PT = 18
 FOOTER_SIGNATURE = f"被讯问人（签名、捺指印）：{BLANK}    年  月  日"
 
 
-def export_docx(session: dict, utterances: list[dict]) -> bytes:
-    """The record as the bytes of a .docx file."""
+def export_docx(session: dict, utterances: list[dict], *, integrity: dict | None = None) -> bytes:
+    """The record as the bytes of a .docx file.
+
+    With `integrity`, every page's footer carries the 校验码 line, between the signature and the page number:
+    the body must still end with 以下空白 (nothing may follow it), and so any one printed page can be matched.
+    """
     document = Document()
     _set_default_font(document)
     title = document.add_paragraph()
@@ -52,7 +57,7 @@ def export_docx(session: dict, utterances: list[dict]) -> bytes:
     for line in (RECORD_CONFIRMATION, FOOTER_SIGNATURE, f"讯问人（签名）：{BLANK}    记录人（签名）：{BLANK}",
                  RECORD_END):
         document.add_paragraph(line)
-    _add_footer(document)
+    _add_footer(document, integrity)
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
@@ -67,10 +72,12 @@ def _set_default_font(document) -> None:
     fonts.set(qn("w:eastAsia"), CHINESE_FONT)
 
 
-def _add_footer(document) -> None:
+def _add_footer(document, integrity: dict | None) -> None:
     footer = document.sections[0].footer
     signature = footer.paragraphs[0]
     signature.text = FOOTER_SIGNATURE
+    if integrity is not None:
+        footer.add_paragraph(integrity_line(integrity))
     pages = footer.add_paragraph()
     pages.alignment = WD_ALIGN_PARAGRAPH.CENTER
     pages.add_run("第 ")

@@ -4,6 +4,9 @@ Pure functions of (session, utterances) exactly as `Store.get_session` and `Stor
 return them: no database access here, so the api can export what it already holds.
 Cues are one per utterance, in start order; utterances with empty text make no subtitle cue
 (there is nothing to show) but still count as speech in RTTM.
+
+A signed export (`integrity`, from `Store.export_snapshot`) carries the audit chain head: the JSON under
+"integrity", the 讯问笔录 (text and DOCX) as a last line 校验码：… that `bilu verify --code` matches later.
 """
 
 import json
@@ -33,21 +36,30 @@ BLANK = "________"
 _PUNCTUATION_ENDINGS = tuple("。，、；：？！…—）》」』”’.,;:?!)")
 
 
-def export(fmt: str, session: dict, utterances: list[dict], *, turns: list[dict] | None = None) -> str:
+def export(fmt: str, session: dict, utterances: list[dict], *, turns: list[dict] | None = None,
+           integrity: dict | None = None) -> str:
     """The session in format `fmt` (one of FORMATS); raises UnknownFormat otherwise.
 
     `turns` (the store's speaker_turns) make the RTTM: who spoke when as the diarizer heard it. Without
-    them RTTM falls back to the utterances' times.
+    them RTTM falls back to the utterances' times. `integrity` (chain_head, session_digest, entries) signs
+    the JSON and the 讯问笔录; subtitles and RTTM have no place for it.
     """
     exporter = _EXPORTERS.get(fmt.lower() if isinstance(fmt, str) else fmt)
     if exporter is None:
         raise UnknownFormat(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
     if exporter is export_rttm and turns:
         return export_rttm(session, turns)
+    if exporter in (export_json, export_txt):
+        return exporter(session, utterances, integrity=integrity)
     return exporter(session, utterances)
 
 
-def export_json(session: dict, utterances: list[dict]) -> str:
+def integrity_line(integrity: dict) -> str:
+    """The 讯问笔录's last line: the first 16 hex digits of the chain head, and of the session digest."""
+    return f"校验码：{integrity['chain_head'][:16]}（会话摘要 {integrity['session_digest'][:16]}）"
+
+
+def export_json(session: dict, utterances: list[dict], *, integrity: dict | None = None) -> str:
     document = {
         "session": session,
         "utterances": [
@@ -73,6 +85,8 @@ def export_json(session: dict, utterances: list[dict]) -> str:
             for utterance in _in_start_order(utterances)
         ],
     }
+    if integrity is not None:
+        document["integrity"] = integrity
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -121,7 +135,7 @@ def export_rttm(session: dict, utterances: list[dict]) -> str:
     )
 
 
-def export_txt(session: dict, utterances: list[dict]) -> str:
+def export_txt(session: dict, utterances: list[dict], *, integrity: dict | None = None) -> str:
     """The 讯问笔录 layout (DOMAIN.md, "The written record") as plain text.
 
     Page numbering (第 页 共 页) and the signature on every page belong to the paginated DOCX/PDF
@@ -140,6 +154,8 @@ def export_txt(session: dict, utterances: list[dict]) -> str:
     if findings:
         lines += ["", f"程序性告知检查（{session.get('rule_set') or ''}）"]
         lines += [finding_line(finding) for finding in findings]
+    if integrity is not None:
+        lines += ["", integrity_line(integrity)]
     return "\n".join(lines) + "\n"
 
 

@@ -18,7 +18,9 @@ from datetime import datetime, timezone
 
 from sqlite_utils import Database
 
+from cases.audit_chain import chain_existing_rows, entry_hash, GENESIS_HASH
 from cases.errors import StoreError
+from cases.row_digests import sha256_text
 
 logger = logging.getLogger(__name__)
 
@@ -353,6 +355,47 @@ def _v7_people(db: Database) -> None:
     db.execute("CREATE INDEX people_case ON people (case_id)")
 
 
+_AUDIT_APPEND_ONLY_TRIGGERS = (
+    """
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN
+        SELECT RAISE(ABORT, 'the audit table is append-only');
+    END
+    """,
+    """
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN
+        SELECT RAISE(ABORT, 'the audit table is append-only');
+    END
+    """,
+)
+
+
+def _v8_audit_chain(db: Database) -> None:
+    """Chain the audit rows by hash (cases/audit_chain.py) and name the data each covers.
+
+    Existing rows are chained in id order: the append-only triggers are dropped for this one UPDATE pass and
+    created again in the same transaction. Then every row and audio file already stored gets a
+    "chain.baseline" entry, so that `bilu verify` finds an old database intact rather than all "inserted".
+    """
+    for column in ("content_sha256", "prev_hash", "hash", "subject", "subject_sha256"):
+        db.execute(f"ALTER TABLE audit ADD COLUMN {column} TEXT")
+    db.execute("CREATE INDEX audit_subject ON audit (subject)")
+    db.execute("DROP TRIGGER audit_no_update")
+    db.execute("DROP TRIGGER audit_no_delete")
+    prev_hash = GENESIS_HASH
+    for row_id, content in db.execute("SELECT id, content FROM audit ORDER BY id").fetchall():
+        content_sha256 = sha256_text(content)
+        chained = entry_hash(prev_hash, content_sha256)
+        db.execute("UPDATE audit SET content_sha256 = ?, prev_hash = ?, hash = ? WHERE id = ?",
+                   [content_sha256, prev_hash, chained, row_id])
+        prev_hash = chained
+    for statement in _AUDIT_APPEND_ONLY_TRIGGERS:
+        db.execute(statement)
+    chained_rows = chain_existing_rows(db, at=datetime.now(timezone.utc).isoformat(timespec="milliseconds"))
+    logger.info("audit chain: %d baseline entries for rows stored before migration 8", chained_rows)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial_schema", _v1_initial_schema),
     (2, "speaker_turns", _v2_speaker_turns),
@@ -361,6 +404,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (5, "accounts", _v5_accounts),
     (6, "corrections_and_audit", _v6_corrections_and_audit),
     (7, "people", _v7_people),
+    (8, "audit_chain", _v8_audit_chain),
 )
 
 

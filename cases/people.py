@@ -5,7 +5,10 @@ import re
 from cases.errors import StoreError
 from cases.locking import locked
 from cases.migrations import immediate_transaction
+from cases.audit import Actor
+from cases.audit_chain import SYSTEM_ACTOR
 from cases.reads import local_iso, now_utc_iso, one
+from cases.row_digests import person_subject
 
 PERSON_ROLES = ("犯罪嫌疑人", "违法嫌疑人", "被害人", "证人", "翻译人员", "法定代理人", "合适成年人", "其他")
 # Resident identity numbers: 17 digits and a digit or X; other documents are free text within limits.
@@ -17,7 +20,8 @@ class PeopleMixin:
 
     @locked
     def add_person(self, case_no: str, *, name: str, role: str, id_number: str | None = None,
-                   wristband_id: str | None = None) -> dict:
+                   wristband_id: str | None = None, actor: Actor = SYSTEM_ACTOR) -> dict:
+        """Add a person to the case; the audit chain covers the row (by its digest: no personal data in it)."""
         if role not in PERSON_ROLES:
             raise StoreError(f"unknown role {role!r} for a person of a case: use one of {', '.join(PERSON_ROLES)}")
         name = _field("name", name, required=True)
@@ -32,6 +36,8 @@ class PeopleMixin:
                 [case_id, role, name, id_number, wristband_id, now_utc_iso()],
             )
             person_id = cursor.lastrowid
+            self._chain_row("person.added", person_subject(person_id), actor=actor, session_id=None,
+                            case_no=case_no)
         return self._person(person_id)
 
     @locked

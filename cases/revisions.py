@@ -5,7 +5,9 @@ A mixin of `Store`. Every change
 - is checked against the version the editor saw (`version`): a stale one raises StaleVersion with the
   stored version and row, never a silent overwrite;
 - writes a revision row (who, when, kind, before, after) in the same transaction;
-- keeps the recognizer's text (`original_text`, which a trigger protects) and updates the search index.
+- keeps the recognizer's text (`original_text`, which a trigger protects) and updates the search index;
+- appends audit chain entries for every row it changed or added (the lines, speakers and revisions), in the
+  same transaction, so that `bilu verify` can tell a correction made here from an edit made behind our back.
 Rechecking the procedural findings is the caller's part (the checker lives above this package).
 """
 import json
@@ -17,6 +19,7 @@ from cases.errors import InvalidCorrection, SessionNotFound, SpeakerNotFound, St
 from cases.locking import locked
 from cases.migrations import immediate_transaction
 from cases.reads import local_iso, now_utc_iso, one, read_utterances
+from cases.row_digests import revision_subject, speaker_subject, utterance_subject
 from cases.search import segment_for_index
 
 CORRECTABLE_STATUSES = ("done", "interrupted", "recovered")
@@ -53,7 +56,7 @@ class CorrectionsMixin:
         with immediate_transaction(self._db):
             before = self._editable(session_id, utterance_id, version)
             if "speaker" in changes:
-                self._ensure_speaker(session_id, changes["speaker"], channel=None)
+                self._ensure_speaker(session_id, changes["speaker"], channel=None, actor=by)
             own_role = one(self._db, "SELECT role FROM utterances WHERE id = ?", [utterance_id])["role"]
             for field, value in changes.items():
                 column_before = own_role if field == "role" else before[field]
@@ -66,6 +69,7 @@ class CorrectionsMixin:
             self._db.execute("UPDATE utterances SET version = version + 1 WHERE id = ?", [utterance_id])
             after = self._current_utterance(session_id, utterance_id)
             self._reindex(utterance_id, after["text"])
+            self._chain_row("utterance.corrected", utterance_subject(utterance_id), actor=by, session_id=session_id)
         return after
 
     @locked
@@ -91,11 +95,12 @@ class CorrectionsMixin:
                     f"{speaker['version']}, you saved against {version}): reload and try again",
                     current_version=speaker["version"], current=_speaker_dict(speaker))
             before = {**_speaker_dict(speaker), "utterance_ids": self._line_ids(session_id, label)}
+            moved = before["utterance_ids"] if new_label is not None and new_label != label else []
             if role is not ...:
                 self._db.execute("UPDATE speakers SET role = ? WHERE id = ?", [role, speaker["id"]])
             target = label
             if new_label is not None and new_label != label:
-                self._ensure_speaker(session_id, new_label, channel=speaker["channel"])
+                self._ensure_speaker(session_id, new_label, channel=speaker["channel"], actor=by)
                 if role is not ...:
                     self._db.execute("UPDATE speakers SET role = ? WHERE session_id = ? AND label = ?",
                                      [role, session_id, new_label])
@@ -108,6 +113,11 @@ class CorrectionsMixin:
             after_row = self._speaker_row(session_id, target)
             after = {**_speaker_dict(after_row), "utterance_ids": self._line_ids(session_id, target)}
             self._add_revision(session_id, None, "relabel", by, before, after, speaker_label=label)
+            for changed in dict.fromkeys((label, target)):
+                self._chain_row("speaker.relabelled", speaker_subject(session_id, changed), actor=by,
+                                session_id=session_id)
+            for line_id in moved:
+                self._chain_row("utterance.relabelled", utterance_subject(line_id), actor=by, session_id=session_id)
         return after
 
     @locked
@@ -159,6 +169,8 @@ class CorrectionsMixin:
             after = {"first": _revision_view(first), "second": _revision_view(second)}
             self._add_revision(session_id, utterance_id, "split", by, _revision_view(before), after)
             self._add_revision(session_id, second_id, "split", by, _revision_view(before), after)
+            for line_id in (utterance_id, second_id):
+                self._chain_row("utterance.split", utterance_subject(line_id), actor=by, session_id=session_id)
         return first, second
 
     @locked
@@ -194,6 +206,7 @@ class CorrectionsMixin:
             before = {"first": _revision_view(first), "second": _revision_view(second)}
             for line_id in (first["id"], second["id"]):
                 self._add_revision(session_id, line_id, "merge", by, before, {"merged": _revision_view(merged)})
+                self._chain_row("utterance.merged", utterance_subject(line_id), actor=by, session_id=session_id)
         return merged
 
     @locked
@@ -265,12 +278,14 @@ class CorrectionsMixin:
 
     def _add_revision(self, session_id: int, utterance_id: int | None, kind: str, by: Account, before: dict,
                       after: dict, *, speaker_label: str | None = None) -> None:
-        self._db.execute(
+        revision_id = self._db.execute(
             "INSERT INTO revisions (session_id, utterance_id, speaker_label, kind, user_id, user_name, created_at,"
             " before_json, after_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [session_id, utterance_id, speaker_label, kind, by.id, by.name, now_utc_iso(),
              json.dumps(before, ensure_ascii=False), json.dumps(after, ensure_ascii=False)],
-        )
+        ).lastrowid
+        self._chain_row("revision.added", revision_subject(revision_id), actor=by, session_id=session_id,
+                        detail={"kind": kind})
 
 
 def _checked_text(text: object, name: str) -> str:

@@ -10,15 +10,23 @@ from cases.checks import checked_audio_path, checked_count, checked_sha256, to_m
 from cases.errors import StoreError
 from cases.locking import locked
 from cases.migrations import immediate_transaction
+from cases.audit import Actor
+from cases.audit_chain import SYSTEM_ACTOR
 from cases.reads import now_utc_iso, one, to_s
+
+PLAYBACK_NAME = "playback.wav"
+"""The 16 kHz mono WAV api/live.py writes into a live session's folder before finishing it (same name there)."""
 
 
 class SegmentsMixin:
 
     @locked
     def add_audio_segment(self, session_id: int, *, seq: int, path: str, start_s: float, duration_s: float,
-                          frames: int, sample_rate: int, channels: int, sha256: str) -> None:
-        """Record a closed segment (`path` relative to BILU_HOME). The same seq twice keeps the first."""
+                          frames: int, sample_rate: int, channels: int, sha256: str,
+                          actor: Actor = SYSTEM_ACTOR) -> None:
+        """Record a closed segment (`path` relative to BILU_HOME). The same seq twice keeps the first.
+
+        The audit chain covers the segment's file by the sha256 given, and its row."""
         row = [session_id, checked_count("segment seq", seq, minimum=0), checked_audio_path(path),
                to_ms(start_s, "segment start"), to_ms(duration_s, "segment duration"),
                checked_count("frames", frames, minimum=0), checked_count("sample rate", sample_rate, minimum=1),
@@ -27,11 +35,13 @@ class SegmentsMixin:
             raise StoreError("a closed audio segment needs its sha256")
         with immediate_transaction(self._db):
             self._require_session(session_id)
-            self._db.execute(
+            inserted = self._db.execute(
                 "INSERT OR IGNORE INTO audio_segments (session_id, seq, path, start_ms, duration_ms, frames,"
                 " sample_rate, channels, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
-            )
+            ).rowcount
+            if inserted:
+                self._chain_segment(session_id, row[1], actor=actor)
 
     @locked
     def audio_segments(self, session_id: int) -> list[dict]:

@@ -40,14 +40,24 @@ from cases.errors import (
 )
 from cases.access import AccessMixin
 from cases.accounts import AccountsMixin
-from cases.audit import AuditMixin
+from cases.audit import Actor, AuditMixin, file_sha256
+from cases.audit_chain import SYSTEM_ACTOR
 from cases.auth_tokens import TokensMixin
+from cases.integrity import ExportsMixin
 from cases.locking import locked
 from cases.migrations import apply_migrations, immediate_transaction
 from cases.revisions import CorrectionsMixin
 from cases.search_filters import FilteredSearchMixin
 from cases.people import PeopleMixin
-from cases.segments import SegmentsMixin
+from cases.row_digests import (
+    audio_subject,
+    playback_subject,
+    session_subject,
+    speaker_subject,
+    utterance_digest,
+    utterance_subject,
+)
+from cases.segments import PLAYBACK_NAME, SegmentsMixin
 from cases.reads import (
     now_utc_iso,
     one,
@@ -77,11 +87,13 @@ DELETABLE_STATUSES = ("transcribing", "failed")
 """A session that reached done/interrupted/recovered is a record: it is never deleted."""
 
 class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixin, FilteredSearchMixin,
-            SegmentsMixin, PeopleMixin):
+            SegmentsMixin, PeopleMixin, ExportsMixin):
     """Cases, sessions and transcripts under one home folder (`bilu.db` and `audio/`).
 
     Accounts, access scopes, corrections, audit and filtered search are mixins (cases/accounts.py,
     auth_tokens.py, access.py, revisions.py, audit.py, search_filters.py) sharing this connection and lock.
+    Every write that stores a row or keeps an audio file appends its audit chain entry in the same transaction
+    (cases/audit.py, cases/integrity.py): a new writer must do the same, or `bilu verify` reports its rows.
     """
 
     def __init__(self, *, home: Path, db: Database) -> None:
@@ -161,11 +173,13 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
         diarizer: str | None,
         model: str,
         options: dict,
+        actor: Actor = SYSTEM_ACTOR,
     ) -> int:
         """Start a session (status 'transcribing') in the case, creating the case if missing.
 
         `audio_path` is relative to the store's home. `audio_sha256` may be "" while a live
-        recording is still being written: `finish_session` fills it in.
+        recording is still being written: `finish_session` fills it in. The audit chain covers the
+        session row and, for a file session, the recording by its sha256.
         """
         check_choice("session kind", kind, SESSION_KINDS)
         row = {
@@ -187,6 +201,12 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
         with immediate_transaction(self._db):
             row["case_id"] = self._ensure_case_id(case_no, title=None)
             session_id = self._db.table("sessions").insert(row).last_pk
+            self._chain_row("session.created", session_subject(session_id), actor=actor, session_id=session_id,
+                            case_no=case_no, detail={"kind": kind})
+            if kind == "file" and row["audio_sha256"]:
+                self._chain_file("audio.stored", audio_subject(session_id), path=row["audio_path"],
+                                 sha256=row["audio_sha256"], size_bytes=row["audio_bytes"], actor=actor,
+                                 session_id=session_id)
         logger.info("created session %d (%s)", session_id, kind)
         return int(session_id)
 
@@ -201,11 +221,13 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
         duration_s: float | None = None,
         audio_sha256: str | None = None,
         audio_bytes: int | None = None,
+        actor: Actor = SYSTEM_ACTOR,
     ) -> None:
         """Close a session with a final status.
 
         `duration_s`, `audio_sha256` and `audio_bytes` are for what is known only at the end (a
-        live recording); None leaves the stored value.
+        live recording); None leaves the stored value. A live session's playback WAV, written before
+        this call, is covered by the audit chain too (hashed here, before the write lock is taken).
         """
         check_choice("final session status", status, FINISHED_STATUSES)
         changes: dict[str, Any] = {
@@ -221,23 +243,30 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
         if audio_bytes is not None:
             changes["audio_bytes"] = checked_count("audio_bytes", audio_bytes, minimum=0)
         assignments = ", ".join(f"{column} = :{column}" for column in changes)
+        playback = self._playback_file(session_id)
         with immediate_transaction(self._db):
             self._require_session(session_id)
             self._db.execute(
                 f"UPDATE sessions SET {assignments} WHERE id = :session_id",
                 {**changes, "session_id": session_id},
             )
+            self._chain_row("session.finished", session_subject(session_id), actor=actor, session_id=session_id,
+                            detail={"status": status})
+            if playback is not None:
+                self._chain_file("playback.stored", playback_subject(session_id), path=playback[0],
+                                 sha256=playback[1], size_bytes=playback[2], actor=actor, session_id=session_id)
         logger.info("session %d finished: %s", session_id, status)
 
-    def fail_session(self, session_id: int, error: str) -> None:
+    def fail_session(self, session_id: int, error: str, *, actor: Actor = SYSTEM_ACTOR) -> None:
         """Mark a session failed, with the error that stopped it."""
-        self.finish_session(session_id, status="failed", error=error)
+        self.finish_session(session_id, status="failed", error=error, actor=actor)
 
     @locked
-    def delete_session(self, session_id: int) -> None:
+    def delete_session(self, session_id: int, *, actor: Actor = SYSTEM_ACTOR) -> None:
         """Remove a session that never completed and everything stored for it (not its audio file).
 
-        Raises SessionNotDeletable for a session that reached done, interrupted or recovered.
+        Raises SessionNotDeletable for a session that reached done, interrupted or recovered. Each removed
+        row's deletion is an audit chain entry, so `bilu verify` knows the application removed it.
         """
         with immediate_transaction(self._db):
             session = self._require_session(session_id)
@@ -247,6 +276,11 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
                     f"only sessions with status {' or '.join(DELETABLE_STATUSES)} can be deleted"
                 )
             in_session = "SELECT id FROM utterances WHERE session_id = ?"
+            removed = [utterance_subject(row[0]) for row in self._db.execute(in_session, [session_id])]
+            removed += [speaker_subject(session_id, row[0]) for row in self._db.execute(
+                "SELECT label FROM speakers WHERE session_id = ?", [session_id])]
+            removed.append(session_subject(session_id))
+            covers_audio = one(self._db, "SELECT 1 FROM audit WHERE subject = ? LIMIT 1", [audio_subject(session_id)])
             for statement in (
                 f"DELETE FROM utterances_fts WHERE rowid IN ({in_session})",
                 f"DELETE FROM words WHERE utterance_id IN ({in_session})",
@@ -258,6 +292,11 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
                 "DELETE FROM sessions WHERE id = ?",
             ):
                 self._db.execute(statement, [session_id])
+            for subject in removed:
+                self._chain_row(subject.split(":", 1)[0] + ".deleted", subject, actor=actor, session_id=session_id)
+            if covers_audio:  # the file is kept (another session may share it) but no longer part of a record
+                self._append_chain("audio.released", actor=actor, session_id=session_id, case_no=None,
+                                   subject=audio_subject(session_id), subject_sha256=None, detail={})
         logger.info("deleted session %d", session_id)
 
     @locked
@@ -276,6 +315,13 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
         case_id = self._case_id(case_no)
         return read_sessions(self._db, "s.case_id = ?", [case_id])
 
+    @locked
+    def unfinished_sessions(self, kind: str) -> list[int]:
+        """Ids of the sessions of `kind` ("file" or "live") still "transcribing": at work, or their process died."""
+        check_choice("session kind", kind, SESSION_KINDS)
+        return [r["id"] for r in self._db.query(
+            "SELECT id FROM sessions WHERE kind = ? AND status = 'transcribing' ORDER BY id", [kind])]
+
     # Speakers
 
     @locked
@@ -284,6 +330,8 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
         session_id: int,
         roles: dict[str, str | None],
         channels: dict[str, int | None] | None = None,
+        *,
+        actor: Actor = SYSTEM_ACTOR,
     ) -> None:
         """Assign roles (讯问人, 记录人, 被讯问人 …; None to clear) and seat channels to speaker labels.
 
@@ -301,7 +349,7 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
         with immediate_transaction(self._db):
             self._require_session(session_id)
             for label in {**roles, **channels}:
-                self._ensure_speaker(session_id, label, channel=None)
+                self._ensure_speaker(session_id, label, channel=None, actor=actor)
             for label, role in roles.items():
                 self._db.execute(
                     "UPDATE speakers SET role = ? WHERE session_id = ? AND label = ?",
@@ -312,15 +360,19 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
                     "UPDATE speakers SET channel = ? WHERE session_id = ? AND label = ?",
                     [channel, session_id, label],
                 )
+            for label in {**roles, **channels}:
+                self._chain_row("speaker.roles_set", speaker_subject(session_id, label), actor=actor,
+                                session_id=session_id)
 
     # Utterances
 
     @locked
-    def add_utterance(self, session_id: int, utterance: Utterance) -> int:
+    def add_utterance(self, session_id: int, utterance: Utterance, *, actor: Actor = SYSTEM_ACTOR) -> int:
         """Store an utterance, its words and its search row; return the utterance id.
 
         Its `seq` is the next in the session (order of arrival). A speaker label not seen before in
-        the session is created (with the utterance's channel).
+        the session is created (with the utterance's channel). The audit chain entry covering it is one
+        more INSERT in the same transaction, its digest computed from the values written (no read-back).
         """
         start_ms = to_ms(utterance.start_s, "utterance start_s")
         end_ms = to_ms(utterance.end_s, "utterance end_s")
@@ -343,7 +395,7 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
         with immediate_transaction(self._db):
             self._require_session(session_id)
             if utterance.speaker is not None:
-                self._ensure_speaker(session_id, utterance.speaker, channel=utterance.channel)
+                self._ensure_speaker(session_id, utterance.speaker, channel=utterance.channel, actor=actor)
             seq = self._db.execute(
                 "SELECT COALESCE(MAX(seq), -1) + 1 FROM utterances WHERE session_id = ?", [session_id]
             ).fetchone()[0]
@@ -370,6 +422,13 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
             self._db.execute(
                 "INSERT INTO utterances_fts (rowid, segmented) VALUES (?, ?)", [utterance_id, segmented]
             )
+            stored = {"id": utterance_id, "session_id": session_id, "seq": seq, "start_ms": start_ms,
+                      "end_ms": end_ms, "speaker": utterance.speaker, "channel": utterance.channel,
+                      "text": utterance.text, "original_text": utterance.text, "committed": int(utterance.committed),
+                      "role": None, "version": 1, "merged_into": None}
+            self._append_chain("utterance.added", actor=actor, session_id=session_id, case_no=None,
+                               subject=utterance_subject(utterance_id),
+                               subject_sha256=utterance_digest(stored, words), detail={})
         logger.debug("session %d: stored utterance %d (seq %d)", session_id, utterance_id, seq)
         return int(utterance_id)
 
@@ -505,8 +564,21 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
             raise SessionNotFound(f"no session with id {session_id}")
         return row
 
-    def _ensure_speaker(self, session_id: int, label: str, *, channel: int | None) -> None:
-        self._db.execute(
+    def _ensure_speaker(self, session_id: int, label: str, *, channel: int | None,
+                        actor: Actor = SYSTEM_ACTOR) -> None:
+        cursor = self._db.execute(
             "INSERT OR IGNORE INTO speakers (session_id, label, channel) VALUES (?, ?, ?)",
             [session_id, label, channel],
         )
+        if cursor.rowcount == 1:
+            self._chain_row("speaker.added", speaker_subject(session_id, label), actor=actor, session_id=session_id)
+
+    def _playback_file(self, session_id: int) -> tuple[str, str, int] | None:
+        """A live session's playback WAV as (path relative to the home, sha256, bytes), if written."""
+        row = one(self._db, "SELECT kind, audio_path FROM sessions WHERE id = ?", [session_id])
+        if row is None or row["kind"] != "live":
+            return None
+        relative = f"{row['audio_path']}/{PLAYBACK_NAME}"
+        if not (self.home / relative).is_file():
+            return None
+        return (relative, *file_sha256(self.home / relative))

@@ -9,6 +9,7 @@ from diarize.choose import choose_diarizer, make_diarizer
 from diarize.errors import DiarizationError
 from diarize.pyannote_backend import PyannoteDiarizer, PyannoteTuning
 from diarize.roles import ROLES, RoleError, parse_seat_roles, speaker_roles
+from diarize.turns import exclusive_turns
 from diarize.types import Diarizer, SpeakerTurn
 from diarize.online import OnlineChannelLabeller, OnlineVoiceLabeller, make_online_labeller
 from diarize.voice import VoiceDiarizer
@@ -26,6 +27,7 @@ __all__ = [
     "SpeakerTurn",
     "VoiceDiarizer",
     "assign_speakers",
+    "exclusive_turns",
     "choose_diarizer",
     "make_diarizer",
     "make_online_labeller",

@@ -1,5 +1,5 @@
 """Turning labelled spans into clean speaker turns, shared by both diarizers."""
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from diarize.types import SpeakerTurn
 
@@ -38,3 +38,27 @@ def to_turns(
             name = names.setdefault(label, f"S{len(names) + 1}")
             turns.append(SpeakerTurn(round(start_s, 3), round(end_s, 3), name, None))
     return turns
+
+
+def exclusive_turns(turns: Sequence[SpeakerTurn]) -> list[SpeakerTurn]:
+    """Disjoint turns from possibly overlapping ones: in an overlap, the turn that started later holds
+    the floor until it ends (the one who interrupts is heard over the other), then the earlier resumes."""
+    ordered = sorted(turns, key=lambda t: t.start_s)
+    cuts = sorted({t.start_s for t in turns} | {t.end_s for t in turns})
+    pieces: list[SpeakerTurn] = []
+    live: list[SpeakerTurn] = []
+    following = 0
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        # A sweep over the cut points: the turns live in [a, b) are those started by a and not ended.
+        while following < len(ordered) and ordered[following].start_s <= a:
+            live.append(ordered[following])
+            following += 1
+        live = [t for t in live if t.end_s >= b]
+        if not live:
+            continue
+        holder = max(live, key=lambda t: t.start_s)
+        if pieces and pieces[-1].speaker == holder.speaker and pieces[-1].end_s == a:
+            pieces[-1] = SpeakerTurn(pieces[-1].start_s, b, holder.speaker, holder.channel)
+        else:
+            pieces.append(SpeakerTurn(a, b, holder.speaker, holder.channel))
+    return pieces

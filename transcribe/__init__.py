@@ -5,6 +5,7 @@ write nothing.
 """
 from transcribe.batch import TranscribeOptions, TranscriptInfo, transcribe_samples
 from transcribe.model import EMBEDDED, ModelError, ModelSpec, embedded_model_dir, load_model, resolve_model_dir
+from transcribe.short_window import PassWindow
 from transcribe.simplified import to_simplified
 from transcribe.streaming import StreamingError, StreamingTranscriber, StreamUpdate
 from transcribe.types import Utterance, Word
@@ -13,6 +14,7 @@ __all__ = [
     "EMBEDDED",
     "ModelError",
     "ModelSpec",
+    "PassWindow",
     "StreamUpdate",
     "StreamingError",
     "StreamingTranscriber",

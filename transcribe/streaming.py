@@ -11,6 +11,8 @@ a second after it ends). Once longer than `buffer_trim_s`, the buffer is cut whe
 ends inside the committed text (a closed utterance, the end of a Whisper segment, a pause Silero heard),
 never mid-sentence: after a mid-sentence cut Whisper keeps changing its first words, and two passes no
 longer agree. It is never held beyond `max_buffer_s`, so memory stays bounded over hours.
+Each pass encodes only as much audio as the buffer holds, rounded up to a second (transcribe.short_window),
+not Whisper's 30 s window: on 2 cores that makes a pass over 5-15 s of audio about 2-3 times cheaper.
 """
 import logging
 import time
@@ -20,6 +22,7 @@ import numpy as np
 
 from transcribe.agreement import LocalAgreement, UtteranceGrouper
 from transcribe.batch import SAMPLE_RATE, TranscribeOptions, clean_segment
+from transcribe.short_window import PassWindow
 from transcribe.types import Utterance, Word
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,10 @@ _TURN_END_CONTEXT_S = 1.0
 # Beam of each pass unless the caller sets one: measured (bench/live_latency.py) beam 1 against 5 on the
 # test clips, see pass_beam_size below.
 STREAMING_BEAM_SIZE = 1
+# Each pass decodes once, greedily or with its beam, at temperature 0. faster-whisper's fallback (resampling
+# at 0.2 … 1.0 when a hypothesis looks poor) made single passes take 13-99 s on 2 cores; a poor hypothesis
+# here is simply not agreed with by the next pass.
+PASS_TEMPERATURE = 0.0
 # How much committed text (characters) goes with each pass as Whisper's initial prompt, when enabled.
 _PROMPT_CHARS = 60
 
@@ -63,8 +70,14 @@ class StreamUpdate:
 class StreamingTranscriber:
     """Push mono float32 16 kHz audio with `insert_audio`, call `process` as often as wished, `finish` at the end.
 
-    `min_chunk_s`: a pass runs once this much new audio has arrived, or earlier when a turn ends (a pass
-    costs about a second on 2 cores whatever the buffer length: Whisper always encodes a 30 s window).
+    `min_chunk_s`: a pass runs once this much new audio has arrived, or earlier when a turn ends; each pass
+    refreshes the tentative text. `first_pass_s`: when nothing is pending (no open or tentative words) and
+    Silero hears speech in this much new audio, a pass runs at once, so a line's first words show within
+    about a second of its start (None: wait for `min_chunk_s`). Measured on the labelled clips
+    (bench/live_latency.py): passes every 0.5 s instead of 1 s cost twice the CPU and raised the error rate
+    from 0.14 to 0.18, hence only the first pass of a line comes early. `window`: the encoder window of
+    each pass (`PassWindow`, see transcribe.short_window); None: faster-whisper's 30 s window, whatever the
+    buffer's length.
     `buffer_trim_s`: past this length the buffer is cut where a sentence or pause ends inside the committed
     text (see `_trim_point`). `max_buffer_s`: the hard bound; reaching it commits the tentative words and
     cuts. `pause_s`: a gap that ends an utterance (0.5 s:
@@ -85,6 +98,7 @@ class StreamingTranscriber:
         *,
         options: TranscribeOptions = TranscribeOptions(),
         min_chunk_s: float = 1.0,
+        first_pass_s: float | None = 0.5,
         buffer_trim_s: float = 15.0,
         max_buffer_s: float = 25.0,
         pause_s: float = 0.5,
@@ -92,8 +106,12 @@ class StreamingTranscriber:
         max_utterance_s: float = 10.0,
         prompt_with_committed: bool = False,
         pass_beam_size: int | None = STREAMING_BEAM_SIZE,
+        window: PassWindow | None = PassWindow(),
         start_s: float = 0.0,
     ) -> None:
+        if first_pass_s is not None and not 0 < first_pass_s <= min_chunk_s:
+            raise StreamingError(
+                f"first_pass_s={first_pass_s}: must be above 0 and at most min_chunk_s ({min_chunk_s}), or None")
         if not 0 < min_chunk_s < buffer_trim_s:
             raise StreamingError(f"min_chunk_s={min_chunk_s}: must be above 0 and below buffer_trim_s ({buffer_trim_s})")
         if not buffer_trim_s <= max_buffer_s <= WHISPER_WINDOW_S:
@@ -106,12 +124,17 @@ class StreamingTranscriber:
                 f"pause_s={pause_s}, pause_commit_s={pause_commit_s}, max_utterance_s={max_utterance_s}: "
                 "pauses must be positive (pause_commit_s may be None) and max_utterance_s longer than pause_s"
             )
+        if window is not None and not isinstance(window, PassWindow):
+            raise StreamingError(f"window={window!r}: give a PassWindow, or None for Whisper's 30 s windows")
         if pass_beam_size is not None and pass_beam_size < 1:
             raise StreamingError(f"pass_beam_size={pass_beam_size}: must be 1 or more, or None to use options.beam_size")
         self.model = model
+        self.window = window
+        self._pass_model = None  # built at the first pass (see _whisper)
         self.options = options
         self.pass_options = options if pass_beam_size is None else replace(options, beam_size=pass_beam_size)
         self.min_chunk_s = min_chunk_s
+        self.first_pass_s = first_pass_s
         self.buffer_trim_s = buffer_trim_s
         self.max_buffer_s = max_buffer_s
         self.pause_commit_s = pause_commit_s
@@ -164,9 +187,25 @@ class StreamingTranscriber:
         if self._finished:
             raise StreamingError("process() after finish(): start a new StreamingTranscriber")
         new_s = self.end_s - self._processed_end_s
-        if new_s >= self.min_chunk_s or (new_s > 0 and self._turn_just_ended()):
+        if new_s >= self.min_chunk_s or (new_s > 0 and self._turn_just_ended()) or self._speech_started(new_s):
             return self._update(self._run_pass())
-        return self._update([])
+        return self._update(self._close_if_silent())
+
+    def _speech_started(self, new_s: float) -> bool:
+        """Nothing is pending and Silero hears speech in the audio since the last pass: a line has begun."""
+        if self.first_pass_s is None or new_s < self.first_pass_s or self._grouper.open or self._agreement.tentative:
+            return False
+        return bool(self._speech_regions(from_s=self._processed_end_s))
+
+    def _close_if_silent(self) -> list[Utterance]:
+        """Close the open utterance once a pause longer than `pause_s` follows its last word and Silero hears
+        nothing in it, without waiting for the next pass: that is when a line is over (and stored)."""
+        open_words = self._grouper.open
+        if not open_words or self._agreement.tentative or self.end_s - open_words[-1].end_s <= self._grouper.pause_s:
+            return []
+        if self._speech_regions(from_s=open_words[-1].end_s):
+            return []
+        return [self._grouper.close()]
 
     def _turn_just_ended(self) -> bool:
         """Speech the last pass did not see settle has been followed by `pause_commit_s` of silence.
@@ -219,10 +258,10 @@ class StreamingTranscriber:
         return closed
 
     def _hypothesis(self) -> list[Word]:
-        kwargs = self.pass_options.whisper_kwargs()
+        kwargs = {**self.pass_options.whisper_kwargs(), "temperature": PASS_TEMPERATURE}
         if self.prompt_with_committed and self._prompt:
             kwargs["initial_prompt"] = self._prompt
-        segments, _ = self.model.transcribe(self._buffer, **kwargs)
+        segments, _ = self._whisper().transcribe(self._buffer, **kwargs)
         words: list[Word] = []
         self._segment_ends_s = []
         for segment in segments:
@@ -232,6 +271,22 @@ class StreamingTranscriber:
                     self._segment_ends_s.append(min(words[-1].end_s, utterance.start_s))
                 words.extend(utterance.words)
         return words
+
+    def _whisper(self):
+        """The model each pass runs: a short-window view of it (transcribe.short_window), or the model itself."""
+        if self._pass_model is None:
+            if self.window is None:
+                self._pass_model = self.model
+            else:
+                from transcribe.short_window import short_window_model  # imports faster-whisper
+
+                self._pass_model = short_window_model(self.model, self.window)
+        return self._pass_model
+
+    def pass_record(self) -> dict:
+        """What the passes really use, to store with the transcript: the options and the window."""
+        window = None if self.window is None else self.window.as_record()
+        return {**self.pass_options.as_record(), "pass_window": window, "pass_temperature": PASS_TEMPERATURE}
 
     def _commit(self, words: list[Word]) -> list[Utterance]:
         self._committed_in_buffer += words

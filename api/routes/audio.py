@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse
 
 from api.access import CurrentUser, VisibleSession
 from api.deps import StoreDep
-from api.live import PLAYBACK_NAME
+from api.live import PLAYBACK_NAME, ensure_playback
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,9 @@ def get_audio(session_id: VisibleSession, request: Request, user: CurrentUser, s
     stored = session["audio_path"]
     if session["kind"] == "live":  # a live session's audio is a folder of segments; the page plays its mixdown
         stored = f"{stored}/{PLAYBACK_NAME}"
+        folder = Path(store.home) / session["audio_path"]
+        if session["status"] != "transcribing" and folder.is_dir() and not (folder / PLAYBACK_NAME).exists():
+            ensure_playback(folder)  # closing could not write it (a full disk): now, or a 503 naming why
     path = _inside_home(store.home, stored)
     if path is None:
         raise HTTPException(404, f"the recording of session {session_id} is not available")

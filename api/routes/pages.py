@@ -47,7 +47,8 @@ def session_page(session_id: int, user: PageUser, store: StoreDep,
     store.require_session_in_scope(session_id, scope_of(user))
     session = store.get_session(session_id)
     store.record_audit(user, "session.page", session_id=session_id, case_no=session["case_no"])
-    live = session["status"] == "transcribing"
+    # An uploaded file still being transcribed is not a live room: it has no WebSocket to follow.
+    live = session["kind"] == "live" and session["status"] == "transcribing"
     return render_page(
         "session.html", user=user, session=session, utterances=store.utterances(session_id),
         speakers=store.speakers(session_id), findings=session["findings"], exports=EXPORTS,

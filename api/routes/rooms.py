@@ -1,6 +1,7 @@
 """Live rooms: start a recording, stop it, and follow it on a WebSocket.
 
-The WebSocket pushes JSON messages: `state` (recording, stopped, device_lost, interrupted), `tentative`
+The WebSocket pushes JSON messages: `state` (recording, stopped, device_lost or recording_error with a
+`message`, then interrupted), `tentative`
 (text still changing), `utterance` (committed, the fields of the JSON export), `speaker` (a new speaker and
 their role), `alert` (the procedural checker: questions on the facts before the rights notices) and
 `checklist` (the running procedural checklist, sent whenever an item changes).

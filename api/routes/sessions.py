@@ -4,8 +4,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from cases.docx_export import DOCX_MEDIA_TYPE, export_docx
-from cases.exports import export
+from cases.docx_export import DOCX_MEDIA_TYPE
+from cases.integrity import signed_export
 
 from api.access import CorrectableSession, CurrentUser, UserScope, VisibleSession
 from api.deps import StoreDep
@@ -62,15 +62,8 @@ def export_session(
     store: StoreDep,
     format: Literal["json", "srt", "vtt", "rttm", "txt", "docx"] = "json",
 ) -> Response:
-    session = store.get_session(session_id)
-    utterances = store.utterances(session_id)
-    if format == "docx":
-        content: str | bytes = export_docx(session, utterances)
-    else:
-        turns = store.speaker_turns(session_id) if format == "rttm" else None
-        content = export(format, session, utterances, turns=turns)
-    store.record_audit(user, "session.export", session_id=session_id, case_no=session["case_no"],
-                       detail={"format": format})
+    # Signed: the export's audit entry ("session.export") is written first, and its hash is in the export.
+    content, _ = signed_export(store, session_id, fmt=format, actor=user)
     return Response(
         content,
         media_type=_MEDIA_TYPES[format],

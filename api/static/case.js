@@ -21,3 +21,38 @@
     }
   });
 })();
+
+// Upload a recording file: sent as multipart with the CSRF header; the server answers 202 at once and
+// transcribes in the background, so the page shows the new session in the list (reload to follow it).
+(() => {
+  const form = document.getElementById("upload-recording");
+  if (!form) return;
+  const error = document.getElementById("upload-error");
+  const status = document.getElementById("upload-status");
+  const csrf = () => {
+    const found = document.cookie.split("; ").find((part) => part.startsWith("bilu_csrf="));
+    return found ? decodeURIComponent(found.slice("bilu_csrf=".length)) : "";
+  };
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    status.textContent = "上传中…";
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const response = await fetch(`/cases/${encodeURIComponent(form.dataset.caseNo)}/recordings`, {
+        method: "POST", credentials: "same-origin", body: new FormData(form),
+        headers: { Accept: "application/json", "X-CSRF-Token": csrf() },
+      });
+      const data = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error(typeof data.detail === "string" ? data.detail : `HTTP ${response.status}`);
+      status.textContent = `已上传，会话 ${data.session_id} 正在转写`;
+      location.reload();
+    } catch (exc) {
+      status.textContent = "";
+      error.textContent = `无法上传：${exc.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+})();

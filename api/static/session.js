@@ -315,8 +315,8 @@
       alert(message) { alerts.prepend(el("p", "alert", `⚠ ${clock(message.start_s)} ${message.message}`)); },
       checklist(message) { renderChecklist(message.findings); },
       state(message) {
-        const words = { recording: "正在录音，转写实时显示", stopped: "录音已结束", interrupted: "录音中断（设备断开），已保存",
-          device_lost: "录音设备断开", recording_error: "录音出错", not_recording: "未在录音（文件可能仍在转写）" };
+        const words = { recording: "正在录音，转写实时显示", stopped: "录音已结束", interrupted: "录音中断，中断前录下的音频已保存",
+          device_lost: "录音设备中断", recording_error: "录音因错误中断", not_recording: "未在录音（文件可能仍在转写）" };
         state.textContent = words[message.state] || message.state;
         if (message.message) state.textContent += `：${message.message}`;
         if (["stopped", "interrupted", "done"].includes(message.state)) setTimeout(() => location.reload(), 1200);

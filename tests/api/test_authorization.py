@@ -93,6 +93,7 @@ ROUTES = {
     ("GET", "/sessions/{session_id}/revisions"): ("read", f"/sessions/{S}/revisions", None, 200),
     ("GET", "/sessions/{session_id}/speakers"): ("read", f"/sessions/{S}/speakers", None, 200),
     ("GET", "/sessions/{session_id}/findings"): ("read", f"/sessions/{S}/findings", None, 200),
+    ("GET", "/sessions/{session_id}/verify"): ("read", f"/sessions/{S}/verify", None, 200),
     ("GET", "/sessions/{session_id}/page"): ("page", f"/sessions/{S}/page", None, 200),
     ("GET", "/cases/{case_no}/page"): ("page", f"/cases/{C}/page", None, 200),
     ("GET", "/search/page"): ("page_public", "/search/page?q=权利", None, 200),
@@ -113,6 +114,8 @@ ROUTES = {
     ("POST", "/rooms/{room}/sessions"): ("correct", "/rooms/一号室/sessions", {"case_no": C, "seat_roles": "法官"},
                                          422),
     ("POST", "/sessions/{session_id}/stop"): ("correct", f"/sessions/{S}/stop", None, 409),
+    # Sent without a file: an allowed user gets past the access checks to the 422 for the missing recording.
+    ("POST", "/cases/{case_no}/recordings"): ("correct", f"/cases/{C}/recordings", None, 422),
     ("PATCH", "/sessions/{session_id}/speakers/{label}"):
         ("relabel", f"/sessions/{S}/speakers/S2", {"version": 0, "role": "犯罪嫌疑人"}, 409),
 }

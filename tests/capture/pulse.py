@@ -26,8 +26,10 @@ class PulseUnavailable(RuntimeError):
 
 
 class PulseServer:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, sinks: dict[str, int] | None = None) -> None:
+        """`sinks`: name → channels of the null sinks to make (default SINKS; a benchmark makes one per room)."""
         self.root = root
+        self.sinks = dict(SINKS if sinks is None else sinks)
         self.run_dir = root / "run"
         self.home = root / "home"
         self.config_home = root / "xdg"
@@ -53,17 +55,18 @@ class PulseServer:
         self.home.mkdir(parents=True, exist_ok=True)
         (self.config_home / "alsa").mkdir(parents=True, exist_ok=True)
         (self.config_home / "alsa" / "asoundrc").write_text(
-            "".join(f'pcm.{name} {{ type pulse device "{name}.monitor" }}\n' for name in SINKS)
+            "".join(f'pcm.{name} {{ type pulse device "{name}.monitor" }}\n' for name in self.sinks)
         )
         config = self.root / "vmic.pa"
+        default = "vmic_stereo" if "vmic_stereo" in self.sinks else next(iter(self.sinks))
         config.write_text(
             ".fail\nload-module module-native-protocol-unix auth-anonymous=1\n"
             + "".join(
                 f"load-module module-null-sink sink_name={name} format=s16le rate={SINK_RATE} channels={n} "
                 f"channel_map={'mono' if n == 1 else 'front-left,front-right'}\n"
-                for name, n in SINKS.items()
+                for name, n in self.sinks.items()
             )
-            + "set-default-sink vmic_stereo\nset-default-source vmic_stereo.monitor\n"
+            + f"set-default-sink {default}\nset-default-source {default}.monitor\n"
         )
         # As root, --exit-idle-time=-1 is needed or the server leaves after 20 s without clients.
         subprocess.run(
@@ -83,7 +86,7 @@ class PulseServer:
         # A low-latency listener on every monitor keeps each sink running with a short buffer: the first
         # frames come at once, and a new stream is not mixed in over seconds of already-rendered silence
         # (the part a sink rewinds never reaches its monitor).
-        for name in SINKS:
+        for name in self.sinks:
             self._listeners.append(subprocess.Popen(
                 ["parec", f"--device={name}.monitor", "--latency-msec=20"],
                 env=self._child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

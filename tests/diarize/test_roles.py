@@ -51,6 +51,7 @@ def test_public_names():
         "ChannelDiarizer", "VoiceDiarizer", "assign_speakers", "ROLES", "parse_seat_roles", "speaker_roles",
         "DiarizationError", "RoleError", "make_diarizer", "choose_diarizer", "SpeakerTurn", "Diarizer",
         "PyannoteDiarizer", "PyannoteTuning", "OnlineChannelLabeller", "OnlineVoiceLabeller", "make_online_labeller",
+        "exclusive_turns",
     }
     assert all(hasattr(diarize, name) for name in diarize.__all__)
     assert ROLES == ("讯问人", "记录人", "被讯问人", "翻译", "其他")

@@ -233,3 +233,27 @@ def test_passes_use_their_own_beam_and_report_it():
     assert kept == options
     with pytest.raises(StreamingError, match="pass_beam_size"):
         StreamingTranscriber(None, pass_beam_size=0)
+
+
+def first_text_at_s(model, samples: np.ndarray, **kwargs) -> float | None:
+    """The audio time at which the first text (tentative or committed) came out."""
+    transcriber = StreamingTranscriber(model, **kwargs)
+    step = int(CHUNK_S * RATE)
+    for start in range(0, len(samples), step):
+        transcriber.insert_audio(samples[start : start + step])
+        update = transcriber.process()
+        if update.committed or update.tentative is not None:
+            return transcriber.end_s
+    return None
+
+
+def test_a_line_shows_its_first_words_soon_after_it_starts(whisper_model, data_dir):
+    # Two seconds of silence, then an answer: the first pass runs once Silero hears it, not after min_chunk_s.
+    answer = decode_file(data_dir / "wenet_nst_ID001.wav").mono()
+    samples = np.concatenate([np.zeros(2 * RATE, np.float32), answer])
+    early = first_text_at_s(whisper_model, samples, min_chunk_s=4.0, first_pass_s=0.5)
+    late = first_text_at_s(whisper_model, samples, min_chunk_s=4.0, first_pass_s=None)
+    assert early is not None and late is not None
+    assert early <= 2.0 + 1.5 and early < late, (early, late)
+    with pytest.raises(StreamingError, match="first_pass_s"):
+        StreamingTranscriber(None, min_chunk_s=1.0, first_pass_s=2.0)
