@@ -93,10 +93,18 @@ def looped_turns(turns: list[dict], *, period_s: float, total_s: float) -> list[
 def line_delays(turns: list[tuple[float, float]], room: dict) -> dict:
     """Per spoken line: end → last word stored, start → first text shown; tentative refresh intervals."""
     commit, first, refresh, unheard = [], [], [], 0
-    stored = sorted(room["words"])
-    for start_s, end_s in turns:
-        lo, hi = start_s - WORD_SLACK_S, end_s + WORD_SLACK_S
-        mine = [clock for word_s, clock in stored if lo <= word_s <= hi]
+    # Each stored word belongs to one line: the nearest by its start time (inside a line counts as distance 0).
+    # Whisper often starts the first word after a pause early, inside the gap; matching by a window around
+    # each line gave such a word to both lines, and the earlier line then "waited" for the next one.
+    owner: dict[int, list[float]] = {}
+    for word_s, clock in room["words"]:
+        distances = [max(start_s - word_s, word_s - end_s, 0.0) for start_s, end_s in turns]
+        nearest = int(np.argmin(distances)) if distances else -1
+        if nearest >= 0 and distances[nearest] <= WORD_SLACK_S:
+            owner.setdefault(nearest, []).append(clock)
+    for index, (start_s, end_s) in enumerate(turns):
+        hi = end_s + WORD_SLACK_S
+        mine = owner.get(index, [])
         if not mine:
             unheard += 1
             continue
@@ -137,6 +145,8 @@ def summary(room: dict, turns: list[tuple[float, float]] | None, total_s: float)
             "line_commit_max_s": pct(commit, 100), "line_commit_by_thirds": by_thirds(lines["commit"], total_s),
             "first_text_p50_s": pct(first, 50), "first_text_p95_s": pct(first, 95),
             "tentative_refresh_p50_s": pct(lines["refresh"], 50), "tentative_refresh_p95_s": pct(lines["refresh"], 95),
+            # Each line's (end on the session clock, delay): which lines make the tail.
+            "line_commit_delays": [(round(end_s, 2), round(d, 2)) for end_s, d in lines["commit"]],
         })
     return out
 
