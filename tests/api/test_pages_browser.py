@@ -6,26 +6,18 @@ time; the checklist links to its evidence; a transcript holding <script> is show
 Needs `apt-get install chromium` and the playwright package (its own browser download is never used).
 """
 import shutil
-import socket
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
-# make installs both Playwright and Debian's chromium: a missing one fails the suite rather than skip it.
-import playwright.sync_api as playwright_sync  # noqa: E402
-
-from api.app import create_app  # noqa: E402
 from api.checking import check_session  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from cases import Store  # noqa: E402
+from tests.api.browser import chromium, log_in, serving  # noqa: E402
 from tests.api.helpers import PASSWORD, stored_session  # noqa: E402
 from tests.capture.conftest import pulse  # noqa: E402,F401  (the PulseAudio server, for the live view)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOT = Path("/tmp/bilu_session_page_1366x768.png")
 SCRIPT_LINE = "<script>window.__pwned=1</script>"
 IMG_LINE = '<img src="x" onerror="window.__pwned=2">'  # would run even if inserted with innerHTML
@@ -49,12 +41,6 @@ EDIT_LINES = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, data_dir):
     """A home with an officer, a session to read and one to correct (both with real audio)."""
@@ -71,31 +57,15 @@ def world(tmp_path_factory, data_dir):
 
 @pytest.fixture(scope="module")
 def server(world):
-    import uvicorn
-
     settings, _ = world
-    port = free_port()
-    app_server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                                               lifespan="on"))
-    thread = threading.Thread(target=app_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not app_server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    app_server.should_exit = True
-    thread.join(timeout=10)
+    with serving(settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed (apt-get install chromium; make test does it)")
-    with playwright_sync.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -107,15 +77,6 @@ def page(browser, server):
     log_in(page)
     yield page
     context.close()
-
-
-def log_in(page, name: str = "officer") -> None:
-    page.goto("/")
-    assert "/login" in page.url, "a logged-out browser must land on the login form"
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login" not in url)
 
 
 def line(page, text: str):

@@ -20,38 +20,17 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 
-from api.app import create_app
 from api.settings import Settings
 from capture import decode_file, read_segments, recover_segments
 from capture.recorder import file_sha256
 from cases import Store
 from tests.api.helpers import PASSWORD
-from tests.api.test_pages_browser import CHROMIUM, CHROMIUM_ARGS, free_port, log_in
+from tests.api.browser import chromium, log_in, serving
 from tests.audio_helpers import write_audio
 from tests.capture.conftest import private_pulse, pulse  # noqa: F401  (PulseAudio servers)
 
 SEATS = "dev_room_2spk.seats.flac"
-
-
-@contextlib.contextmanager
-def serving(settings: Settings) -> Iterator[str]:
-    """The app under uvicorn on a free loopback port, in this process (PortAudio sees the test's server)."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=150)  # the lifespan stops rooms still recording
 
 
 def officer_client(url: str) -> httpx.Client:
@@ -133,7 +112,7 @@ def small_live_disk(tmp_path) -> Iterator[Path]:
 def test_a_full_disk_interrupts_the_recording_and_the_service_keeps_serving(small_live_disk, pulse, clip):  # noqa: F811
     home = small_live_disk
     settings = home_with_officer(home)
-    with serving(settings) as url, contextlib.closing(officer_client(url)) as client:
+    with serving(settings, stop_timeout_s=150) as url, contextlib.closing(officer_client(url)) as client:
         started = client.post("/rooms/一号室/sessions", json={"case_no": "F-1", "device": "vmic_mono"})
         assert started.status_code == 201, started.text
         session_id = started.json()["session_id"]
@@ -182,20 +161,14 @@ def test_a_full_disk_interrupts_the_recording_and_the_service_keeps_serving(smal
 
 @pytest.fixture(scope="module")
 def browser():
-    import playwright.sync_api as playwright_sync
-
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed (apt-get install chromium; make test does it)")
-    with playwright_sync.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def test_a_lost_device_interrupts_the_session_keeps_its_audio_and_the_page_says_so(
         tmp_path, private_pulse, browser, clip):  # noqa: F811
     settings = home_with_officer(tmp_path / "home")
-    with serving(settings) as url, contextlib.closing(officer_client(url)) as client:
+    with serving(settings, stop_timeout_s=150) as url, contextlib.closing(officer_client(url)) as client:
         started = client.post("/rooms/三号室/sessions", json={"case_no": "D-1", "device": "vmic_mono"})
         assert started.status_code == 201, started.text
         session_id = started.json()["session_id"]

@@ -2,19 +2,14 @@
 the button shows 完整; after a line is edited in the database behind Bilu's back, it lists that problem."""
 import shutil
 import sqlite3
-import threading
-import time
 
 import pytest
 
-import playwright.sync_api as playwright_sync
-
-from api.app import create_app
 from api.settings import Settings
 from cases import Store
 from transcribe import Utterance
 from tests.api.helpers import PASSWORD, words_of
-from tests.api.test_pages_browser import CHROMIUM, CHROMIUM_ARGS, free_port, log_in
+from tests.api.browser import chromium, log_in, serving
 
 LINES = [(0.5, 4.0, "S1", "现在依法对你进行讯问"), (4.5, 7.0, "S2", "明白")]
 
@@ -22,8 +17,6 @@ LINES = [(0.5, 4.0, "S1", "现在依法对你进行讯问"), (4.5, 7.0, "S2", "�
 @pytest.fixture
 def served(tmp_path, data_dir):
     import hashlib
-
-    import uvicorn
 
     settings = Settings(home=tmp_path / "home")
     (settings.home / "audio").mkdir(parents=True)
@@ -38,25 +31,13 @@ def served(tmp_path, data_dir):
         for start_s, end_s, speaker, text in LINES:
             store.add_utterance(session_id, Utterance.from_words(words_of(start_s, end_s, text), speaker=speaker))
         store.finish_session(session_id)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", settings, session_id
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(settings) as url:
+        yield url, settings, session_id
 
 
 def test_the_panel_shows_intact_then_the_problem(served):
     base_url, settings, session_id = served
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is not installed (apt-get install chromium; make test does it)")
-    with playwright_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         page = browser.new_context(base_url=base_url, locale="zh-CN").new_page()
         page.set_default_timeout(10_000)
         log_in(page)
@@ -72,4 +53,3 @@ def test_the_panel_shows_intact_then_the_problem(served):
         page.wait_for_selector("#verify-result.broken li")
         assert result.locator("p").inner_text() == "不完整：发现 1 处问题"
         assert result.locator("li").all_inner_texts()[0].startswith(f"被改动 utterance:{line_id}：")
-        browser.close()
