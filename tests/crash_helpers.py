@@ -7,7 +7,6 @@ seeded: run i of n is killed at a moment drawn uniformly from the i-th n-th of a
 `calibrate` on this machine, now), so n runs spread over the whole run (start-up, diarization or recording,
 model loading, transcription and storing, checking) and any one moment is as likely as any other.
 """
-import hashlib
 import os
 import random
 import signal
@@ -20,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from capture import decode_file, read_segments, recover_segments
+from capture.recorder import file_sha256
 from cases import Store
 from transcribe.metrics import character_error_rate
 
@@ -253,19 +253,11 @@ def _stored_utterances(home: Path) -> int:
         return 0
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _check_batch_audio(run: CrashRun, home: Path, session: dict, clip: Path) -> None:
-    source = sha256_of(clip)
+    source = file_sha256(clip)
     kept = home / session["audio_path"]
     run.audio_end_s = session["duration_s"]
-    if kept.is_file() and sha256_of(kept) == source == session["audio_sha256"]:
+    if kept.is_file() and file_sha256(kept) == source == session["audio_sha256"]:
         run.audio_lost_s, run.audio_detail = 0.0, "kept copy identical to the source (sha256)"
     else:
         run.audio_lost_s, run.audio_detail = session["duration_s"], "kept copy missing or different from the source"

@@ -1,4 +1,6 @@
 """Shared by the api tests: a client over https (the login cookie is Secure), accounts, stored sessions."""
+import time
+
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -37,3 +39,13 @@ def stored_session(store: Store, case_no: str, lines: list[tuple[float, float, s
     store.set_speaker_roles(session_id, roles or {"S1": "讯问人", "S2": "被讯问人"})
     store.finish_session(session_id)
     return session_id
+
+
+def wait_for_status(client, session_id: int, headers: dict, *, limit_s: float = 240.0) -> dict:
+    """Poll until the session leaves "transcribing" (a generous limit so a busy machine does not fail it)."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        session = client.get(f"/sessions/{session_id}", headers=headers).json()
+        if session["status"] != "transcribing" or time.monotonic() > deadline:
+            return session
+        time.sleep(0.5)

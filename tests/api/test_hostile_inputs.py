@@ -6,7 +6,6 @@ damaged mp3 frame, silence) is accepted and transcribed; ids that look like path
 and after each request (tests/api/hostile_audio.py makes the files; test_hostile_cli.py sends them to the CLI).
 """
 import sqlite3
-import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +14,7 @@ from api.app import create_app
 from api.settings import Settings
 from cases import Store
 from tests.api import hostile_audio
-from tests.api.helpers import PASSWORD, bearer, stored_session
+from tests.api.helpers import PASSWORD, bearer, stored_session, wait_for_status
 
 CASE = "H-2026-1"
 ALLOWED = {400, 401, 403, 404, 405, 409, 413, 422}
@@ -59,15 +58,6 @@ def upload(client, headers, path, *, case_no: str = CASE, data: dict | None = No
     with open(path, "rb") as file:
         return client.post(f"/cases/{case_no}/recordings", headers=headers,
                            files={"file": (path.name, file, "application/octet-stream")}, data=data or {})
-
-
-def wait_for_status(client, session_id: int, headers: dict, *, limit_s: float = 240.0) -> dict:
-    deadline = time.monotonic() + limit_s
-    while True:
-        session = client.get(f"/sessions/{session_id}", headers=headers).json()
-        if session["status"] != "transcribing" or time.monotonic() > deadline:
-            return session
-        time.sleep(0.3)
 
 
 @pytest.mark.parametrize(("kind", "make", "message"), hostile_audio.REFUSED, ids=[k[0] for k in hostile_audio.REFUSED])

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from cases import Store
-from tests.api.helpers import PASSWORD, bearer, client_for
+from tests.api.helpers import PASSWORD, bearer, client_for, wait_for_status
 from api.app import create_app
 from fastapi.testclient import TestClient
 
@@ -25,16 +25,6 @@ def home_with_officer(tmp_path):
         store.add_user("officer", role="officer", unit="派出所A", password=PASSWORD)
         store.add_user("prosecutor", role="prosecutor", unit="派出所A", password=PASSWORD)
     return settings
-
-
-def wait_for_status(client, session_id: int, headers: dict, *, limit_s: float = 240.0) -> dict:
-    """Poll until the session leaves "transcribing" (a generous limit so a busy machine does not fail it)."""
-    deadline = time.monotonic() + limit_s
-    while True:
-        session = client.get(f"/sessions/{session_id}", headers=headers).json()
-        if session["status"] != "transcribing" or time.monotonic() > deadline:
-            return session
-        time.sleep(0.5)
 
 
 def test_an_uploaded_recording_is_transcribed_in_the_background(home_with_officer, data_dir, whisper_model):
