@@ -5,7 +5,9 @@ session exists), perhaps the diarizer's speaker turns (stored in one transaction
 far (each in its own transaction). Recovery checks the kept audio against the session's sha256, diarizes again
 only if no turns were stored, transcribes the audio after the last stored utterance (so nothing is stored
 twice), gives speakers their roles as the pipeline does, runs the procedural checker and marks the session
-"recovered". The caller holds the session's lock (api/session_locks.py) throughout.
+"recovered". A long file is read in windows as the pipeline reads it (api/file_windows.py): windows before the
+point of resumption are decoded and skipped. The caller holds the session's lock (api/session_locks.py)
+throughout.
 """
 import dataclasses
 import hashlib
@@ -13,13 +15,13 @@ import logging
 import time
 from pathlib import Path
 
-from capture import AudioDecodeError, decode_file
+from capture import AudioDecodeError
 from cases import Store
-from diarize import SpeakerTurn, assign_speakers, exclusive_turns, make_diarizer, speaker_roles
-from transcribe import TranscribeOptions, transcribe_samples
+from diarize import SpeakerTurn, exclusive_turns, make_diarizer, speaker_roles
+from transcribe import TranscribeOptions
 
 from api.checking import check_session
-from api.seat_transcription import diarize_with_overlap, overlap_episodes, with_seat_words
+from api.file_windows import decode_checked, diarize_windows, transcribe_windows, window_source
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ def recover_file_session(settings: Settings, store: Store, model_loader, session
 
     The model is loaded (`model_loader()`) only if there is audio left to transcribe. A kept audio file that is
     missing or no longer matches its sha256 cannot be transcribed: the session is then marked failed, saying so.
+    A file longer than settings.file_window_s is read a window at a time, as the pipeline reads it.
     """
     started = time.perf_counter()
     session = store.get_session(session_id)
@@ -39,7 +42,7 @@ def recover_file_session(settings: Settings, store: Store, model_loader, session
     problem = _kept_audio_problem(audio_path, session["audio_sha256"])
     if problem is None:
         try:
-            audio = decode_file(audio_path)
+            audio, duration_s, _, _ = decode_checked(audio_path, window_s=settings.file_window_s)
         except AudioDecodeError as exc:
             problem = f"the kept audio cannot be decoded ({exc})"
     if problem is not None:
@@ -55,34 +58,30 @@ def recover_file_session(settings: Settings, store: Store, model_loader, session
     # As the pipeline: the turns as heard (seats may overlap) are stored; words go by exclusive turns.
     heard = [SpeakerTurn(t["start_s"], t["end_s"], t["speaker"], t["channel"]) for t in store.speaker_turns(session_id)]
     turns = exclusive_turns(heard)
+    windows = window_source(audio_path, window_s=settings.file_window_s, audio=audio)
     if num_speakers == 1:  # one assumed speaker, never stored as a turn
-        turns = [SpeakerTurn(0.0, audio.duration_s, "S1")]
-    elif not heard and not stored and audio.duration_s > 0:  # it died before the turns were stored
+        turns = [SpeakerTurn(0.0, duration_s, "S1")]
+    elif not heard and not stored and duration_s > 0:  # it died before the turns were stored
         t = time.perf_counter()
         diarizer = make_diarizer(session["diarizer"], pipeline_dir=settings.pyannote_pipeline)
-        turns, heard = diarize_with_overlap(diarizer, audio.samples, audio.sample_rate, num_speakers=num_speakers)
+        turns, heard = diarize_windows(diarizer, windows, duration_s=duration_s, num_speakers=num_speakers)
         store.add_speaker_turns(session_id, heard)
         timings["diarize_s"] = time.perf_counter() - t
 
     # Resume after the last utterance stored, whether or not transcribed_until was moved past it.
     from_s = max([u["end_s"] for u in stored] + [store.transcribed_until(session_id)])
-    first = min(int(round(from_s * audio.sample_rate)), audio.samples.shape[0])
     t = time.perf_counter()
     added = 0
-    if first < audio.samples.shape[0]:
+    if from_s < duration_s:
         model = model_loader()
         if session["model"] != settings.asr_model:
             log.warning("session %d was started with model %s and is resumed with %s", session_id,
                         session["model"], settings.asr_model)
         options = _options_from_record(record)
-        utterances, _ = transcribe_samples(model, audio.mono()[first:], options=options,
-                                           model_name=settings.asr_model, offset_s=first / audio.sample_rate)
         # Overlaps of seats wholly in the rest get each seat's own words, as in the pipeline; one that began
         # before the crash keeps what was stored, and its rest comes from the mixdown.
-        episodes = [e for e in overlap_episodes(heard) if e.start_s >= from_s]
-        for utterance in with_seat_words(assign_speakers(utterances, turns), episodes, seats=audio.samples,
-                                         sample_rate=audio.sample_rate, model=model, options=options,
-                                         model_name=settings.asr_model):
+        for utterance in transcribe_windows(windows(), turns=turns, heard=heard, model=model, options=options,
+                                            model_name=settings.asr_model, from_s=from_s):
             store.add_utterance(session_id, utterance)
             store.set_transcribed_until(session_id, utterance.end_s)
             added += 1

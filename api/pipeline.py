@@ -1,7 +1,9 @@
 """The file path through Bilu: keep the audio, decode, diarize, transcribe, store.
 
 Utterances are stored as recognition yields them, so a long file shows progress in the store (and on
-the progress bar) while it runs; a failure leaves the session marked failed with what was stored.
+the progress bar) while it runs; a failure leaves the session marked failed with what was stored. A file
+longer than one window (BILU_FILE_WINDOW_S, 10 minutes) is decoded, diarized and transcribed a window at a time
+(api/file_windows.py), so time and memory stay flat however long the questioning.
 """
 import logging
 import threading
@@ -10,15 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from capture import AudioDecodeError, DecodedAudio, decode_file
+from capture import AudioDecodeError, DecodedAudio
 from cases import Store, check_case_no
 from cases.checks import check_room_name
-from diarize import SpeakerTurn, assign_speakers, choose_diarizer, make_diarizer, speaker_roles
-from transcribe import ModelSpec, TranscribeOptions, load_model, transcribe_samples
+from diarize import SpeakerTurn, choose_diarizer, make_diarizer, speaker_roles
+from transcribe import ModelSpec, TranscribeOptions, load_model
 
 from api import audio_files
 from api.checking import DEFAULT_RULE_SET, check_session, rule_set_for
-from api.seat_transcription import diarize_with_overlap, overlap_episodes, with_seat_words
+from api.file_windows import decode_checked, diarize_windows, transcribe_windows, window_source
 from api.session_locks import SessionLock, create_locked_file_session
 from api.settings import Settings
 
@@ -57,12 +59,15 @@ class Prepared:
     audio_path: Path  # the kept copy
     diarizer_name: str
     options: TranscribeOptions
-    audio: DecodedAudio | None  # None: `run` decodes the kept copy again (a queued upload holds no samples)
+    # The samples of a file that fits one window; None: `run` decodes the kept copy again (a long file, a
+    # queued upload: neither holds samples in memory).
+    audio: DecodedAudio | None
     started: float  # time.perf_counter() when preparing began
     timings: dict[str, float]
     # Held from the session's creation until `run` ends: a session "transcribing" whose lock is free was left
     # by a process that died, and recovery resumes it (api/session_locks.py, api/batch_recovery.py).
     lock: SessionLock | None = None
+    duration_s: float | None = None  # of the decoded audio; None: learnt by decoding it again
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,8 @@ class Pipeline:
 
     def __init__(self, settings: Settings, *, model=None):
         self.settings = settings
+        # Files longer than this (plus capture.windows' search span) go through in windows (BILU_FILE_WINDOW_S).
+        self.window_s = float(settings.file_window_s)
         self._model = model  # an already loaded WhisperModel may be shared (tests, benchmarks)
         self._model_lock = threading.Lock()
         self._diarizers: dict[str, object] = {}
@@ -114,9 +121,10 @@ class Pipeline:
         if staged is None:
             staged = StagedFile(*audio_files.stage_copy(request.path, store.audio_dir))
         try:
-            audio = decode_file(staged.path, name=str(request.path))
+            audio, duration_s, channels, source_rate = decode_checked(staged.path, window_s=self.window_s,
+                                                                         name=str(request.path))
             if diarizer_name == "auto":
-                diarizer_name = choose_diarizer(audio.channels)
+                diarizer_name = choose_diarizer(channels)
             diarizer = self._diarizer(diarizer_name)  # an unknown name fails here, before anything is stored
         except BaseException:
             audio_files.discard(staged.path)
@@ -132,9 +140,9 @@ class Pipeline:
             audio_path=kept.relative_path,
             audio_sha256=kept.sha256,
             audio_bytes=kept.size_bytes,
-            duration_s=audio.duration_s,
-            sample_rate=audio.source_rate,
-            channels=audio.channels,
+            duration_s=duration_s,
+            sample_rate=source_rate,
+            channels=channels,
             diarizer=diarizer.name,
             model=self.settings.asr_model,
             # With what recovery after a crash needs to go on as the pipeline would.
@@ -147,20 +155,27 @@ class Pipeline:
             store.fail_session(session_id, error=f"{type(exc).__name__}: {exc}"[:500])
             lock.release()
             raise
-        log.info("session %d: %.1f s of audio, %d channel(s), diarizer %s", session_id, audio.duration_s,
-                 audio.channels, diarizer.name)
+        log.info("session %d: %.1f s of audio, %d channel(s), diarizer %s", session_id, duration_s,
+                 channels, diarizer.name)
         return Prepared(session_id=session_id, request=request, audio_path=kept.path, diarizer_name=diarizer_name,
                         options=options, audio=audio, started=started,
-                        timings={"decode_s": time.perf_counter() - started}, lock=lock)
+                        timings={"decode_s": time.perf_counter() - started}, lock=lock, duration_s=duration_s)
 
     def run(self, store: Store, prepared: Prepared, *, progress: ProgressCallback | None = None) -> FileResult:
         """Diarize, transcribe, check and store a prepared session; a failure marks it failed."""
         try:
-            audio = prepared.audio
-            if audio is None:  # a queued upload keeps no samples in memory: decode the kept copy again
-                audio = decode_file(prepared.audio_path, name=str(prepared.request.path))
-            return self._run(store, prepared.session_id, audio, self._diarizer(prepared.diarizer_name),
-                             prepared.request, prepared.options, dict(prepared.timings), prepared.started, progress)
+            audio, duration_s = prepared.audio, prepared.duration_s
+            if audio is not None:
+                duration_s = audio.duration_s
+            elif duration_s is None or duration_s <= self.window_s * 1.25:
+                # A queued upload keeps no samples: decode the kept copy again, whole if it fits one window
+                # (then it is read once, not once per stage).
+                audio, duration_s, _, _ = decode_checked(prepared.audio_path, window_s=self.window_s,
+                                                            name=str(prepared.request.path))
+            windows = window_source(prepared.audio_path, window_s=self.window_s, name=str(prepared.request.path),
+                                    audio=audio)
+            return self._run(store, prepared, windows, duration_s, self._diarizer(prepared.diarizer_name),
+                             dict(prepared.timings), progress)
         except BaseException as exc:  # Ctrl-C included: the session must not stay "transcribing"
             store.fail_session(prepared.session_id, error=f"{type(exc).__name__}: {exc}"[:500])
             raise
@@ -168,20 +183,24 @@ class Pipeline:
             if prepared.lock is not None:
                 prepared.lock.release()
 
-    def _run(self, store, session_id, audio, diarizer, request, options, timings, started, progress) -> FileResult:
+    def _run(self, store: Store, prepared: Prepared, windows, duration_s: float, diarizer, timings: dict,
+             progress: ProgressCallback | None) -> FileResult:
+        session_id, request, options = prepared.session_id, prepared.request, prepared.options
         report = progress or (lambda stage, done_s, total_s: None)
         t = time.perf_counter()
         turns: list[SpeakerTurn] = []
         heard: list[SpeakerTurn] = []  # as diarized, overlaps included; `turns` are exclusive, for words
         if request.num_speakers == 1:  # nothing to tell apart: one speaker over the whole recording
-            turns = [SpeakerTurn(0.0, audio.duration_s, "S1")]
-        elif audio.duration_s > 0:
-            turns, heard = diarize_with_overlap(
+            turns = [SpeakerTurn(0.0, duration_s, "S1")]
+        elif duration_s > 0:
+            # A long file is read once for this and once more to transcribe: the stages follow each other,
+            # each with its bar from 0 to the file's length, as for a short one.
+            turns, heard = diarize_windows(
                 diarizer,
-                audio.samples,
-                audio.sample_rate,
+                windows,
+                duration_s=duration_s,
                 num_speakers=request.num_speakers,
-                progress=lambda fraction: report("diarizing", fraction * audio.duration_s, audio.duration_s),
+                progress=lambda fraction: report("diarizing", fraction * duration_s, duration_s),
             )
         timings["diarize_s"] = time.perf_counter() - t
         if request.num_speakers != 1:  # the one-speaker "turn" is an assumption, not something heard
@@ -190,28 +209,24 @@ class Pipeline:
         channels = {turn.speaker: turn.channel for turn in turns}
 
         t = time.perf_counter()
-        mono = audio.mono()
-        utterances, _ = transcribe_samples(self.model, mono, options=options, model_name=self.settings.asr_model)
         count = 0
         speakers: set[str] = set()
-        # Where seats talk at once, each seat's own words replace the mixdown's (api/seat_transcription.py).
-        for utterance in with_seat_words(assign_speakers(utterances, turns), overlap_episodes(heard),
-                                         seats=audio.samples, sample_rate=audio.sample_rate, model=self.model,
-                                         options=options, model_name=self.settings.asr_model):
+        for utterance in transcribe_windows(windows(), turns=turns, heard=heard, model=self.model, options=options,
+                                            model_name=self.settings.asr_model):
             store.add_utterance(session_id, utterance)
             count += 1
             if utterance.speaker:
                 speakers.add(utterance.speaker)
-            report("transcribing", utterance.end_s, audio.duration_s)
-        report("transcribing", audio.duration_s, audio.duration_s)
+            report("transcribing", utterance.end_s, duration_s)
+        report("transcribing", duration_s, duration_s)
         timings["transcribe_s"] = time.perf_counter() - t
         store.set_speaker_roles(session_id, {s: roles.get(s) for s in speakers}, channels)
         t = time.perf_counter()
         check_session(store, session_id, self.settings)
         timings["check_s"] = time.perf_counter() - t
-        timings["total_s"] = time.perf_counter() - started
+        timings["total_s"] = time.perf_counter() - prepared.started
         store.finish_session(session_id, status="done", timings={k: round(v, 3) for k, v in timings.items()})
-        return FileResult(session_id=session_id, duration_s=audio.duration_s, utterances=count, speakers=len(speakers))
+        return FileResult(session_id=session_id, duration_s=duration_s, utterances=count, speakers=len(speakers))
 
     def _diarizer(self, name: str):
         if name not in self._diarizers:

@@ -79,10 +79,12 @@ def with_seat_words(
     model,
     options: TranscribeOptions,
     model_name: str,
+    seats_start_s: float = 0.0,
 ) -> Iterator[Utterance]:
     """The (speaker-assigned) mixdown utterances with the words inside overlap episodes replaced by each
-    seat's own words, in time order. `seats` is float32 [frames, channels] at `sample_rate`. Lazy: an episode is
-    transcribed when the mixdown's utterances reach it."""
+    seat's own words, in time order. `seats` is float32 [frames, channels] at `sample_rate`, starting
+    `seats_start_s` into the session (a window of a long file). Lazy: an episode is transcribed when the
+    mixdown's utterances reach it."""
     if episodes and sample_rate != _RATE:
         from diarize.signal import to_model_rate
 
@@ -90,7 +92,7 @@ def with_seat_words(
     pending = sorted(episodes, key=lambda e: e.start_s)
     for utterance in utterances:
         while pending and pending[0].start_s <= utterance.start_s:
-            yield from _episode_utterances(pending.pop(0), seats, model, options, model_name)
+            yield from _episode_utterances(pending.pop(0), seats, model, options, model_name, seats_start_s)
         kept = [w for w in utterance.words if not _inside_any(w.start_s, w.end_s, episodes)]
         if not utterance.words:
             if not _inside_any(utterance.start_s, utterance.end_s, episodes):
@@ -99,18 +101,19 @@ def with_seat_words(
             yield Utterance.from_words(kept, speaker=utterance.speaker, channel=utterance.channel,
                                        committed=utterance.committed)
     for episode in pending:
-        yield from _episode_utterances(episode, seats, model, options, model_name)
+        yield from _episode_utterances(episode, seats, model, options, model_name, seats_start_s)
 
 
 def _episode_utterances(episode: OverlapEpisode, seats: np.ndarray, model, options: TranscribeOptions,
-                        model_name: str) -> Iterator[Utterance]:
+                        model_name: str, seats_start_s: float = 0.0) -> Iterator[Utterance]:
     found: list[Utterance] = []
+    start = int(round(seats_start_s * _RATE))  # the frame of the session where `seats` begins
     for turn in episode.turns:
-        first = max(0, int((turn.start_s - _MARGIN_S) * _RATE))
-        last = min(seats.shape[0], int((turn.end_s + _MARGIN_S) * _RATE))
+        first = max(0, int((turn.start_s - _MARGIN_S) * _RATE) - start)
+        last = min(seats.shape[0], int((turn.end_s + _MARGIN_S) * _RATE) - start)
         channel = np.ascontiguousarray(seats[first:last, turn.channel])
         utterances, _ = transcribe_samples(model, channel, options=options, model_name=model_name,
-                                           offset_s=first / _RATE)
+                                           offset_s=(start + first) / _RATE)
         for utterance in utterances:
             # Only words inside the seat's own turn: outside it the microphone hears the others' bleed.
             words = [w for w in utterance.words if turn.start_s - 0.1 <= (w.start_s + w.end_s) / 2 <= turn.end_s + 0.1]

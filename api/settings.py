@@ -39,3 +39,5 @@ class Settings(BaseSettings):
     login_window_s: int = Field(900, ge=1, description="Failed logins older than this are forgotten.")
     max_upload_mb: int = Field(1024, ge=1, description="Largest upload (request body, MiB) POST "
                                                        "/cases/{case_no}/recordings accepts; larger gets 413.")
+    file_window_s: float = Field(600.0, ge=10, le=24 * 3600, description="A recorded file longer than this (seconds) is decoded, "
+                                 "diarized and transcribed in windows of about this length (flat memory).")

@@ -3,7 +3,8 @@
 Mixes come from /work/shared/audio/mixes (NAME.wav -> voice, NAME.seats.wav -> channel, NAME.rttm the
 truth), or from tests/data when that folder is absent, plus our own mixes (bench/mixes.py: overlapping
 speech, short answers, a long pause), scored with overlap (the channel backend reports it); for each own
-mix also its single-label floor (what voice, one speaker at a time, cannot avoid missing). Prints the
+mix also its single-label floor (what a diarizer giving one speaker at a time cannot avoid missing), and
+the same recipes rendered with another seed (bench/mixes.py HELDOUT_SEED), reported apart. Prints the
 figures and writes bench/results/diarization.json. Run: python bench/diarization.py [--threads 2]
 
 --words also transcribes the own overlap mixes (the embedded Whisper model) and gives each speaker's CER
@@ -21,6 +22,7 @@ after each window: with windowed processing both should stay flat however long t
 """
 import argparse
 import json
+import math
 import os
 import platform
 import resource
@@ -35,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.der import der_percent, read_rttm  # noqa: E402
-from bench.mixes import rendered_mixes  # noqa: E402
+from bench.mixes import HELDOUT_SEED, rendered_mixes  # noqa: E402
 from capture import decode_file  # noqa: E402
 from diarize import ChannelDiarizer, SpeakerTurn, VoiceDiarizer, exclusive_turns  # noqa: E402
 
@@ -150,7 +152,7 @@ def long_sessions(minutes: list[float], backends: list[str], pyannote_dir: Path 
             command = [sys.executable, __file__, "--long-child", backend, str(length)]
             if pyannote_dir is not None:
                 command += ["--pyannote", str(pyannote_dir)]
-            output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            output = subprocess.run(command, check=True, stdout=subprocess.PIPE, text=True).stdout  # stderr shown
             row = json.loads(output.strip().splitlines()[-1])
             rows.append(row)
             print(f"long     {backend:8s} {length:6g} min: RTF {row['real_time_factor']:.4f}, peak RSS "
@@ -166,7 +168,8 @@ def long_child(backend: str, minutes: float, pyannote_dir: Path | None) -> dict:
     The session is generated chunk by chunk and never whole: channel gets each chunk as its own call (it
     names speakers by seat, so nothing links the chunks, and it windows at 10 minutes anyway), voice gets
     the chunks through `VoiceDiarizer.diarize_chunks` (speaker identities carried across them), and
-    pyannote, which takes one array, gets the whole session (its input counts in its memory)."""
+    pyannote, which takes one array, gets the whole session (its input counts in its memory) and windows
+    it itself; its memory is recorded after each of its windows."""
     import torch
 
     torch.set_num_threads(2)
@@ -185,8 +188,20 @@ def long_child(backend: str, minutes: float, pyannote_dir: Path | None) -> dict:
         from diarize import PyannoteDiarizer
 
         audio = np.concatenate(list(session_chunks(minutes, seats=1, chunk_s=LONG_CHUNK_S)))
+        diarizer = PyannoteDiarizer(pyannote_dir)
+        window_count = max(1, math.ceil(minutes * 60 / diarizer.tuning.window_s))
+
+        def window_done(fraction: float) -> None:
+            # The backend windows itself: its progress passing k / windows marks the end of window k.
+            while len(rss_after_chunk_mb) < min(window_count, math.floor(fraction * window_count + 1e-9)):
+                rss_after_chunk_mb.append(_rss_now_mb())
+                # On stderr as it happens, so a run too long to wait for still tells its pace and memory.
+                print(f"pyannote window {len(rss_after_chunk_mb)}/{window_count}: "
+                      f"{time.perf_counter() - started:.0f} s, RSS {rss_after_chunk_mb[-1]:.0f} MB",
+                      file=sys.stderr, flush=True)
+
         started = time.perf_counter()
-        turns = PyannoteDiarizer(pyannote_dir).diarize(audio, rate)
+        turns = diarizer.diarize(audio, rate, progress=window_done)
         input_mb = audio.nbytes / 2**20
     elif backend == "channel":
         diarizer, turns, offset_s = ChannelDiarizer(), [], 0.0
@@ -234,14 +249,16 @@ def main() -> None:
         print(json.dumps(long_child(args.long_child[0], float(args.long_child[1]), args.pyannote)))
         return
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
-    long_backends = args.long_backends.split(",") + (["pyannote"] if args.pyannote is not None else [])
+    long_backends = [b for b in args.long_backends.split(",") if b]  # "" for none: pyannote alone
+    long_backends += ["pyannote"] if args.pyannote is not None else []
     if args.long_only:
         rows = long_sessions([float(m) for m in args.long_minutes.split(",")], long_backends, args.pyannote)
-        # Read only now (the runs take long, the file may have changed meanwhile); rows of backends not
-        # run this time are kept, so one backend can be re-measured alone.
+        # Read only now (the runs take long, the file may have changed meanwhile); rows of other backends or
+        # lengths are kept, so one backend (or one more length, e.g. 240 minutes) can be measured alone.
         report = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else {}
-        report["long_sessions"] = [r for r in report.get("long_sessions", []) if r["backend"] not in long_backends]
-        report["long_sessions"] += rows
+        measured = {(r["backend"], r["minutes"]) for r in rows}
+        report["long_sessions"] = [r for r in report.get("long_sessions", [])
+                                   if (r["backend"], r["minutes"]) not in measured] + rows
         RESULTS.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {RESULTS}")
         return
@@ -270,8 +287,9 @@ def main() -> None:
     if pyannote_load_s is not None:
         report["pyannote_pipeline"] = {"folder": str(args.pyannote), "load_s": pyannote_load_s}
     own = rendered_mixes()
+    heldout = rendered_mixes(seed=HELDOUT_SEED)  # scored apart: a check that nothing is fitted to `own`
     own_folder = RESULTS.parent / "mixes"
-    own_folder.mkdir(parents=True, exist_ok=True)
+    (own_folder / "heldout").mkdir(parents=True, exist_ok=True)
     for name, diarizer in backends.items():
         rows = []
         for mix, rttm, mono, seats in mixes:
@@ -290,10 +308,19 @@ def main() -> None:
             print(f"{name:8s} {row['mix']:24s} DER {row['der_percent']:6.2f} %  speakers {row['speakers_found']}/"
                   f"{row['speakers_true']}  RTF {row['real_time_factor']:.4f}  (single-label floor "
                   f"{row['single_label_floor_percent']:.2f} %)")
+        heldout_rows = []
+        for rendered in heldout:
+            rttm = rendered.mix.write_rttm(own_folder / "heldout")
+            audio = rendered.seats if name == "channel" else rendered.mono[:, None]
+            row = {"mix": rendered.mix.name, **run_samples(diarizer, audio, rttm)}
+            heldout_rows.append(row)
+            print(f"{name:8s} {row['mix']:24s} DER {row['der_percent']:6.2f} %  (held out, seed {HELDOUT_SEED}; "
+                  f"single-label floor {row['single_label_floor_percent']:.2f} %)")
         total_s = sum(r["seconds"] for r in rows)
         audio_s = sum(r["duration_s"] for r in rows)
         report["backends"][name] = {
             "mixes": rows,
+            "heldout_mixes": heldout_rows,
             "mean_der_percent": round(sum(r["der_percent"] for r in rows) / max(len(rows), 1), 2),
             "real_time_factor": round(total_s / audio_s, 4) if audio_s else None,
         }

@@ -7,7 +7,9 @@ recognition, speakers, store), measured from outside.
   recognised end. By thirds of the run: if the delay grows from the first third to the last, the machine does
   not sustain N rooms.
 - Tentative text: from the moment a line starts to the first text of it sent to the page (a tentative or a
-  stored utterance), and the interval between tentative updates while it is spoken.
+  stored utterance), and the interval between tentative updates while it is spoken. A line of the mix may
+  begin with some silence of its clip (up to 0.74 s in the room mix), so the first text is also measured
+  from the line's first speech (Silero, unpadded, on the played recording).
 - Memory: the process's resident memory each 30 s; the end compared with after the first minute.
 - Archive: the recorded audio's length against the played length.
 - The load average (1, 5, 15 min) before and after: the machine may be shared.
@@ -57,7 +59,7 @@ def rss_mb() -> float:
 
 def run_room(settings, model, samples, room: str, total_s: float, results: dict) -> None:
     commits: list[tuple[float, float]] = []  # (utterance end on the session clock, seconds after it was played)
-    words: list[tuple[float, float]] = []  # (word start on the session clock, clock when stored)
+    words: list[tuple[float, float]] = []  # (word middle on the session clock, clock when stored)
     shown: list[tuple[float, float, float, str]] = []  # (start_s, end_s, clock, kind) of every text sent
     started = time.monotonic()
 
@@ -66,7 +68,7 @@ def run_room(settings, model, samples, room: str, total_s: float, results: dict)
         if message["type"] == "utterance":
             utterance = message["utterance"]
             commits.append((utterance["end_s"], now - utterance["end_s"]))
-            words.extend((w["start_s"], now) for w in utterance["words"])
+            words.extend(((w["start_s"] + w["end_s"]) / 2, now) for w in utterance["words"])
             shown.append((utterance["start_s"], utterance["end_s"], now, "utterance"))
         elif message["type"] == "tentative":
             shown.append((message["start_s"], message["end_s"], now, "tentative"))
@@ -81,28 +83,41 @@ def run_room(settings, model, samples, room: str, total_s: float, results: dict)
                      "streaming": streaming, "words": words, "shown": shown}
 
 
-def looped_turns(turns: list[dict], *, period_s: float, total_s: float) -> list[tuple[float, float]]:
-    """The recording's turns (start_s, end_s) on the session clock, repeated every `period_s`, all inside it."""
+def looped_turns(turns: list[dict], *, period_s: float, total_s: float) -> list[tuple[float, float, float]]:
+    """The recording's turns (start_s, end_s, first speech) on the session clock, repeated every `period_s`,
+    all inside it."""
     out = []
     for loop in range(int(total_s // period_s) + 1):
-        out += [(loop * period_s + t["start_s"], loop * period_s + t["end_s"]) for t in turns
-                if loop * period_s + t["end_s"] <= total_s]
+        out += [(loop * period_s + t["start_s"], loop * period_s + t["end_s"], loop * period_s + t["speech_s"])
+                for t in turns if loop * period_s + t["end_s"] <= total_s]
     return out
 
 
-def line_delays(turns: list[tuple[float, float]], room: dict) -> dict:
-    """Per spoken line: end → last word stored, start → first text shown; tentative refresh intervals."""
-    commit, first, refresh, unheard = [], [], [], 0
-    # Each stored word belongs to one line: the nearest by its start time (inside a line counts as distance 0).
-    # Whisper often starts the first word after a pause early, inside the gap; matching by a window around
-    # each line gave such a word to both lines, and the earlier line then "waited" for the next one.
+def with_first_speech(turns: list[dict], mono: np.ndarray) -> list[dict]:
+    """Each turn with `speech_s`: where Silero (no padding) first hears speech in it."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    regions = [(r["start"] / 16000, r["end"] / 16000)
+               for r in get_speech_timestamps(mono, VadOptions(min_silence_duration_ms=300, speech_pad_ms=0))]
+    return [{**t, "speech_s": max(t["start_s"], min((a for a, b in regions if b > t["start_s"] and a < t["end_s"]),
+                                                   default=t["start_s"]))} for t in turns]
+
+
+def line_delays(turns: list[tuple[float, float, float]], room: dict) -> dict:
+    """Per spoken line: end → last word stored, start (and first speech) → first text shown; tentative
+    refresh intervals."""
+    commit, first, first_speech, refresh, unheard = [], [], [], [], 0
+    # Each stored word belongs to one line: the nearest by its middle (inside a line counts as distance 0).
+    # Whisper often starts the first word after a pause early, inside the gap (说 at 6.26-7.40 s for a line
+    # starting at 7.1 s after one ending at 6.4 s): matched by its start, such a word made the earlier line
+    # "wait" for the next one; matching by a window around each line gave it to both.
     owner: dict[int, list[float]] = {}
     for word_s, clock in room["words"]:
-        distances = [max(start_s - word_s, word_s - end_s, 0.0) for start_s, end_s in turns]
+        distances = [max(start_s - word_s, word_s - end_s, 0.0) for start_s, end_s, _ in turns]
         nearest = int(np.argmin(distances)) if distances else -1
         if nearest >= 0 and distances[nearest] <= WORD_SLACK_S:
             owner.setdefault(nearest, []).append(clock)
-    for index, (start_s, end_s) in enumerate(turns):
+    for index, (start_s, end_s, speech_s) in enumerate(turns):
         hi = end_s + WORD_SLACK_S
         mine = owner.get(index, [])
         if not mine:
@@ -112,10 +127,11 @@ def line_delays(turns: list[tuple[float, float]], room: dict) -> dict:
         seen = [clock for s, e, clock, _ in room["shown"] if e > start_s + WORD_SLACK_S and s < hi]
         if seen:
             first.append((end_s, min(seen) - start_s))
+            first_speech.append((end_s, min(seen) - speech_s))
         tentative = [clock for s, e, clock, kind in room["shown"]
                      if kind == "tentative" and start_s <= clock <= end_s + 1.0]
         refresh += list(np.diff(tentative))
-    return {"commit": commit, "first": first, "refresh": refresh, "unheard": unheard}
+    return {"commit": commit, "first": first, "first_speech": first_speech, "refresh": refresh, "unheard": unheard}
 
 
 def pct(values, q):
@@ -130,7 +146,7 @@ def by_thirds(pairs: list[tuple[float, float]], total_s: float) -> list[dict]:
     return thirds
 
 
-def summary(room: dict, turns: list[tuple[float, float]] | None, total_s: float) -> dict:
+def summary(room: dict, turns: list[tuple[float, float, float]] | None, total_s: float) -> dict:
     commits = room["commits"]
     delays = [d for _, d in commits]
     out = {"utterances": len(commits), "utterance_commit_p50_s": pct(delays, 50),
@@ -139,11 +155,14 @@ def summary(room: dict, turns: list[tuple[float, float]] | None, total_s: float)
         lines = line_delays(turns, room)
         commit = [d for _, d in lines["commit"]]
         first = [d for _, d in lines["first"]]
+        first_speech = [d for _, d in lines["first_speech"]]
         out.update({
             "lines": len(turns), "lines_without_text": lines["unheard"],
             "line_commit_p50_s": pct(commit, 50), "line_commit_p95_s": pct(commit, 95),
             "line_commit_max_s": pct(commit, 100), "line_commit_by_thirds": by_thirds(lines["commit"], total_s),
             "first_text_p50_s": pct(first, 50), "first_text_p95_s": pct(first, 95),
+            "first_text_from_speech_p50_s": pct(first_speech, 50),
+            "first_text_from_speech_p95_s": pct(first_speech, 95),
             "tentative_refresh_p50_s": pct(lines["refresh"], 50), "tentative_refresh_p95_s": pct(lines["refresh"], 95),
             # Each line's (end on the session clock, delay): which lines make the tail.
             "line_commit_delays": [(round(end_s, 2), round(d, 2)) for end_s, d in lines["commit"]],
@@ -162,8 +181,10 @@ def main() -> None:
     samples = decode_file(source).samples[:, :1]
     total_s = args.minutes * 60
     reference = source.with_suffix(".json")
-    turns = (looped_turns(json.loads(reference.read_text(encoding="utf-8"))["turns"],
-                          period_s=samples.shape[0] / 16000, total_s=total_s) if reference.is_file() else None)
+    turns = None
+    if reference.is_file():
+        spoken = with_first_speech(json.loads(reference.read_text(encoding="utf-8"))["turns"], samples[:, 0])
+        turns = looped_turns(spoken, period_s=samples.shape[0] / 16000, total_s=total_s)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(home=Path(home))
@@ -209,7 +230,9 @@ def main() -> None:
                   f"p50 {r['line_commit_p50_s']} s, p95 {r['line_commit_p95_s']} s, max {r['line_commit_max_s']} s; "
                   f"by thirds {[t['p50_s'] for t in r['line_commit_by_thirds']]} (p50) "
                   f"{[t['p95_s'] for t in r['line_commit_by_thirds']]} (p95); first text p50 {r['first_text_p50_s']} s "
-                  f"p95 {r['first_text_p95_s']} s; tentative refresh p50 {r['tentative_refresh_p50_s']} s")
+                  f"p95 {r['first_text_p95_s']} s (from the line's first speech p50 "
+                  f"{r['first_text_from_speech_p50_s']} s p95 {r['first_text_from_speech_p95_s']} s); "
+                  f"tentative refresh p50 {r['tentative_refresh_p50_s']} s")
     print(f"memory (MB): {memory}; growth after the first minute: {report['rss_growth_after_first_minute']}")
     print(f"load average before {report['load_average_1_5_15_min']['before']}, "
           f"after {report['load_average_1_5_15_min']['after']}")

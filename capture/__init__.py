@@ -11,11 +11,15 @@ from capture.microphone import ChunkResampler, DeviceLost, Microphone
 from capture.recorder import RecordingError, SegmentInfo, SegmentRecorder
 from capture.recovery import read_segments, recover_segments
 from capture.replay import replay_file
+from capture.windows import WINDOW_S, AudioInfo, AudioWindow, decode_windows, probe_file
 
 __all__ = [
     "SAMPLE_RATE",
+    "WINDOW_S",
     "AudioChunk",
     "AudioDecodeError",
+    "AudioInfo",
+    "AudioWindow",
     "CaptureArgumentError",
     "CaptureError",
     "ChunkResampler",
@@ -27,7 +31,9 @@ __all__ = [
     "SegmentInfo",
     "SegmentRecorder",
     "decode_file",
+    "decode_windows",
     "list_input_devices",
+    "probe_file",
     "read_segments",
     "recover_segments",
     "replay_file",

@@ -6,6 +6,7 @@ channel diarizer needs them. Recognition uses the mono mixdown.
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import av
 import numpy as np
@@ -52,10 +53,43 @@ class DecodedAudio:
         return self.samples.mean(axis=1, dtype=np.float32)
 
 
+@dataclass(frozen=True, slots=True)
+class AudioFormat:
+    """What a file's header says, known before any audio is decoded."""
+    source_rate: int
+    source_channels: int
+    codec: str
+    declared_s: float | None  # the duration the header declares, None when it declares none
+
+
 def decode_file(path: str | Path, *, name: str | None = None) -> DecodedAudio:
     """Decode the whole file, resampled to 16 kHz, channels kept. Raises AudioDecodeError.
 
     `name` is how error messages call the file (the user's own name for a copy we decode).
+    """
+    audio_format, blocks = decoded_blocks(path, name=name)
+    parts = list(blocks)
+    samples = (np.ascontiguousarray(np.concatenate(parts, axis=0)) if parts
+               else np.zeros((0, audio_format.source_channels), dtype=np.float32))
+    decoded = DecodedAudio(
+        samples=samples,
+        sample_rate=SAMPLE_RATE,
+        source_rate=audio_format.source_rate,
+        source_channels=audio_format.source_channels,
+        codec=audio_format.codec,
+    )
+    log.debug("decoded %s: %.1f s, %d channels, %d Hz source", Path(path).name, decoded.duration_s,
+              decoded.channels, audio_format.source_rate)
+    return decoded
+
+
+def decoded_blocks(path: str | Path, *, name: str | None = None) -> tuple[AudioFormat, Iterator[np.ndarray]]:
+    """The file's format and its audio as float32 [frames, channels] blocks at 16 kHz, decoded as they are
+    asked for, so a long recording never has to be in memory whole (capture.windows builds on this).
+
+    What the header shows to be wrong raises AudioDecodeError here; what only decoding shows (damaged or
+    invalid samples, a truncated file, more than MAX_DURATION_S) raises it from the iterator, at the latest
+    when it ends. Every check is decode_file's: both go through here.
     """
     path = Path(path)
     label = name or str(path)
@@ -67,7 +101,7 @@ def decode_file(path: str | Path, *, name: str | None = None) -> DecodedAudio:
         container = av.open(str(path), mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise AudioDecodeError(f"{label}: not a recording in a known audio format ({_reason(exc)})") from exc
-    with container:
+    try:
         if not container.streams.audio:
             raise AudioDecodeError(f"{label}: the file holds no audio stream")
         stream = container.streams.audio[0]
@@ -81,63 +115,63 @@ def decode_file(path: str | Path, *, name: str | None = None) -> DecodedAudio:
         if declared_s is not None and declared_s > MAX_DURATION_S:
             raise AudioDecodeError(f"{label}: the file declares {declared_s / 3600:.1f} h of audio; at most "
                                    f"{MAX_DURATION_S // 3600} h per recording is accepted")
-        samples = _decode_stream(label, container, stream, channels)
-    decoded = DecodedAudio(
-        samples=samples,
-        sample_rate=SAMPLE_RATE,
-        source_rate=source_rate,
-        source_channels=channels,
-        codec=stream.codec_context.name,
-    )
-    if declared_s is not None and decoded.duration_s < declared_s * _TRUNCATED_SHARE - _TRUNCATED_SLACK_S:
-        raise AudioDecodeError(
-            f"{label}: truncated: the header declares {declared_s:.1f} s of audio but the file holds "
-            f"{decoded.duration_s:.1f} s"
-        )
-    log.debug("decoded %s: %.1f s, %d channels, %d Hz source", path.name, decoded.duration_s, channels, source_rate)
-    return decoded
+        audio_format = AudioFormat(source_rate=source_rate, source_channels=channels,
+                                   codec=stream.codec_context.name, declared_s=declared_s)
+    except BaseException:
+        container.close()
+        raise
+    return audio_format, _decode_stream(label, container, stream, audio_format)
 
 
-def _decode_stream(label: str, container, stream, channels: int) -> np.ndarray:
+def _decode_stream(label: str, container, stream, audio_format: AudioFormat) -> Iterator[np.ndarray]:
     # Packed (interleaved) float, reshaped to [frames, channels]; the resampler keeps the channel count. Not
     # planar: PyAV finds a planar frame's planes by walking FFmpeg's pointer array to a NULL, which with
     # exactly 8 channels runs past its end and crashed the process (segfault) on an 8-seat recording.
+    channels = audio_format.source_channels
     resampler = av.AudioResampler(format="flt", layout=stream.codec_context.layout, rate=SAMPLE_RATE)
-    blocks: list[np.ndarray] = []
     packets = damaged = frames_out = 0
-    try:
-        for packet in container.demux(stream):
-            packets += 1
-            try:
-                frames = packet.decode()
-            except av.error.InvalidDataError:
-                # One damaged frame (a bad sector, a dropped byte in a copy) is skipped, as every player does:
-                # some 20 ms of audio, against refusing the hours around it. Many of them are refused below.
-                damaged += 1
-                continue
-            for frame in frames:
-                frame.pts = None  # the resampler tolerates gaps in timestamps only without them
-                for out in resampler.resample(frame):
-                    blocks.append(_interleaved(out, channels))
-                    frames_out += out.samples
-                if frames_out > MAX_DURATION_S * SAMPLE_RATE:
-                    raise AudioDecodeError(f"{label}: more than {MAX_DURATION_S // 3600} h of audio; at most "
-                                           f"{MAX_DURATION_S // 3600} h per recording is accepted")
-        for out in resampler.resample(None):
-            blocks.append(_interleaved(out, channels))
-    except av.error.FFmpegError as exc:
-        raise AudioDecodeError(f"{label}: the audio cannot be decoded ({_reason(exc)})") from exc
-    if damaged and (damaged > max(_MAX_DAMAGED_ALWAYS, _MAX_DAMAGED_SHARE * packets) or not blocks):
+    with container:
+        try:
+            for packet in container.demux(stream):
+                packets += 1
+                try:
+                    frames = packet.decode()
+                except av.error.InvalidDataError:
+                    # One damaged frame (a bad sector, a dropped byte in a copy) is skipped, as every player
+                    # does: some 20 ms of audio, against refusing the hours around it. Many are refused below.
+                    damaged += 1
+                    continue
+                for frame in frames:
+                    frame.pts = None  # the resampler tolerates gaps in timestamps only without them
+                    for out in resampler.resample(frame):
+                        frames_out += out.samples
+                        yield _checked(label, _interleaved(out, channels))
+                    if frames_out > MAX_DURATION_S * SAMPLE_RATE:
+                        raise AudioDecodeError(f"{label}: more than {MAX_DURATION_S // 3600} h of audio; at most "
+                                               f"{MAX_DURATION_S // 3600} h per recording is accepted")
+            for out in resampler.resample(None):
+                frames_out += out.samples
+                yield _checked(label, _interleaved(out, channels))
+        except av.error.FFmpegError as exc:
+            raise AudioDecodeError(f"{label}: the audio cannot be decoded ({_reason(exc)})") from exc
+    if damaged and (damaged > max(_MAX_DAMAGED_ALWAYS, _MAX_DAMAGED_SHARE * packets) or not frames_out):
         raise AudioDecodeError(f"{label}: the audio is damaged: {damaged} of {packets} frames cannot be decoded "
                                f"(at most {_MAX_DAMAGED_ALWAYS} or {_MAX_DAMAGED_SHARE:.0%} may be skipped)")
     if damaged:
         log.warning("%d of %d damaged audio frames skipped", damaged, packets)  # no file name: it may name a person
-    if not blocks:
-        return np.zeros((0, channels), dtype=np.float32)
-    samples = np.concatenate(blocks, axis=0)
-    if not np.isfinite(samples).all():
+    decoded_s = frames_out / SAMPLE_RATE
+    declared_s = audio_format.declared_s
+    if declared_s is not None and decoded_s < declared_s * _TRUNCATED_SHARE - _TRUNCATED_SLACK_S:
+        raise AudioDecodeError(
+            f"{label}: truncated: the header declares {declared_s:.1f} s of audio but the file holds "
+            f"{decoded_s:.1f} s"
+        )
+
+
+def _checked(label: str, block: np.ndarray) -> np.ndarray:
+    if not np.isfinite(block).all():
         raise AudioDecodeError(f"{label}: the audio holds invalid samples (NaN or infinity)")
-    return np.ascontiguousarray(np.clip(samples, -1.0, 1.0), dtype=np.float32)
+    return np.clip(block, -1.0, 1.0)
 
 
 def _interleaved(frame, channels: int) -> np.ndarray:

@@ -16,13 +16,14 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from diarize.errors import DiarizationError
 from diarize.pyannote_folder import checked_pipeline_folder
-from diarize.signal import MODEL_RATE, checked_audio, mixdown, report_progress, to_model_rate
+from diarize.signal import MODEL_RATE, check_num_speakers, checked_audio, mixdown, report_progress, to_model_rate
 from diarize.speaker_ledger import SpeakerLedger
 from diarize.turns import merge_spans, to_turns
 from diarize.types import ProgressCallback, SpeakerTurn
@@ -127,46 +128,68 @@ class PyannoteDiarizer:
         that fits one window, and the most there can be for a longer one. Empty audio gives [].
         """
         audio = checked_audio(audio, sample_rate)
-        if num_speakers is not None and (
-            isinstance(num_speakers, bool) or not isinstance(num_speakers, int)
-            or not 1 <= num_speakers <= self.max_speakers
-        ):
-            raise DiarizationError(
-                f"num_speakers must be None (find out) or a whole number from 1 to {self.max_speakers}, "
-                f"got {num_speakers!r}"
-            )
-        report_progress(progress, 0.0)
         duration_s = audio.shape[0] / sample_rate
-        # pyannote's models need a few hundred milliseconds to produce a frame; shorter audio holds no turn.
-        if duration_s < 0.5:
-            report_progress(progress, 1.0)
-            return []
         windows = _windows(audio.shape[0], sample_rate, window_s=self.tuning.window_s)
+        return self.diarize_chunks((audio[a:b] for a, b in windows), sample_rate, num_speakers=num_speakers,
+                                   progress=progress, total_s=duration_s)
+
+    def diarize_chunks(
+        self,
+        chunks: Iterable[np.ndarray],
+        sample_rate: int,
+        *,
+        num_speakers: int | None = None,
+        progress: ProgressCallback | None = None,
+        total_s: float | None = None,
+    ) -> list[SpeakerTurn]:
+        """As `diarize`, over a recording given as consecutive chunks (each diarized as one window, or in
+        several if longer than `window_s`), so that a long file need never be in memory whole. `total_s`, the
+        recording's length if known, lets progress be reported and the exact `num_speakers` be used when
+        the whole recording is one window."""
+        check_num_speakers(num_speakers, most=self.max_speakers)
+        report_progress(progress, 0.0)
         ledger = SpeakerLedger(min_similarity=self.tuning.min_centroid_similarity,
                                max_speakers=num_speakers or self.max_speakers)
+        one_window = total_s is not None and total_s <= self.tuning.window_s
         spans: list[tuple[float, float, int]] = []
-        for index, (start, end) in enumerate(windows):
-            mono = to_model_rate(mixdown(audio[start:end]), sample_rate)
-            hook = _ProgressHook(progress, done=index / len(windows), share=1.0 / len(windows))
-            limits = {"num_speakers": num_speakers} if len(windows) == 1 else {"max_speakers": num_speakers}
-            local = self._window_spans(mono, hook, limits if num_speakers else {})
-            if not local:
-                continue
-            labels = sorted({label for _, _, label in local})
-            centroids = _speaker_embeddings(
-                mono, local, labels, self._embed, max_speech_s=self.tuning.embedding_speech_s
-            )
-            weights_s = np.array([sum(e - s for s, e, lab in local if lab == label) for label in labels])
-            global_ids = dict(zip(labels, ledger.assign(centroids, weights_s)))
-            offset_s = start / sample_rate
-            spans.extend((offset_s + s, offset_s + e, global_ids[label]) for s, e, label in local)
+        offset_s, windows = 0.0, 0
+        for chunk in chunks:
+            chunk = checked_audio(chunk, sample_rate)
+            for start, end in _windows(chunk.shape[0], sample_rate, window_s=self.tuning.window_s):
+                window_s = (end - start) / sample_rate
+                # pyannote's models need a few hundred milliseconds to produce a frame; shorter audio holds no turn.
+                if window_s >= 0.5:
+                    spans += self._spans_of_window(chunk[start:end], sample_rate, ledger, progress=progress,
+                                                   offset_s=offset_s, total_s=total_s, one_window=one_window,
+                                                   num_speakers=num_speakers)
+                offset_s += window_s
+                windows += 1
         spans.sort()
         # Only abutting pieces of one speaker are joined (across window edges); pyannote's own gaps stay.
-        turns = to_turns(merge_spans(spans, max_gap_s=0.0), use_channel=False, duration_s=duration_s)
+        turns = to_turns(merge_spans(spans, max_gap_s=0.0), use_channel=False, duration_s=offset_s)
         report_progress(progress, 1.0)
         log.debug("pyannote: %.1f s in %d window(s) -> %d speakers, %d turns",
-                  duration_s, len(windows), ledger.count, len(turns))
+                  offset_s, windows, ledger.count, len(turns))
         return turns
+
+    def _spans_of_window(self, audio: np.ndarray, sample_rate: int, ledger: SpeakerLedger, *,
+                         progress: ProgressCallback | None, offset_s: float, total_s: float | None,
+                         one_window: bool, num_speakers: int | None) -> list[tuple[float, float, int]]:
+        """(start_s, end_s, speaker id in the ledger) of one window, on the recording's clock."""
+        mono = to_model_rate(mixdown(audio), sample_rate)
+        duration_s = audio.shape[0] / sample_rate
+        total = total_s if total_s else None
+        hook = _ProgressHook(progress if total else None, done=offset_s / total if total else 0.0,
+                             share=duration_s / total if total else 0.0)
+        limits = {"num_speakers": num_speakers} if one_window else {"max_speakers": num_speakers}
+        local = self._window_spans(mono, hook, limits if num_speakers else {})
+        if not local:
+            return []
+        labels = sorted({label for _, _, label in local})
+        centroids = _speaker_embeddings(mono, local, labels, self._embed, max_speech_s=self.tuning.embedding_speech_s)
+        weights_s = np.array([sum(e - s for s, e, lab in local if lab == label) for label in labels])
+        global_ids = dict(zip(labels, ledger.assign(centroids, weights_s)))
+        return [(offset_s + s, offset_s + e, global_ids[label]) for s, e, label in local]
 
     def _window_spans(self, mono: np.ndarray, hook: "_ProgressHook",
                       limits: dict[str, int]) -> list[tuple[float, float, str]]:

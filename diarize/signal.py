@@ -54,3 +54,12 @@ def report_progress(progress: Callable[[float], None] | None, fraction: float) -
     """Tell the caller how far the work has got (0.0 to 1.0), if it asked to know."""
     if progress is not None:
         progress(fraction)
+
+
+def check_num_speakers(num_speakers: object, *, most: int) -> None:
+    """Refuse a speaker count that is neither None (find out) nor a whole number from 1 to `most`."""
+    if num_speakers is not None and (
+        isinstance(num_speakers, bool) or not isinstance(num_speakers, int) or not 1 <= num_speakers <= most
+    ):
+        raise DiarizationError(f"num_speakers must be None (find out) or a whole number from 1 to {most}, "
+                               f"got {num_speakers!r}")

@@ -6,8 +6,14 @@ pieces make a window of about 1.5 s (so windows overlap by half) with a resembly
 centroids from each voice's clear windows only, so that windows of two people talking at once neither
 blur the voices nor merge them; the number of voices found unless given). Every piece, short answers
 included, then goes to the nearest voice by the windows that hold it, so a one-word answer between two
-long turns is judged against whole voices, not against other fragments. Overlap itself is not reported:
-one speaker per moment.
+long turns is judged against whole voices, not against other fragments.
+
+Two people talking at once (diarize.voice_overlap): overlap happens at changes of speaker, a second person
+starting before the first has finished. Around each change inside continuous speech, the pieces whose
+embedding is a blend of both voices (scored against the two centroids), and the pieces of a short
+"voice" squeezed between two others (their blend taken for a third person), are given to both speakers.
+`diarize_overlapping` returns those turns as heard (turns of different speakers may overlap); `diarize`
+returns them made exclusive (diarize.turns.exclusive_turns), for assigning words.
 
 Long recordings go through in chunks of 10 minutes (also given as an iterator of chunks, so that the whole
 recording need not be in memory); a diarize.speaker_ledger keeps each voice's name across chunks.
@@ -22,10 +28,11 @@ from diarize.cluster import speaker_clusters
 from diarize.embed import HOP_SAMPLES, SpeakerEncoder, mel_frames, normalized_level
 from diarize.errors import DiarizationError
 from diarize.speaker_ledger import SpeakerLedger
-from diarize.signal import MODEL_RATE, checked_audio, mixdown, report_progress, to_model_rate
-from diarize.turns import merge_spans, to_turns
+from diarize.signal import MODEL_RATE, check_num_speakers, checked_audio, mixdown, report_progress, to_model_rate
+from diarize.turns import exclusive_turns, merge_spans, to_turns
 from diarize.types import ProgressCallback, SpeakerTurn
 from diarize.vad import VadTuning, speech_regions
+from diarize.voice_overlap import Span, blend_partners, heard_spans, mixture_partners
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +59,15 @@ class VoiceTuning:
     # A pause up to this long inside one person's speech keeps the turn open.
     max_gap_s: float = 1.0
     # A "voice" heard only in runs up to this long, each between two other voices with no pause, is
-    # those two talking at once (overlaps run 0.5-2 s), not a third person: its pieces go to the others.
+    # those two talking at once (overlaps run 0.5-2 s), not a third person: its pieces go to both others.
+    # Also how far from a change of speaker a blended piece is looked for.
     max_overlap_run_s: float = 2.5
+    # A piece at a change of speaker A -> B is both of them when its scores, written as a blend
+    # alpha * A + beta * B of the two centroids, give the lesser share at least this part of the greater.
+    # Why 0.4: a piece is scored by its two windows; at a clean change one of them holds half of the
+    # other voice, so the piece next to it blends 1/4 : 3/4 (ratio 1/3, measured 0.31-0.32); overlap
+    # pushes both windows towards half and half (measured 0.4-0.95), clean pieces away from a change -0.1-0.2.
+    min_blend_ratio: float = 0.4
     # Long recordings go through in chunks of this length (speakers matched across chunks by their
     # centroids, diarize.speaker_ledger), so that time and memory per hour stay flat.
     chunk_s: float = 600.0
@@ -82,18 +96,32 @@ class VoiceDiarizer:
         num_speakers: int | None = None,
         progress: ProgressCallback | None = None,
     ) -> list[SpeakerTurn]:
-        """Turns labelled S1, S2, ... in order of first appearance, `channel=None`.
+        """Turns labelled S1, S2, ... in order of first appearance, `channel=None`, never overlapping (in
+        an overlap the speaker who started later holds the floor: diarize.turns.exclusive_turns).
 
         `num_speakers`, when given, is the exact number of speakers to find (1 to max_speakers) in a
         recording of one chunk (`VoiceTuning.chunk_s`), and the most there can be in a longer one;
         otherwise the number is chosen from the voices. Empty or silent audio gives [].
         """
+        return exclusive_turns(self.diarize_overlapping(audio, sample_rate, num_speakers=num_speakers,
+                                                        progress=progress))
+
+    def diarize_overlapping(
+        self,
+        audio: np.ndarray,
+        sample_rate: int,
+        *,
+        num_speakers: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> list[SpeakerTurn]:
+        """Like `diarize`, but where two people talk at once both are reported: turns of different speakers
+        may overlap (sorted by start; one speaker's turns never overlap each other)."""
         audio = checked_audio(audio, sample_rate)
         step = max(1, int(self.tuning.chunk_s * sample_rate))
         # Views of the caller's array, one chunk at a time: memory follows the chunk, not the recording.
         chunks = (audio[start : start + step] for start in range(0, audio.shape[0], step))
-        return self.diarize_chunks(chunks, sample_rate, num_speakers=num_speakers, progress=progress,
-                                   total_s=audio.shape[0] / sample_rate)
+        return self.diarize_chunks_overlapping(chunks, sample_rate, num_speakers=num_speakers, progress=progress,
+                                               total_s=audio.shape[0] / sample_rate)
 
     def diarize_chunks(
         self,
@@ -109,47 +137,56 @@ class VoiceDiarizer:
         own and its voices are matched to those of the chunks before by their centroids, so a speaker
         keeps one name throughout. `total_s`, the recording's length if known, lets progress be reported.
         """
-        if num_speakers is not None and (
-            isinstance(num_speakers, bool) or not isinstance(num_speakers, int)
-            or not 1 <= num_speakers <= self.max_speakers
-        ):
-            raise DiarizationError(
-                f"num_speakers must be None (find out) or a whole number from 1 to {self.max_speakers}, "
-                f"got {num_speakers!r}"
-            )
+        return exclusive_turns(self.diarize_chunks_overlapping(chunks, sample_rate, num_speakers=num_speakers,
+                                                               progress=progress, total_s=total_s))
+
+    def diarize_chunks_overlapping(
+        self,
+        chunks: Iterable[np.ndarray],
+        sample_rate: int,
+        *,
+        num_speakers: int | None = None,
+        progress: ProgressCallback | None = None,
+        total_s: float | None = None,
+    ) -> list[SpeakerTurn]:
+        """As `diarize_chunks`, with overlapping speech reported as two turns at once (`diarize_overlapping`)."""
+        check_num_speakers(num_speakers, most=self.max_speakers)
         report_progress(progress, 0.0)
         ledger = SpeakerLedger(min_similarity=self.tuning.min_centroid_similarity,
                                max_speakers=num_speakers or self.max_speakers)
-        spans: list[tuple[float, float, int]] = []
+        spans: list[Span] = []
+        also: list[Span] = []  # the second speaker over overlapping speech
         offset_s, chunk_count = 0.0, 0
         for chunk in chunks:
             chunk = checked_audio(chunk, sample_rate)
             mono = to_model_rate(mixdown(chunk), sample_rate)
             # The exact count holds for the recording; a chunk of a longer one may hold fewer of them.
             exact = num_speakers if chunk_count == 0 and _is_last(total_s, offset_s, chunk, sample_rate) else None
-            local, centroids, weights_s = self._chunk_spans(mono, num_speakers=exact, most=num_speakers)
+            local, local_also, centroids, weights_s = self._chunk_spans(mono, num_speakers=exact, most=num_speakers)
             if local:
                 ids = ledger.assign(centroids, weights_s)
                 spans.extend((offset_s + a, offset_s + b, ids[label]) for a, b, label in local)
+                also.extend((offset_s + a, offset_s + b, ids[label]) for a, b, label in local_also)
             offset_s += chunk.shape[0] / sample_rate
             chunk_count += 1
             if total_s:
                 report_progress(progress, min(0.99, offset_s / total_s))
-        turns = to_turns(merge_spans(sorted(spans), max_gap_s=self.tuning.max_gap_s), use_channel=False,
-                         duration_s=offset_s)
+        heard = heard_spans(merge_spans(sorted(spans), max_gap_s=self.tuning.max_gap_s), also)
+        turns = to_turns(heard, use_channel=False, duration_s=offset_s)
         report_progress(progress, 1.0)
-        log.debug("voice diarizer: %.1f s in %d chunk(s) -> %d speakers, %d turns",
-                  offset_s, chunk_count, ledger.count, len(turns))
+        log.debug("voice diarizer: %.1f s in %d chunk(s) -> %d speakers, %d turns, %.1f s heard as overlap",
+                  offset_s, chunk_count, ledger.count, len(turns), sum(b - a for a, b, _ in also))
         return turns
 
     def _chunk_spans(
         self, mono: np.ndarray, *, num_speakers: int | None, most: int | None
-    ) -> tuple[list[tuple[float, float, int]], np.ndarray, np.ndarray]:
-        """(spans (start_s, end_s, local speaker) from the chunk's start, centroid per local speaker,
-        seconds of speech per local speaker) of one chunk of 16 kHz mono audio."""
+    ) -> tuple[list[Span], list[Span], np.ndarray, np.ndarray]:
+        """(spans (start_s, end_s, local speaker) from the chunk's start, one speaker per piece; spans of
+        the second speaker where two talk at once; centroid per local speaker; seconds of speech per local
+        speaker) of one chunk of 16 kHz mono audio."""
         regions = speech_regions(mono, tuning=self.tuning.vad)
         if not regions:
-            return [], np.zeros((0, 256)), np.zeros(0)
+            return [], [], np.zeros((0, 256)), np.zeros(0)
         pieces, windows, covering = _pieces_and_windows(regions, hop_s=self.tuning.hop_s)
         mels = [mel_frames(normalized_level(mono[start:end])) for start, end in windows]
         embeddings = self._encoder.embed(mels)
@@ -162,17 +199,34 @@ class VoiceDiarizer:
         # A piece is judged by every window that holds it: a boundary between voices lands within a hop.
         piece_scores = np.stack([window_scores[list(c)].mean(axis=0) for c in covering])
         labels = np.argmax(piece_scores, axis=1)
+        times_s = [(a / MODEL_RATE, b / MODEL_RATE) for a, b in pieces]
+        partners: list[set[int]] = [set() for _ in pieces]
         if num_speakers is None and centroids.shape[0] >= 3:
             blends = _overlap_voices(pieces, labels, max_run_s=self.tuning.max_overlap_run_s,
                                      max_gap_s=self.tuning.max_gap_s)
             if blends and centroids.shape[0] - len(blends) >= 2:
                 kept = np.array([c for c in range(centroids.shape[0]) if c not in blends])
+                blended = np.isin(labels, list(blends))
                 centroids, piece_scores = centroids[kept], piece_scores[:, kept]
                 labels = np.argmax(piece_scores, axis=1)
-        spans = [(a / MODEL_RATE, b / MODEL_RATE, int(label)) for (a, b), label in zip(pieces, labels)]
+                partners = blend_partners(times_s, labels, blended, max_gap_s=self.tuning.max_gap_s)
+        if centroids.shape[0] >= 2:
+            # The speech region of each piece: a change across a pause is a hand-over, never an overlap.
+            region_of = np.searchsorted([end for _, end in regions], [a for a, _ in pieces], side="right")
+            one_window = [len(c) == 1 for c in covering]
+            found = mixture_partners(times_s, labels, piece_scores, centroids, region_of, one_window,
+                                     min_ratio=self.tuning.min_blend_ratio,
+                                     max_reach_s=self.tuning.max_overlap_run_s / 2,
+                                     max_gap_s=self.tuning.max_gap_s,
+                                     # One voice split in two clusters takes a third cluster at least.
+                                     each_heard_alone=centroids.shape[0] >= 3)
+            partners = [a | b for a, b in zip(partners, found)]
+        spans = [(a, b, int(label)) for (a, b), label in zip(times_s, labels)]
+        also = [(a, b, other) for (a, b), others in zip(times_s, partners) for other in sorted(others)]
         seconds = np.bincount(labels, weights=[(b - a) / MODEL_RATE for a, b in pieces], minlength=len(centroids))
-        log.debug("voice chunk: %d regions, %d windows -> %d speakers", len(regions), len(windows), len(centroids))
-        return spans, centroids, seconds
+        log.debug("voice chunk: %d regions, %d windows -> %d speakers, %d pieces heard as overlap",
+                  len(regions), len(windows), len(centroids), sum(1 for p in partners if p))
+        return spans, also, centroids, seconds
 
     def _centroids(self, embeddings: np.ndarray, lengths_s: np.ndarray, weights_s: np.ndarray, *,
                    num_speakers: int | None, most: int | None) -> np.ndarray:

@@ -124,13 +124,25 @@ def in_time_order(words: list[Word], *, after_s: float) -> list[Word]:
 
 
 class UtteranceGrouper:
-    """Groups committed words into utterances: sentence-ending punctuation, a pause, or a maximum length."""
+    """Groups committed words into utterances: sentence-ending punctuation, a pause, or a maximum length.
+
+    A pause is either a gap longer than `pause_s` between Whisper's word times, or a break the caller heard
+    (`set_breaks`: the middle of a silence Silero found). Whisper stretches the words on either side of a
+    short silence over it (a 0.7 s gap between two speakers often shows as none), so without the heard
+    breaks two people's lines ran into one utterance, stored only when the second line ended.
+    """
 
     def __init__(self, *, pause_s: float, max_utterance_s: float) -> None:
         self.pause_s = pause_s
         self.max_utterance_s = max_utterance_s
         self.open: list[Word] = []
         self.last_closed_end_s = 0.0
+        self._breaks_s: list[float] = []  # session times of heard silences, ascending
+
+    def set_breaks(self, breaks_s: list[float], *, from_s: float) -> None:
+        """The silences (their middles, session times) heard in the audio after `from_s`, where an utterance
+        must end; those heard before `from_s` (by earlier passes over audio since trimmed) are kept."""
+        self._breaks_s = [b for b in self._breaks_s if b < from_s] + sorted(b for b in breaks_s if b >= from_s)
 
     def add(self, words: list[Word]) -> list[Utterance]:
         closed = []
@@ -138,6 +150,7 @@ class UtteranceGrouper:
             if self.open and (
                 word.start_s - self.open[-1].end_s > self.pause_s
                 or word.end_s - self.open[0].start_s > self.max_utterance_s
+                or self._break_between(self.open[-1], word)
             ):
                 closed.append(self.close())
             self.open.append(word)
@@ -145,11 +158,15 @@ class UtteranceGrouper:
                 closed.append(self.close())
         return closed
 
-    def close_if_paused(self, *, next_start_s: float | None, heard_until_s: float) -> list[Utterance]:
+    def close_if_paused(self, *, next_word: Word | None, heard_until_s: float) -> list[Utterance]:
         """Close the open utterance when the next word (or, with none heard yet, the audio) is a pause away."""
         if not self.open:
             return []
-        following_s = heard_until_s if next_start_s is None else next_start_s
+        if next_word is not None and self._break_between(self.open[-1], next_word):
+            return [self.close()]
+        following_s = heard_until_s if next_word is None else next_word.start_s
+        if next_word is None and any(b > _middle(self.open[-1]) for b in self._breaks_s):
+            return [self.close()]
         return [self.close()] if following_s - self.open[-1].end_s > self.pause_s else []
 
     def close(self) -> Utterance:
@@ -157,3 +174,11 @@ class UtteranceGrouper:
         self.open = []
         self.last_closed_end_s = utterance.end_s
         return utterance
+
+    def _break_between(self, before: Word, after: Word) -> bool:
+        # By the words' middles: the word after a silence often starts inside it in Whisper's timing.
+        return any(_middle(before) < b < _middle(after) for b in self._breaks_s)
+
+
+def _middle(word: Word) -> float:
+    return (word.start_s + word.end_s) / 2

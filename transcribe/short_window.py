@@ -80,7 +80,8 @@ def short_window_model(model, window: PassWindow = PassWindow()):
 
     Its `transcribe` is faster-whisper's own; only the encoder's input and the reading of an early ending
     change. Cheap (no weights are copied): make one per transcriber; one CTranslate2 model serves them all,
-    from several threads at once. Its `windows_encoded` and `last_window_frames` say what the encoder ran.
+    from several threads at once. Its `windows_encoded`, `frames_encoded` and `last_window_frames` say what the
+    encoder ran.
     """
     return _view_class()(model, window)
 
@@ -96,11 +97,13 @@ def _view_class():
             self.__dict__.update(model.__dict__)
             self.window = window
             self.windows_encoded = 0
+            self.frames_encoded = 0
             self.last_window_frames = 0
 
         def encode(self, features: np.ndarray):
             frames = min(features.shape[-1], window_frames(content_frames(features), self.window))
             self.windows_encoded += 1
+            self.frames_encoded += frames
             self.last_window_frames = frames
             return super().encode(np.ascontiguousarray(features[..., :frames]))
 

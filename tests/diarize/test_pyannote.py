@@ -123,6 +123,25 @@ def test_a_speaker_keeps_their_name_across_windows(pipeline_folder, room_mono):
         assert after.end_s == pytest.approx(before.end_s + 15.0, abs=0.002)
 
 
+def test_chunks_given_one_by_one_give_what_the_whole_array_gives(pipeline_folder, room_mono):
+    # A long file reaches the diarizer a window at a time (api/file_windows.py), never whole in memory.
+    windowed = PyannoteDiarizer(pipeline_folder, tuning=PyannoteTuning(window_s=15.0))
+    whole = windowed.diarize(room_mono, RATE)
+    cuts = np.linspace(0, room_mono.shape[0], 4).round().astype(int)  # the same three equal windows
+    given: list[int] = []
+
+    def chunks():
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            given.append(int(b - a))
+            yield room_mono[a:b]
+
+    fractions: list[float] = []
+    chunked = windowed.diarize_chunks(chunks(), RATE, progress=fractions.append,
+                                      total_s=room_mono.shape[0] / RATE)
+    assert given == list(np.diff(cuts)) and chunked == whole
+    assert fractions[0] == 0.0 and fractions[-1] == 1.0 and fractions == sorted(fractions)
+
+
 def test_num_speakers_one_gives_one_speaker(diarizer, room_mono):
     turns = diarizer.diarize(room_mono[: 12 * RATE], RATE, num_speakers=1)
     assert turns and {t.speaker for t in turns} == {"S1"}

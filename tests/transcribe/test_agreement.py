@@ -142,14 +142,42 @@ def test_grouping_closes_at_the_maximum_length(grouper):
 def test_grouping_closes_when_nothing_follows_for_a_pause(grouper):
     grouper.add(words("好 的"))
     end_s = grouper.open[-1].end_s
-    assert grouper.close_if_paused(next_start_s=None, heard_until_s=end_s + 0.3) == []
-    closed = grouper.close_if_paused(next_start_s=None, heard_until_s=end_s + 0.6)
+    assert grouper.close_if_paused(next_word=None, heard_until_s=end_s + 0.3) == []
+    closed = grouper.close_if_paused(next_word=None, heard_until_s=end_s + 0.6)
     assert [u.text for u in closed] == ["好的"] and not grouper.open
 
 
 def test_grouping_keeps_the_utterance_open_when_the_next_word_is_close(grouper):
     grouper.add(words("好 的"))
-    assert grouper.close_if_paused(next_start_s=grouper.open[-1].end_s + 0.1, heard_until_s=100.0) == []
+    end_s = grouper.open[-1].end_s
+    assert grouper.close_if_paused(next_word=Word(end_s + 0.1, end_s + 0.4, "我", 0.9), heard_until_s=100.0) == []
+
+
+def test_a_heard_silence_ends_the_utterance_though_whisper_times_bridge_it(grouper):
+    # Two people, 0.7 s apart; Whisper stretches the last word of the first and the first of the second
+    # over the silence, so their times alone show no pause.
+    first = [Word(0.0, 0.4, "好", 0.9), Word(0.4, 1.3, "的", 0.9)]
+    second = [Word(1.3, 2.2, "我", 0.9), Word(2.2, 2.6, "说", 0.9)]
+    assert grouper.add(first + second) == [] and len(grouper.open) == 4  # without a heard break: one utterance
+    grouper.open = []
+    grouper.set_breaks([1.25], from_s=0.0)  # Silero heard silence from 0.9 s to 1.6 s
+    closed = grouper.add(first + second)
+    assert [u.text for u in closed] == ["好的"] and "".join(w.text for w in grouper.open) == "我说"
+
+
+def test_a_heard_silence_before_the_next_word_closes_the_utterance_at_once(grouper):
+    grouper.add([Word(0.0, 0.4, "好", 0.9), Word(0.4, 1.3, "的", 0.9)])
+    assert grouper.close_if_paused(next_word=Word(1.3, 2.2, "我", 0.9), heard_until_s=2.2) == []
+    grouper.set_breaks([1.25], from_s=0.0)
+    closed = grouper.close_if_paused(next_word=Word(1.3, 2.2, "我", 0.9), heard_until_s=2.2)
+    assert [u.text for u in closed] == ["好的"] and not grouper.open
+
+
+def test_breaks_heard_again_replace_those_of_the_same_audio(grouper):
+    grouper.set_breaks([1.0, 5.0], from_s=0.0)
+    grouper.set_breaks([5.2], from_s=3.0)  # a later pass over audio from 3 s: it no longer hears 5.0
+    grouper.add([Word(4.0, 4.5, "好", 0.9), Word(4.9, 5.15, "的", 0.9)])
+    assert grouper.close_if_paused(next_word=Word(5.3, 5.6, "我", 0.9), heard_until_s=6.0) != []
 
 
 def test_tentative_words_never_start_inside_the_committed_text():

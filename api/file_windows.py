@@ -1,0 +1,149 @@
+"""A recorded file diarized and transcribed a window at a time, so time and memory stay flat with its length.
+
+A file that fits one window (up to capture.WINDOW_S + its search span, about 10.5 minutes) goes through
+exactly as it always did: the whole decoded array to the diarizer, its mixdown to Whisper. A longer one is
+read twice with capture.decode_windows, windows cut at quiet moments so no word is split: once to diarize it
+(speaker identities carried across windows), once to transcribe it window by window, each window's
+utterances yielded as they come. Only one window of samples (and Whisper's features of it) is in memory.
+
+How each backend takes windows: the voice diarizer (`diarize_chunks_overlapping`) and pyannote
+(`diarize_chunks`) match each window's voices to those heard before with a speaker ledger; the channel
+diarizer names speakers by seat, so each window is diarized on its own and the times shifted.
+
+Shared by the pipeline (api/pipeline.py) and crash recovery (api/batch_recovery.py), which resumes part-way
+through with `from_s`: windows wholly before it are decoded and skipped, the one holding it is transcribed
+from there.
+"""
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+
+from capture import WINDOW_S, AudioWindow, DecodedAudio, decode_windows
+from diarize import SpeakerTurn, assign_speakers, exclusive_turns
+from transcribe import TranscribeOptions, transcribe_samples
+from transcribe.types import Utterance
+
+from api.seat_transcription import OverlapEpisode, diarize_with_overlap, overlap_episodes, with_seat_words
+
+log = logging.getLogger(__name__)
+
+WindowSource = Callable[[], Iterator[AudioWindow]]
+"""Gives the recording's windows from the start each time it is called (one pass per call)."""
+
+
+def decode_checked(path: Path, *, window_s: float = WINDOW_S,
+                   name: str | None = None) -> tuple[DecodedAudio | None, float, int, int]:
+    """(the samples if the file fits one window else None, duration_s, channels, source rate), after decoding
+    all of it: every check of decode_file, in the memory of one window. Raises AudioDecodeError."""
+    audio_format, windows = decode_windows(path, window_s=window_s, name=name)
+    first = next(windows)
+    if first.last:  # what decode_file gives, to the sample
+        audio = DecodedAudio(samples=first.samples, sample_rate=first.sample_rate,
+                             source_rate=audio_format.source_rate, source_channels=audio_format.source_channels,
+                             codec=audio_format.codec)
+        return audio, audio.duration_s, audio.channels, audio_format.source_rate
+    frames = first.samples.shape[0]
+    for window in windows:  # decoded to the end for its checks, and dropped
+        frames += window.samples.shape[0]
+    return None, frames / first.sample_rate, first.samples.shape[1], audio_format.source_rate
+
+
+def window_source(path: Path, *, window_s: float = WINDOW_S, name: str | None = None,
+                  audio: DecodedAudio | None = None) -> WindowSource:
+    """The windows of a kept file; with `audio` (the file already decoded whole) its one window, no decoding."""
+    if audio is not None:
+        return lambda: iter([AudioWindow(audio.samples, 0.0, 0, last=True, sample_rate=audio.sample_rate)])
+
+    def windows() -> Iterator[AudioWindow]:
+        _, found = decode_windows(path, window_s=window_s, name=name)
+        yield from found
+    return windows
+
+
+def diarize_windows(
+    diarizer, windows: WindowSource, *, duration_s: float, num_speakers: int | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[list[SpeakerTurn], list[SpeakerTurn]]:
+    """(exclusive turns for assigning words, turns as heard, to store), as api.seat_transcription's
+    diarize_with_overlap gives for one array, over all windows with session times."""
+    report = progress or (lambda fraction: None)
+    passes = windows()
+    first = next(passes)
+    if first.last:  # one window: the whole recording in one call, as always
+        return diarize_with_overlap(diarizer, first.samples, first.sample_rate, num_speakers=num_speakers,
+                                    progress=progress)
+    rest = _chain(first, passes)
+    if hasattr(diarizer, "diarize_chunks_overlapping"):  # voice: overlaps heard, identities carried across
+        heard = diarizer.diarize_chunks_overlapping((w.samples for w in rest), first.sample_rate,
+                                                    num_speakers=num_speakers, progress=progress, total_s=duration_s)
+        return exclusive_turns(heard), heard
+    if hasattr(diarizer, "diarize_chunks"):  # pyannote: identities carried across chunks, exclusive output
+        turns = diarizer.diarize_chunks((w.samples for w in rest), first.sample_rate, num_speakers=num_speakers,
+                                        progress=progress, total_s=duration_s)
+        return turns, turns
+    # channel: speaker = seat, so windows are independent
+    heard: list[SpeakerTurn] = []
+    for window in rest:
+        def within(fraction: float, window: AudioWindow = window) -> None:
+            report(min(1.0, (window.start_s + fraction * window.duration_s) / max(duration_s, 1e-9)))
+        found = diarizer.diarize_overlapping(window.samples, window.sample_rate, num_speakers=num_speakers,
+                                             progress=within)
+        heard = _joined(heard, [_shifted(t, window.start_s) for t in found], at_s=window.start_s)
+    report(1.0)
+    return exclusive_turns(heard), heard
+
+
+def transcribe_windows(
+    windows: Iterable[AudioWindow], *, turns: list[SpeakerTurn], heard: list[SpeakerTurn], model,
+    options: TranscribeOptions, model_name: str, from_s: float = 0.0,
+) -> Iterator[Utterance]:
+    """The speaker-assigned utterances of every window, in time order, from `from_s` on (lazy: a window is
+    decoded and recognised when the one before has been consumed). Where seats overlap, each seat's own
+    words replace the mixdown's (api/seat_transcription.py); an overlap that began before `from_s` keeps
+    what was stored, its rest comes from the mixdown."""
+    episodes = [e for e in overlap_episodes(heard) if e.start_s >= from_s]
+    for window in windows:
+        rate = window.sample_rate
+        start = int(round(window.start_s * rate))
+        first = min(max(0, int(round(from_s * rate)) - start), window.samples.shape[0])
+        if first >= window.samples.shape[0]:
+            continue  # wholly before where transcription resumes (or empty)
+        mono = window.mono()[first:]
+        utterances, _ = transcribe_samples(model, mono, options=options, model_name=model_name,
+                                           offset_s=(start + first) / rate)
+        mine = _episodes_in(episodes, window)
+        yield from with_seat_words(assign_speakers(utterances, turns), mine, seats=window.samples,
+                                   sample_rate=rate, model=model, options=options, model_name=model_name,
+                                   seats_start_s=window.start_s)
+
+
+def _episodes_in(episodes: list[OverlapEpisode], window: AudioWindow) -> list[OverlapEpisode]:
+    """The overlap episodes that begin in `window` (the last window takes any after its end too)."""
+    return [e for e in episodes if window.start_s <= e.start_s and (window.last or e.start_s < window.end_s)]
+
+
+def _chain(first: AudioWindow, rest: Iterator[AudioWindow]) -> Iterator[AudioWindow]:
+    yield first
+    yield from rest
+
+
+def _shifted(turn: SpeakerTurn, offset_s: float) -> SpeakerTurn:
+    return SpeakerTurn(round(turn.start_s + offset_s, 3), round(turn.end_s + offset_s, 3), turn.speaker, turn.channel)
+
+
+def _joined(before: list[SpeakerTurn], after: list[SpeakerTurn], *, at_s: float,
+            tolerance_s: float = 0.05) -> list[SpeakerTurn]:
+    """`before` + `after`, a seat's turn that the window edge at `at_s` cut in two made one again."""
+    open_at_edge = {t.speaker: i for i, t in enumerate(before) if t.end_s >= at_s - tolerance_s}
+    joined = list(before)
+    for turn in after:
+        index = open_at_edge.pop(turn.speaker, None) if turn.start_s <= at_s + tolerance_s else None
+        if index is None:
+            joined.append(turn)
+        else:
+            joined[index] = SpeakerTurn(joined[index].start_s, turn.end_s, turn.speaker, turn.channel)
+    return sorted(joined, key=lambda t: (t.start_s, t.end_s))
+
+
+__all__ = ["WindowSource", "decode_checked", "diarize_windows", "transcribe_windows", "window_source"]
