@@ -5,6 +5,7 @@ recording imported twice is kept once.
 """
 import hashlib
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,9 @@ from pathlib import Path
 from capture.recorder import fsync_folder
 
 _BLOCK = 1 << 20
+# A staged copy lives from its first byte until it is kept or refused: seconds for a file, minutes for a
+# large upload. One untouched for a day was left by a process that died while copying.
+STALE_STAGED_S = 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,24 @@ def keep(staged: Path, sha256: str, size_bytes: int, *, home: Path) -> KeptAudio
 
 def discard(staged: Path) -> None:
     staged.unlink(missing_ok=True)
+
+
+def remove_stale_staged(audio_dir: Path, *, older_than_s: float = STALE_STAGED_S) -> int:
+    """Delete staged copies in audio_dir/.incoming not written to for `older_than_s` (left by a process
+    killed mid-copy: nothing refers to them, the source is still where it was); returns how many."""
+    incoming = audio_dir / ".incoming"
+    if not incoming.is_dir():
+        return 0
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for path in incoming.iterdir():
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # kept or discarded by its own process meanwhile
+            continue
+    return removed
 
 
 def _suffix(source: Path) -> str:

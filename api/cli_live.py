@@ -85,6 +85,7 @@ class TranscriptPrinter:
     def __init__(self) -> None:
         self._tty = sys.stdout.isatty()
         self._tentative_shown = False
+        self._tentative: dict | None = None  # the last tentative event
 
     def show(self, event: dict) -> None:
         kind = event["type"]
@@ -94,10 +95,12 @@ class TranscriptPrinter:
             self._clear()
             u = event["utterance"]
             click.echo(f"[{_clock(u['start_s'])}] {u['role'] or u['speaker'] or '?'}: {u['text']}")
+            # An utterance is stored just after the pass that already shows the next words: show them again.
+            if self._tentative is not None and self._tentative["start_s"] >= u["end_s"]:
+                self._show_tentative()
         elif kind == "tentative" and self._tty:
-            self._clear()
-            click.echo(click.style(f"… {event['text']}"[-100:], dim=True), nl=False)
-            self._tentative_shown = True
+            self._tentative = event if event["text"] else None
+            self._show_tentative()
         elif kind == "alert":
             self._clear()
             click.echo(click.style(f"! {event['message']}", fg="yellow"), err=True)
@@ -107,6 +110,12 @@ class TranscriptPrinter:
 
     def done(self) -> None:
         self._clear()
+
+    def _show_tentative(self) -> None:
+        self._clear()
+        if self._tentative is not None:
+            click.echo(click.style(f"… {self._tentative['text']}"[-100:], dim=True), nl=False)
+            self._tentative_shown = True
 
     def _clear(self) -> None:
         if self._tentative_shown:

@@ -1,8 +1,9 @@
 """A live room session: audio in, on disk first, a transcript that grows while people speak.
 
     source (microphone or replayed file) ──► SegmentRecorder (WAV segments, fsynced) ──► on_written
-        ──► transcriber thread: 16 kHz ──► StreamingTranscriber ──► who spoke (channel / voice) ──► store
-                                                                  └──► events (tentative, utterance, speaker, alert)
+        ──► transcriber thread: 16 kHz ──► StreamingTranscriber ──► labeller thread: who spoke ──► store
+                                                     │                    (channel / voice)
+                                                     └──► events (tentative; utterance, speaker, alert)
 
 Nothing is recognised before it is on disk. The recording ends on stop (Ctrl-C, SIGTERM, the service's stop
 route), at the duration, at the end of a replayed file, or when the device is lost (the session is then
@@ -44,6 +45,8 @@ LOCK_NAME = ".recording.lock"
 # 25 s, so an utterance is always inside the last minute.
 _ATTRIBUTION_KEEP_S = 60.0
 _STOP = object()
+# Audio on either side of an utterance handed to the labeller (the channel labeller looks 0.3 s beyond it).
+_LABEL_MARGIN_S = 1.0
 # A recording is refused when its disk cannot hold this much audio: it would stop at once.
 _MIN_FREE_S = 1.0
 # How an interrupted session's error starts when the microphone went away (the page shows it as such).
@@ -130,6 +133,7 @@ class LiveSession:
         self.session_id: int | None = None
         self.status = "starting"
         self._written: queue.SimpleQueue = queue.SimpleQueue()
+        self._to_label: queue.SimpleQueue = queue.SimpleQueue()  # (utterance, audio, audio start) or _STOP
         self._roles: dict[str, str | None] = {}
         self._first_turns: list[SpeakerTurn] = []
         self._checklist_statuses: list[tuple[str, str]] = []
@@ -194,6 +198,8 @@ class LiveSession:
                                    segment_s=self.request.segment_s, on_segment=self._segment_closed,
                                    on_written=self._written.put)
         worker = threading.Thread(target=self._transcribe_loop, name=f"live-{self.session_id}", daemon=True)
+        labeller = threading.Thread(target=self._label_loop, name=f"live-label-{self.session_id}", daemon=True)
+        labeller.start()
         worker.start()
         final, error = "done", None
         recorded_s = 0.0
@@ -217,6 +223,8 @@ class LiveSession:
         finally:
             self._written.put(_STOP)
             worker.join()
+            self._to_label.put(_STOP)  # after the transcriber's last utterances
+            labeller.join()
         self._close(final, error)
         return final
 
@@ -259,13 +267,31 @@ class LiveSession:
             else:
                 update = transcriber.process()
             for utterance in update.committed:
-                for piece in self._labeller.label(utterance, kept, kept_start_s):
-                    self._commit(piece)
+                # Only the utterance's own audio (and a margin) goes to the labeller, copied: a queue of views
+                # would each hold a whole minute of audio alive.
+                first = max(0, int((utterance.start_s - _LABEL_MARGIN_S - kept_start_s) * 16000))
+                last = max(first, int((utterance.end_s + _LABEL_MARGIN_S - kept_start_s) * 16000))
+                self._to_label.put((utterance, kept[first:last].copy(), kept_start_s + first / 16000))
             tentative = update.tentative
             if tentative is not None and (tentative.text, tentative.start_s) != last_tentative:
                 last_tentative = (tentative.text, tentative.start_s)
                 self._emit({"type": "tentative", "text": tentative.text, "start_s": tentative.start_s,
                             "end_s": tentative.end_s})
+
+    # -- the labeller thread ---------------------------------------------------------------------------
+
+    def _label_loop(self) -> None:
+        """Who said each committed utterance, then store it, in order. A thread of its own: a voice
+        embedding takes 0.1-0.2 s an utterance on 2 cores (over 1 s for the first), and in the transcriber
+        thread it held up the next pass, which is when the next person's first words show."""
+        self._labeller.warm_up()
+        while (item := self._to_label.get()) is not _STOP:
+            utterance, audio, audio_start_s = item
+            try:
+                for piece in self._labeller.label(utterance, audio, audio_start_s):
+                    self._commit(piece)
+            except Exception:  # the audio is on disk whatever happens here; the next utterances still get stored
+                log.exception("session %s: an utterance could not be labelled and stored", self.session_id)
 
     def _commit(self, utterance: Utterance) -> None:
         if utterance.speaker and utterance.speaker not in self._roles:

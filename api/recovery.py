@@ -17,6 +17,7 @@ from cases.segments import segments_digest
 from diarize import ChannelDiarizer, SpeakerTurn, assign_speakers, make_online_labeller, speaker_roles
 from transcribe import TranscribeOptions, transcribe_samples
 
+from api.audio_files import remove_stale_staged
 from api.batch_recovery import recover_file_session
 from api.checking import check_session
 from api.live import LOCK_NAME, write_playback
@@ -127,7 +128,10 @@ def recover_claimed(settings: Settings, store: Store, model_loader,
 
 
 def claim_abandoned(store: Store) -> list[tuple[str, int, SessionLock | None]]:
-    """Lock every session whose process died, live ones first; the locks are held until recovery is done."""
+    """Lock every session whose process died, live ones first; the locks are held until recovery is done.
+    Staged copies a dead process left in audio/.incoming are deleted on the way."""
+    if removed := remove_stale_staged(store.audio_dir):
+        log.info("deleted %d stale staged cop%s in audio/.incoming", removed, "y" if removed == 1 else "ies")
     claims: list[tuple[str, int, SessionLock | None]] = []
     for session_id in store.unfinished_sessions("live"):
         folder = store.home / store.get_session(session_id)["audio_path"]

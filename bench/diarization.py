@@ -168,8 +168,8 @@ def long_child(backend: str, minutes: float, pyannote_dir: Path | None) -> dict:
     The session is generated chunk by chunk and never whole: channel gets each chunk as its own call (it
     names speakers by seat, so nothing links the chunks, and it windows at 10 minutes anyway), voice gets
     the chunks through `VoiceDiarizer.diarize_chunks` (speaker identities carried across them), and
-    pyannote, which takes one array, gets the whole session (its input counts in its memory) and windows
-    it itself; its memory is recorded after each of its windows."""
+    pyannote through `PyannoteDiarizer.diarize_chunks` (windows of its own within each chunk, identities
+    carried by its speaker ledger); its memory is recorded after each of its windows."""
     import torch
 
     torch.set_num_threads(2)
@@ -187,7 +187,6 @@ def long_child(backend: str, minutes: float, pyannote_dir: Path | None) -> dict:
     if backend == "pyannote":
         from diarize import PyannoteDiarizer
 
-        audio = np.concatenate(list(session_chunks(minutes, seats=1, chunk_s=LONG_CHUNK_S)))
         diarizer = PyannoteDiarizer(pyannote_dir)
         window_count = max(1, math.ceil(minutes * 60 / diarizer.tuning.window_s))
 
@@ -201,8 +200,10 @@ def long_child(backend: str, minutes: float, pyannote_dir: Path | None) -> dict:
                       file=sys.stderr, flush=True)
 
         started = time.perf_counter()
-        turns = diarizer.diarize(audio, rate, progress=window_done)
-        input_mb = audio.nbytes / 2**20
+        # In chunks, as the pipeline hands it a long file (api/file_windows.py): never the whole session.
+        turns = diarizer.diarize_chunks(session_chunks(minutes, seats=1, chunk_s=LONG_CHUNK_S), rate,
+                                        total_s=minutes * 60, progress=window_done)
+        input_mb = min(LONG_CHUNK_S, minutes * 60) * rate * 4 / 2**20  # one chunk at a time
     elif backend == "channel":
         diarizer, turns, offset_s = ChannelDiarizer(), [], 0.0
         for chunk in chunks():

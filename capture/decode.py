@@ -48,9 +48,14 @@ class DecodedAudio:
 
     def mono(self) -> np.ndarray:
         """The mixdown that recognition and voice diarization listen to."""
-        if self.channels == 1:
-            return self.samples[:, 0]
-        return self.samples.mean(axis=1, dtype=np.float32)
+        return mixdown(self.samples)
+
+
+def mixdown(samples: np.ndarray) -> np.ndarray:
+    """One channel from [frames, channels] float32: the first if there is one, else their mean."""
+    if samples.shape[1] == 1:
+        return samples[:, 0]
+    return samples.mean(axis=1, dtype=np.float32)
 
 
 @dataclass(frozen=True, slots=True)

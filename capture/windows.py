@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from capture.decode import MAX_DURATION_S, SAMPLE_RATE, AudioDecodeError, AudioFormat, decoded_blocks
+from capture.decode import MAX_DURATION_S, SAMPLE_RATE, AudioDecodeError, AudioFormat, decoded_blocks, mixdown
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,7 @@ class AudioWindow:
 
     def mono(self) -> np.ndarray:
         """The mixdown that recognition listens to (as DecodedAudio.mono)."""
-        if self.samples.shape[1] == 1:
-            return self.samples[:, 0]
-        return self.samples.mean(axis=1, dtype=np.float32)
+        return mixdown(self.samples)
 
 
 @dataclass(frozen=True, slots=True)

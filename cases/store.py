@@ -146,6 +146,19 @@ class Store(AccountsMixin, TokensMixin, AccessMixin, CorrectionsMixin, AuditMixi
         return self._read_case(case_id)
 
     @locked
+    def discard_case_if_unused(self, case_no: str) -> bool:
+        """Delete a case nothing refers to (opened for a recording that then failed to start); True if deleted.
+        A case holding anything (a session, a person, an assignment) is kept: foreign keys refuse the delete."""
+        try:
+            with immediate_transaction(self._db):
+                deleted = self._db.execute(
+                    "DELETE FROM cases WHERE case_no = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM sessions WHERE sessions.case_id = cases.id)", [case_no]).rowcount
+        except sqlite3.IntegrityError:
+            return False
+        return deleted > 0
+
+    @locked
     def get_case(self, case_no: str) -> dict:
         return self._read_case(self._case_id(case_no))
 

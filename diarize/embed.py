@@ -108,7 +108,8 @@ class SpeakerEncoder:
 
         model = self._loaded()
         parts = []
-        with torch.inference_mode(), _torch_threads(1), _without_onednn():
+        # The thread count is the calling thread's own (OpenMP's setting per thread); oneDNN's switch is shared.
+        with torch.inference_mode(), _torch_threads(1), _ONEDNN_OFF.held():
             # In batches: the LSTM keeps every step's output of a batch, about 0.5 GB for the ~800 windows
             # of a 10-minute chunk at once; 128 at a time cost no measurable speed.
             for first in range(0, len(mels), _BATCH_WINDOWS):
@@ -120,13 +121,42 @@ class SpeakerEncoder:
         return (raw / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
+class _SharedSwitch:
+    """oneDNN off (see `_without_onednn`), process-wide, while any thread embeds: the first thread in turns it
+    off, the last one out restores it. Each thread saving and restoring it itself (as a plain context manager
+    does) goes wrong with two at once (two live rooms, or a room beside a file): the first out turns oneDNN
+    back on under the second, and the second then restores "off" for good."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._held: contextlib.ExitStack | None = None
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        with self._lock:
+            if self._users == 0:
+                stack = contextlib.ExitStack()
+                stack.enter_context(_without_onednn())
+                self._held = stack
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    held, self._held = self._held, None
+                    held.close()
+
+
 @contextlib.contextmanager
 def _without_onednn() -> Iterator[None]:
     # oneDNN caches a compiled LSTM for every distinct input shape (up to 1,024 of them), and each utterance
     # of a live room has its own length: resident memory grew 0.4 MB per embedding, +250 MB over 600
     # utterances (bench: a live room's memory +19 % in 30 minutes). PyTorch's own LSTM kernel gives the same
     # embeddings (measured: identical) at the same speed, and keeps nothing. The switch is process-wide, so
-    # another thread's torch work may run without oneDNN meanwhile: slower at worst, never different.
+    # another thread's torch work (pyannote) may run without oneDNN meanwhile: slower at worst, never different.
     import torch
 
     with warnings.catch_warnings():
@@ -148,3 +178,6 @@ def _torch_threads(count: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+_ONEDNN_OFF = _SharedSwitch()

@@ -25,6 +25,10 @@ _CHANNEL_MARGIN_S = 0.3
 class OnlineLabeller(Protocol):
     name: str
 
+    def warm_up(self) -> None:
+        """Do once, before the first utterance, what would otherwise make the first label slow."""
+        ...
+
     def label(self, utterance: Utterance, audio: np.ndarray, audio_start_s: float) -> list[Utterance]:
         """`audio`: float32 [frames, channels] at 16 kHz starting at `audio_start_s`, covering the utterance."""
         ...
@@ -35,6 +39,9 @@ class OnlineChannelLabeller:
 
     def __init__(self) -> None:
         self._diarizer = ChannelDiarizer()
+
+    def warm_up(self) -> None:
+        pass  # signal processing only: nothing to load
 
     def label(self, utterance: Utterance, audio: np.ndarray, audio_start_s: float) -> list[Utterance]:
         first = max(0, int((utterance.start_s - _CHANNEL_MARGIN_S - audio_start_s) * MODEL_RATE))
@@ -59,6 +66,12 @@ class OnlineVoiceLabeller:
         self.max_speakers = max_speakers
         self._encoder = SpeakerEncoder()
         self._sums: list[np.ndarray] = []
+
+    def warm_up(self) -> None:
+        # The encoder's first call costs about a second (torch sets up its kernels): spend it on a second
+        # of faint noise at the start of the session, not on the first person's first line.
+        noise = np.random.default_rng(0).normal(0.0, 0.01, MODEL_RATE).astype(np.float32)
+        self._encoder.embed([mel_frames(normalized_level(noise))])
 
     @property
     def speaker_count(self) -> int:

@@ -19,7 +19,7 @@ Long recordings go through in chunks of 10 minutes (also given as an iterator of
 recording need not be in memory); a diarize.speaker_ledger keeps each voice's name across chunks.
 """
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -157,7 +157,7 @@ class VoiceDiarizer:
         spans: list[Span] = []
         also: list[Span] = []  # the second speaker over overlapping speech
         offset_s, chunk_count = 0.0, 0
-        for chunk in chunks:
+        for chunk in _at_most(chunks, max(1, int(self.tuning.chunk_s * sample_rate))):
             chunk = checked_audio(chunk, sample_rate)
             mono = to_model_rate(mixdown(chunk), sample_rate)
             # The exact count holds for the recording; a chunk of a longer one may hold fewer of them.
@@ -265,6 +265,18 @@ def _overlap_voices(pieces: list[tuple[int, int]], labels: np.ndarray, *, max_ru
         if end_s - start_s > max_run_s or not squeezed:
             blends.discard(label)
     return blends
+
+
+def _at_most(chunks: Iterable[np.ndarray], frames: int) -> Iterator[np.ndarray]:
+    """The caller's chunks, each longer than `frames` cut into pieces of that length (views): clustering
+    costs the square of a chunk's windows, and a caller's windows may be longer than `chunk_s`
+    (BILU_FILE_WINDOW_S above 600)."""
+    for chunk in chunks:
+        if not hasattr(chunk, "__len__") or len(chunk) <= frames:
+            yield chunk  # checked (and refused, if not audio) by the caller
+            continue
+        for first in range(0, len(chunk), frames):
+            yield chunk[first : first + frames]
 
 
 def _is_last(total_s: float | None, offset_s: float, chunk: np.ndarray, sample_rate: int) -> bool:

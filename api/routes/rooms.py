@@ -73,7 +73,12 @@ def start_recording(room: str, body: StartRecording, user: CurrentUser, store: S
         with Microphone(body.device, channels=body.channels) as mic:
             yield mic.chunks()
 
-    session_id = rooms.start(request, microphone, duration_s=body.duration_s)
+    try:
+        session_id = rooms.start(request, microphone, duration_s=body.duration_s)
+    except Exception:
+        if new_case:  # opened for this recording, which never started (no device, a full disk): not kept
+            store.discard_case_if_unused(body.case_no)
+        raise
     store.record_audit(user, "session.recording_started", session_id=session_id, detail={"room": room})
     return {"session_id": session_id, "room": room, "websocket": f"/ws/sessions/{session_id}"}
 

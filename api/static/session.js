@@ -296,6 +296,7 @@
   function follow() {
     const state = document.getElementById("live-state");
     const tentative = document.getElementById("tentative");
+    let tentativeStart = null;  // where the shown tentative text begins (session seconds)
     const alerts = document.getElementById("alerts");
     const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws${base}`);
     const handlers = {
@@ -304,10 +305,13 @@
         if (u.id !== null && document.getElementById(`u-${u.id}`)) return;
         linesBox.append(buildLine(u));
         ordered = null;
-        tentative.hidden = true;
+        // Utterances are stored (and sent) just after the recognition that already shows the next words:
+        // hide the tentative only when this utterance is the text it showed.
+        if (tentativeStart === null || tentativeStart < u.end_s) tentative.hidden = true;
         if (!editing) tentative.scrollIntoView({ block: "nearest" });
       },
       tentative(message) {
+        tentativeStart = message.text ? message.start_s : null;
         tentative.textContent = `${clock(message.start_s)}  ${message.text}`;
         tentative.hidden = !message.text;
       },

@@ -1,6 +1,8 @@
 """The `bilu` command line, run in-process with click's runner against a real BILU_HOME."""
 import json
+import os
 import sqlite3
+import time
 import wave
 
 import pytest
@@ -145,3 +147,20 @@ def test_bad_input_exits_2_with_one_clear_line_and_stores_nothing(tmp_path, data
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert stored_counts(home) == before
+
+
+def test_recover_deletes_copies_a_killed_process_left_staged_and_keeps_fresh_ones(tmp_path):
+    # A kill -9 while a file is copied in leaves its staged copy in audio/.incoming; nothing refers to it.
+    home = tmp_path / "home"
+    assert bilu(home, "recover").exit_code == 0  # creates the store
+    incoming = home / "audio" / ".incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    left, fresh = incoming / "left-by-a-dead-process.wav", incoming / "being-copied-now.wav"
+    left.write_bytes(b"RIFF" + bytes(1000))
+    fresh.write_bytes(b"RIFF" + bytes(1000))
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(left, (two_days_ago, two_days_ago))
+    result = bilu(home, "recover")
+    assert result.exit_code == 0, result.output
+    assert not left.exists()
+    assert fresh.exists(), "a copy in progress (recently written) must never be deleted"

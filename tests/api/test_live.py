@@ -148,6 +148,11 @@ def test_service_room_with_websocket(tmp_path, opening, pulse):  # noqa: F811
         session_id = started.json()["session_id"]
         busy = client.post("/rooms/五号室/sessions", headers=headers, json={"case_no": "W-1", "device": "vmic_stereo"})
         assert busy.status_code == 409
+        # A recording that cannot start leaves nothing behind, not even the new case it named.
+        no_device = client.post("/rooms/六号室/sessions", headers=headers,
+                                json={"case_no": "W-9", "device": "no-such-microphone"})
+        assert 400 <= no_device.status_code < 500 and "no-such-microphone" in no_device.text, no_device.text
+        assert client.get("/cases/W-9", headers=headers).status_code == 404
         token = headers["Authorization"].split()[1]
         with client.websocket_connect(f"/ws/sessions/{session_id}?token={token}") as ws:
             assert ws.receive_json()["state"] == "recording"

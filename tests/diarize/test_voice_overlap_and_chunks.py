@@ -66,6 +66,14 @@ def test_chunks_fed_one_by_one_give_what_diarize_gives_with_the_same_chunk_lengt
     assert from_chunks == from_array
 
 
+def test_a_chunk_longer_than_chunk_s_is_diarized_in_pieces_of_that_length(chunked_turns, room_mono):
+    # A caller's window may be longer than the diarizer's chunk (BILU_FILE_WINDOW_S above 600): clustering
+    # costs the square of a chunk's windows, so it is cut, as `diarize` cuts one array.
+    _, from_array = chunked_turns
+    diarizer = VoiceDiarizer(tuning=VoiceTuning(chunk_s=15.0))
+    assert diarizer.diarize_chunks(iter([room_mono]), RATE) == from_array
+
+
 def test_speakers_keep_their_names_across_chunk_boundaries(chunked_turns, voice_turns, data_dir, der_percent):
     from_chunks, _ = chunked_turns
     assert {t.speaker for t in from_chunks} == {"S1", "S2"}
