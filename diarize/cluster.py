@@ -89,9 +89,10 @@ def speaker_clusters(
                                        min_speaker_s=min_speaker_s, relaxed=relaxed) for labels, k in splits]
             several = [centroids for centroids in found if centroids.shape[0] > 1]
             if several:
-                best = max(several, key=lambda centroids: _silhouette(x, weights_s, centroids))
-                if _silhouette(x, weights_s, best) >= _MIN_SILHOUETTE:
-                    return best
+                scores = [_silhouette(x, weights_s, centroids) for centroids in several]
+                best = int(np.argmax(scores))  # the first of equals, as max() took it
+                if scores[best] >= _MIN_SILHOUETTE:
+                    return several[best]
                 break  # the clearest split is no better than one voice cut in pieces
     return _units((x * weights_s[:, None]).sum(axis=0, keepdims=True))
 
