@@ -1,9 +1,10 @@
 """Who spoke when, in a room with one microphone per seat: the seat whose microphone is loudest.
 
 Each person's voice reaches their own microphone 10-20 dB louder than the others', so within speech
-(Silero VAD on the mixdown) every short frame goes to the loudest channel. A Viterbi pass with a cost
-for switching seats smooths that: a cough or a chair scraping for a moment does not flip the speaker,
-while a one-word answer, which stands in its own speech region, starts unopposed.
+(Silero VAD on the loudest seat's microphone, frame by frame: diarize.signal.loudest_seat) every short
+frame goes to the loudest channel. A Viterbi pass with a cost for switching seats smooths that: a cough
+or a chair scraping for a moment does not flip the speaker, while a one-word answer, which stands in its
+own speech region, starts unopposed.
 """
 import logging
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from diarize.errors import DiarizationError
-from diarize.signal import MODEL_RATE, checked_audio, mixdown, report_progress, to_model_rate
+from diarize.signal import MODEL_RATE, checked_audio, loudest_seat, report_progress, to_model_rate
 from diarize.turns import exclusive_turns, merge_spans, to_turns
 from diarize.types import ProgressCallback, SpeakerTurn
 from diarize.vad import VadTuning, speech_regions
@@ -101,8 +102,8 @@ class ChannelDiarizer:
     def _window_spans(self, audio: np.ndarray, *, offset_s: float) -> tuple[list, list]:
         """(primary, secondary) spans (start_s, end_s, seat) of one window of 16 kHz audio."""
         tuning = self.tuning
-        regions = speech_regions(mixdown(audio), tuning=tuning.vad)
         frame = MODEL_RATE * tuning.frame_ms // 1000
+        regions = speech_regions(loudest_seat(audio, frame), tuning=tuning.vad)
         frame_s = frame / MODEL_RATE
         if not regions:
             return [], []

@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
 
+from capture import decode_file
 from diarize import ChannelDiarizer, DiarizationError
+from diarize.signal import loudest_seat
+from tests.diarize.mixing import pause_mix, voice_from
 
 RATE = 16000
 
@@ -49,6 +52,30 @@ def test_a_short_cough_on_another_seat_does_not_flip_the_speaker(room_seats, cha
     coughed[start : start + burst.size, 1] += burst
     turns = ChannelDiarizer().diarize(np.clip(coughed, -1, 1), RATE)
     assert not [t for t in turns if t.channel == 1 and t.start_s < 6.0]
+
+
+@pytest.mark.parametrize("seed", [2, 4])
+def test_a_turn_after_a_long_silence_is_heard_from_its_first_words(data_dir, seed):
+    # One person speaks, a minute or two of room noise, the same person again, then the other. Silero on the
+    # mixdown of the seats (their mean: half of each voice, both microphones' noise) heard the second turn
+    # start 0.69 / 0.70 s late with these seeds; on the loudest seat's microphone 0.28 / 0.09 s.
+    first = voice_from(decode_file(data_dir / "funasr_long_25s.flac").mono(), "long25")
+    second = voice_from(decode_file(data_dir / "paddlespeech_zh.wav").mono(), "paddle")
+    mix = pause_mix("pause", first, second, seed=seed)
+    _, seats = mix.render(seed=seed + 100)
+    turns = ChannelDiarizer().diarize(seats, RATE)
+    after_pause = sorted(mix.turns, key=lambda t: t.start_s)[1]
+    heard = [t for t in turns if t.channel == after_pause.seat and t.end_s > after_pause.start_s]
+    assert heard and heard[0].start_s - after_pause.start_s <= 0.5
+
+
+def test_the_loudest_seat_is_taken_frame_by_frame():
+    frame = 320
+    quiet, loud = np.full(frame, 0.01, np.float32), np.full(frame, 0.5, np.float32)
+    seats = np.stack([np.concatenate([loud, quiet, quiet[:100]]), np.concatenate([quiet, -loud, -loud[:100]])], axis=1)
+    mono = loudest_seat(seats, frame)
+    # Seat 0 in the first frame, seat 1 in the second, and the partial frame at the end from seat 1 too.
+    np.testing.assert_array_equal(mono, np.concatenate([loud, -loud, -loud[:100]]))
 
 
 def test_silence_gives_no_turns():
