@@ -103,11 +103,13 @@ class ChannelDiarizer:
         """(primary, secondary) spans (start_s, end_s, seat) of one window of 16 kHz audio."""
         tuning = self.tuning
         frame = MODEL_RATE * tuning.frame_ms // 1000
-        regions = speech_regions(loudest_seat(audio, frame), tuning=tuning.vad)
+        window_levels_db = _frame_levels_db(audio, frame)
+        loudest = np.argmax(window_levels_db, axis=1) if window_levels_db.size else np.zeros(0, dtype=np.int64)
+        regions = speech_regions(loudest_seat(audio, loudest, frame), tuning=tuning.vad)
         frame_s = frame / MODEL_RATE
         if not regions:
             return [], []
-        floors_db = np.percentile(_frame_levels_db(audio, frame), 10, axis=0)
+        floors_db = np.percentile(window_levels_db, 10, axis=0)
         primary, secondary = [], []
         for start, end in regions:
             levels_db = _frame_levels_db(audio[start:end], frame)

@@ -50,18 +50,14 @@ def mixdown(audio: np.ndarray) -> np.ndarray:
     return audio.mean(axis=1, dtype=np.float32)
 
 
-def loudest_seat(audio: np.ndarray, frame: int) -> np.ndarray:
-    """Mono from [frames, channels] seat microphones: each `frame`-sample frame taken from the seat whose
-    microphone is loudest there (what a room's automatic microphone mixer does). For finding speech: each
-    voice comes from its own microphone, with one microphone's noise. The mixdown (their mean) halves each
-    voice while the noises add up, and Silero then missed the soft first syllables of a turn after a long
-    silence (0.4-1.1 s of speech in the long-pause mixes of bench/mixes.py)."""
-    whole = audio.shape[0] // frame * frame
-    framed = audio[:whole].reshape(-1, frame, audio.shape[1])
-    seats = np.argmax(np.mean(np.square(framed), axis=1), axis=1)
-    picked = framed[np.arange(framed.shape[0]), :, seats].reshape(-1)  # frames in time order
-    rest = audio[whole:, int(seats[-1]) if seats.size else 0]
-    return np.concatenate([picked, rest]).astype(np.float32, copy=False)
+def loudest_seat(audio: np.ndarray, seats: np.ndarray, frame: int) -> np.ndarray:
+    """Mono from [frames, channels] seat microphones: frame k (`frame` samples; the last may be partial) taken
+    from channel `seats[k]`, the loudest there (what a room's automatic microphone mixer does). For finding
+    speech: each voice comes from its own microphone, with one microphone's noise. The mixdown (their mean)
+    halves each voice while the noises add up, and Silero then missed the soft first syllables of a turn
+    after a long silence (0.4-1.1 s of speech in the long-pause mixes of bench/mixes.py)."""
+    per_sample = np.repeat(np.asarray(seats, dtype=np.int64), frame)[: audio.shape[0]]
+    return np.ascontiguousarray(audio[np.arange(per_sample.size), per_sample], dtype=np.float32)
 
 
 def report_progress(progress: Callable[[float], None] | None, fraction: float) -> None:

@@ -73,7 +73,7 @@ def test_the_loudest_seat_is_taken_frame_by_frame():
     frame = 320
     quiet, loud = np.full(frame, 0.01, np.float32), np.full(frame, 0.5, np.float32)
     seats = np.stack([np.concatenate([loud, quiet, quiet[:100]]), np.concatenate([quiet, -loud, -loud[:100]])], axis=1)
-    mono = loudest_seat(seats, frame)
+    mono = loudest_seat(seats, np.array([0, 1, 1]), frame)
     # Seat 0 in the first frame, seat 1 in the second, and the partial frame at the end from seat 1 too.
     np.testing.assert_array_equal(mono, np.concatenate([loud, -loud, -loud[:100]]))
 
