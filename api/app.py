@@ -21,17 +21,17 @@ from cases import (
 )
 
 from api.access import LoginRequired, require_login, login_url
-from api.pipeline import Pipeline
-from api.recovery import start_recovery
-from api.rooms import LiveRooms, RoomBusy
+from engine.pipeline import Pipeline
+from engine.recovery import start_recovery
+from engine.rooms import LiveRooms, RoomBusy
 from api.routes import (audio, auth, cases, findings, health, pages, people, rooms, search, sessions, speakers, units,
                         uploads, users, utterances)
 from api.routes import integrity  # GET /sessions/{id}/verify
 from api.security import CookieSigner, LoginThrottle, load_secret_key
-from api.settings import Settings
+from engine.settings import Settings
 from api.templating import STATIC_DIR
 from api.upload_body import UploadTooLarge
-from api.upload_worker import UploadWorker
+from engine.upload_worker import UploadWorker
 
 log = logging.getLogger(__name__)
 

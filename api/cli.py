@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from api.settings import Settings
+from engine.settings import Settings
 
 EXIT_BAD_INPUT = 2
 
@@ -81,7 +81,7 @@ def transcribe(settings: Settings, file: Path, case_no, room, speakers, seat_rol
     """Transcribe a recording (wav, flac, mp3, m4a, ogg) into a new session; prints the session id."""
     from diarize import parse_seat_roles
 
-    from api.pipeline import FileRequest, Pipeline
+    from engine.pipeline import FileRequest, Pipeline
     from api.progress import TerminalProgress
 
     if not file.is_file():
@@ -98,7 +98,7 @@ def transcribe(settings: Settings, file: Path, case_no, room, speakers, seat_rol
         conditions=tuple(conditions),
     )
     from api.cli_live import report_recovered
-    from api.recovery import recover_abandoned
+    from engine.recovery import recover_abandoned
 
     pipeline = Pipeline(settings)
     with _store(settings) as store, TerminalProgress() as progress:
@@ -191,7 +191,7 @@ def _clock(seconds: float) -> str:
 @click.pass_obj
 def check(settings: Settings, session_id, transcript, rule_set, conditions, as_json) -> None:
     """Check the procedural statements of a session (exit 0: all satisfied, 1: some not, 2: bad input)."""
-    from api.checking import DEFAULT_RULE_SET, check_session, rule_set_for
+    from engine.checking import DEFAULT_RULE_SET, check_session, rule_set_for
     from api.findings_table import print_findings
 
     if (session_id is None) == (transcript is None):
@@ -218,7 +218,7 @@ def rules(settings: Settings) -> None:
     """List the procedural rule sets and conditional additions, with their rules."""
     from lexicon import condition_names, rule_set_names
 
-    from api.checking import rule_set_for
+    from engine.checking import rule_set_for
 
     extra = (settings.rules_dir,) if settings.rules_dir else ()
     for name in rule_set_names(extra_dirs=extra):
@@ -266,7 +266,7 @@ def serve(settings: Settings, host: str | None, port: int | None, demo: bool) ->
         with _store(settings) as store:
             session_id = ensure_demo(store, settings)
         click.echo(f"demo case ready: session {session_id}", err=True)
-    from api.pipeline import Pipeline
+    from engine.pipeline import Pipeline
 
     Pipeline(settings).check_diarizer()  # a broken pyannote folder stops the service here, not at a recording
     host = host or settings.host

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from api.settings import Settings
+from engine.settings import Settings
 
 
 @click.command()
@@ -49,9 +49,9 @@ def record(settings: Settings, case_no, room, device, channels, seat_roles, dura
     from cases import Store, check_case_no
     from diarize import parse_seat_roles
 
-    from api.live import LiveRequest, LiveSession
-    from api.pipeline import Pipeline
-    from api.recovery import recover_abandoned
+    from engine.live import LiveRequest, LiveSession
+    from engine.pipeline import Pipeline
+    from engine.recovery import recover_abandoned
 
     check_case_no(case_no)
     if file is not None and not file.is_file():
@@ -130,8 +130,8 @@ def recover(settings: Settings) -> None:
     transcribe the rest. Exit 1 if a file session could not be resumed (its kept audio is gone)."""
     from cases import Store
 
-    from api.pipeline import Pipeline
-    from api.recovery import recover_abandoned
+    from engine.pipeline import Pipeline
+    from engine.recovery import recover_abandoned
 
     pipeline = Pipeline(settings)
     with Store.open(settings.home) as store:

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from api.settings import Settings
+from engine.settings import Settings
 
 DEMO_ADMIN = "admin"
 ROLE_CHOICES = click.Choice(["officer", "recorder", "supervisor", "prosecutor", "admin"])

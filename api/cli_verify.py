@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from api.settings import Settings
+from engine.settings import Settings
 
 
 class _BytesProgress:

@@ -4,9 +4,9 @@ from importlib.resources import as_file, files
 
 from cases import CaseNotFound, Store
 
-from api.pipeline import FileRequest, Pipeline
+from engine.pipeline import FileRequest, Pipeline
 from api.progress import TerminalProgress
-from api.settings import Settings
+from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from fastapi import Depends, Request
 
 from cases import Store
 
-from api.settings import Settings
+from engine.settings import Settings
 
 
 def get_settings(request: Request) -> Settings:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
-from api.settings import Settings
+from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from fastapi import Request
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from api.audio_files import discard
+from engine.audio_files import discard
 
 FILE_FIELD = "file"
 MAX_FIELD_BYTES = 4096

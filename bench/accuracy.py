@@ -18,8 +18,8 @@ import numpy as np
 import common  # noqa: F401  (puts the repository on sys.path)
 from common import audio_dir, machine, manifest, write_results
 
-from api.pipeline import FileRequest, Pipeline
-from api.settings import Settings
+from engine.pipeline import FileRequest, Pipeline
+from engine.settings import Settings
 from bench.der import der_percent
 from cases import Store
 from cases.exports import export

@@ -30,7 +30,7 @@ import common  # noqa: E402,F401
 from common import audio_dir, machine, write_results  # noqa: E402
 
 from api.app import create_app  # noqa: E402
-from api.settings import Settings  # noqa: E402
+from engine.settings import Settings  # noqa: E402
 from capture import decode_file  # noqa: E402
 from cases import Store  # noqa: E402
 from transcribe import Utterance, Word  # noqa: E402

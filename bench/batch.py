@@ -16,8 +16,8 @@ from pathlib import Path
 import common  # noqa: F401  (puts the repository on sys.path)
 from common import ROOT, audio_dir, machine, peak_rss_mb, write_results
 
-from api.pipeline import FileRequest, Pipeline
-from api.settings import Settings
+from engine.pipeline import FileRequest, Pipeline
+from engine.settings import Settings
 from cases import Store
 from transcribe import TranscribeOptions
 
@@ -50,7 +50,7 @@ def measure_memory(path: Path) -> float:
     """Peak RSS (MB) of a fresh process that runs the pipeline once on `path`."""
     code = (
         "import sys, tempfile; sys.path.insert(0, 'bench'); import common;"
-        "from pathlib import Path; from api.pipeline import FileRequest, Pipeline; from api.settings import Settings;"
+        "from pathlib import Path; from engine.pipeline import FileRequest, Pipeline; from engine.settings import Settings;"
         "from cases import Store; home = Path(tempfile.mkdtemp());"
         "s = Settings(home=home); st = Store.open(home);"
         f"Pipeline(s).transcribe_file(st, FileRequest(path=Path({str(path)!r}), case_no='MEM-1'));"

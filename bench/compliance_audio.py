@@ -19,8 +19,8 @@ from pypinyin import Style, lazy_pinyin
 import common  # noqa: F401  (puts the repository on sys.path)
 from common import machine, write_results
 
-from api.pipeline import FileRequest, Pipeline
-from api.settings import Settings
+from engine.pipeline import FileRequest, Pipeline
+from engine.settings import Settings
 from cases import Store
 
 OFFICER, SUSPECT = 0, 1

@@ -8,7 +8,7 @@ the same recipes rendered with another seed (bench/mixes.py HELDOUT_SEED), repor
 figures and writes bench/results/diarization.json. Run: python bench/diarization.py [--threads 2]
 
 --words also transcribes the own overlap mixes (the embedded Whisper model) and gives each speaker's CER
-with and without re-transcribing the seats over overlaps (api/seat_transcription.py).
+with and without re-transcribing the seats over overlaps (engine/seat_transcription.py).
 --long-minutes 30,60,240 diarizes synthetic sessions of those lengths with channel and voice (each in
 a child process, so that its peak resident memory is its own). The session is generated 10 minutes at a
 time and fed chunk by chunk (voice through VoiceDiarizer.diarize_chunks), never held whole; the resident
@@ -101,7 +101,7 @@ def overlap_words(own) -> dict:
     """Per speaker CER on the own overlap mixes whose turns are whole clips with trusted text: the mono
     transcript with words assigned to exclusive turns, against the same with seats re-transcribed over
     overlaps. And on the mixes without overlap, whether the transcript changed at all."""
-    from api.seat_transcription import diarize_with_overlap, overlap_episodes, with_seat_words
+    from engine.seat_transcription import diarize_with_overlap, overlap_episodes, with_seat_words
     from diarize import assign_speakers
     from transcribe import ModelSpec, TranscribeOptions, load_model, transcribe_samples
     from transcribe.metrics import character_error_rate
@@ -200,7 +200,7 @@ def long_child(backend: str, minutes: float, pyannote_dir: Path | None) -> dict:
                       file=sys.stderr, flush=True)
 
         started = time.perf_counter()
-        # In chunks, as the pipeline hands it a long file (api/file_windows.py): never the whole session.
+        # In chunks, as the pipeline hands it a long file (engine/file_windows.py): never the whole session.
         turns = diarizer.diarize_chunks(session_chunks(minutes, seats=1, chunk_s=LONG_CHUNK_S), rate,
                                         total_s=minutes * 60, progress=window_done)
         input_mb = min(LONG_CHUNK_S, minutes * 60) * rate * 4 / 2**20  # one chunk at a time

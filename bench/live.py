@@ -28,9 +28,9 @@ import common  # noqa: F401  (puts the repository on sys.path)
 import numpy as np
 from common import SHARED_AUDIO, TEST_DATA, machine, write_results
 
-from api.live import LiveRequest, LiveSession
-from api.pipeline import Pipeline
-from api.settings import Settings
+from engine.live import LiveRequest, LiveSession
+from engine.pipeline import Pipeline
+from engine.settings import Settings
 from capture import AudioChunk, decode_file
 from cases import Store
 

@@ -70,8 +70,8 @@ def _voice(name: str) -> Path:
 
 def child_pipeline(path: Path, *, window_s: float, stop_after: int | None) -> dict:
     """One run of the pipeline in this (child) process."""
-    from api.pipeline import FileRequest, Pipeline
-    from api.settings import Settings
+    from engine.pipeline import FileRequest, Pipeline
+    from engine.settings import Settings
     from capture import decode_windows, probe_file
     from cases import Store
 
@@ -122,7 +122,7 @@ def child_pipeline(path: Path, *, window_s: float, stop_after: int | None) -> di
 def child_bare(path: Path) -> dict:
     from faster_whisper import decode_audio
 
-    from api.settings import Settings
+    from engine.settings import Settings
     from transcribe import ModelSpec, TranscribeOptions, load_model
 
     settings = Settings(home=Path(tempfile.gettempdir()))

@@ -15,7 +15,7 @@ from cases.audit_chain import SYSTEM_ACTOR
 from cases.reads import now_utc_iso, one, to_s
 
 PLAYBACK_NAME = "playback.wav"
-"""The 16 kHz mono WAV api/live.py writes into a live session's folder before finishing it (same name there)."""
+"""The 16 kHz mono WAV engine/live.py writes into a live session's folder before finishing it (same name there)."""
 
 
 class SegmentsMixin:

@@ -41,6 +41,6 @@ def bilu_home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(bilu_home: Path):
-    from api.settings import Settings
+    from engine.settings import Settings
 
     return Settings(home=bilu_home)

@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse
 
 from api.access import CurrentUser, VisibleSession
 from api.deps import StoreDep
-from api.live import PLAYBACK_NAME, ensure_playback
+from engine.live import PLAYBACK_NAME, ensure_playback
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from diarize import ROLES
 from lexicon import RuleError
 
 from api.access import PageUser
-from api.checking import DEFAULT_RULE_SET, rule_set_for
+from engine.checking import DEFAULT_RULE_SET, rule_set_for
 from api.deps import SettingsDep, StoreDep
 from api.templating import render_page
 

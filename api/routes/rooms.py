@@ -18,10 +18,10 @@ from cases.access import may_correct, scope_of
 from diarize import parse_seat_roles
 
 from api.access import CorrectableSession, CurrentUser
-from api.checking import DEFAULT_RULE_SET
+from engine.checking import DEFAULT_RULE_SET
 from api.deps import SettingsDep, StoreDep
-from api.live import LiveRequest
-from api.rooms import LiveRooms
+from engine.live import LiveRequest
+from engine.rooms import LiveRooms
 from api.websocket_auth import websocket_account
 
 router = APIRouter(tags=["rooms"])

@@ -19,13 +19,13 @@ from cases.access import may_correct, scope_of
 from diarize import parse_seat_roles
 
 from api.access import CurrentUser
-from api.checking import DEFAULT_RULE_SET
+from engine.checking import DEFAULT_RULE_SET
 from api.deps import SettingsDep, StoreDep
-from api.pipeline import FileRequest, Pipeline, StagedFile
+from engine.pipeline import FileRequest, Pipeline, StagedFile
 from api.security import CSRF_FIELD
-from api.settings import Settings
+from engine.settings import Settings
 from api.upload_body import FILE_FIELD, UploadRejected, UploadTooLarge, check_content_length, receive_upload
-from api.upload_worker import UploadWorker, WorkerStopped, discard
+from engine.upload_worker import UploadWorker, WorkerStopped, discard
 
 router = APIRouter(tags=["uploads"])
 

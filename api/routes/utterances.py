@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from api.access import CorrectableSession, CurrentUser, VisibleSession
-from api.checking import check_session
+from engine.checking import check_session
 from api.deps import SettingsDep, StoreDep
 
 router = APIRouter(prefix="/sessions/{session_id}", tags=["utterances"])

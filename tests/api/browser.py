@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from api.app import create_app
-from api.settings import Settings
+from engine.settings import Settings
 from tests.api.helpers import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")

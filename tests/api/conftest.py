@@ -1,7 +1,7 @@
 import pytest
 
-from api.pipeline import FileRequest, Pipeline
-from api.settings import Settings
+from engine.pipeline import FileRequest, Pipeline
+from engine.settings import Settings
 from cases import Store
 
 

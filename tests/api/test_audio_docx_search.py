@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import pytest
 from docx import Document
 
-from api.settings import Settings
+from engine.settings import Settings
 from cases import Store
 from tests.api.helpers import PASSWORD, bearer, client_for, stored_session
 

@@ -125,7 +125,7 @@ PAGE_PUBLIC_ROW = {who: ("303" if who == "anonymous" else "ok") for who in WHO}
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from api.settings import Settings
+    from engine.settings import Settings
 
     settings = Settings(home=tmp_path_factory.mktemp("home"))
     with Store.open(settings.home) as store:

@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from api.settings import Settings
+from engine.settings import Settings
 from cases import Store
 from tests.api.helpers import PASSWORD, bearer, client_for, stored_session
 

@@ -61,7 +61,7 @@ def test_kill_9_between_stored_utterances_resumes_after_the_last_one(tmp_path, d
 def _prepared_then_abandoned(settings, data_dir, whisper_model):
     """A file session as a process leaves it when it dies right after creating it: kept audio, status
     "transcribing" (the real `prepare`); the caller lets its lock go, as the kernel does at a kill."""
-    from api.pipeline import FileRequest, Pipeline
+    from engine.pipeline import FileRequest, Pipeline
     from cases import Store
 
     with Store.open(settings.home) as store:
@@ -70,7 +70,7 @@ def _prepared_then_abandoned(settings, data_dir, whisper_model):
 
 
 def test_a_transcription_at_work_is_never_taken_for_abandoned(settings, data_dir, whisper_model):
-    from api.recovery import claim_abandoned
+    from engine.recovery import claim_abandoned
     from cases import Store
 
     prepared = _prepared_then_abandoned(settings, data_dir, whisper_model)

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from api.pipeline import FileRequest, Pipeline
-from api.settings import Settings
+from engine.pipeline import FileRequest, Pipeline
+from engine.settings import Settings
 from capture import decode_windows
 from cases import Store
 from tests.crash_helpers import crash_and_recover

@@ -15,7 +15,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 
 from api.app import create_app
-from api.settings import Settings
+from engine.settings import Settings
 from cases import Store
 from tests.api.helpers import PASSWORD, stored_session
 

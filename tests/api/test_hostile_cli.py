@@ -47,7 +47,7 @@ def test_broken_audio_exits_2_with_one_line_and_nothing_changes(home, tmp_path, 
 def test_unusual_but_valid_audio_is_transcribed(home, tmp_path, data_dir, manifest, whisper_model, monkeypatch, kind,
                                                make, expect):
     # The same real model the session loaded, instead of each `bilu transcribe` loading it again (seconds each).
-    monkeypatch.setattr("api.pipeline.load_model", lambda spec, *, cache_dir=None: whisper_model)
+    monkeypatch.setattr("engine.pipeline.load_model", lambda spec, *, cache_dir=None: whisper_model)
     path = make(tmp_path, data_dir)
     result = bilu(home, "transcribe", path, "--case", CASE, *(["--speakers", "1"] if kind != "8-channels" else []))
     assert result.exit_code == 0, result.output

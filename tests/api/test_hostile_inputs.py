@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
+from engine.settings import Settings
 from cases import Store
 from tests.api import hostile_audio
 from tests.api.helpers import PASSWORD, bearer, stored_session, wait_for_status

@@ -133,7 +133,7 @@ def test_a_missing_device_is_a_clear_error(tmp_path, pulse):  # noqa: F811
 
 def test_service_room_with_websocket(tmp_path, opening, pulse):  # noqa: F811
     from api.app import create_app
-    from api.settings import Settings
+    from engine.settings import Settings
     from tests.api.helpers import PASSWORD, bearer
 
     settings = Settings(home=tmp_path / "home")

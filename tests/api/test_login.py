@@ -1,7 +1,7 @@
 """Login: the session cookie and its flags, CSRF on unsafe methods, throttling, logout, bearer tokens."""
 import pytest
 
-from api.settings import Settings
+from engine.settings import Settings
 from cases import Store
 from tests.api.helpers import PASSWORD, client_for, stored_session
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from api.checking import check_session  # noqa: E402
-from api.settings import Settings  # noqa: E402
+from engine.checking import check_session  # noqa: E402
+from engine.settings import Settings  # noqa: E402
 from cases import Store  # noqa: E402
 from tests.api.browser import chromium, log_in, serving  # noqa: E402
 from tests.api.helpers import PASSWORD, stored_session  # noqa: E402

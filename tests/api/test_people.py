@@ -4,7 +4,7 @@ from tests.api.helpers import PASSWORD, bearer, client_for, stored_session
 
 
 def test_people_of_a_case(tmp_path):
-    from api.settings import Settings
+    from engine.settings import Settings
 
     settings = Settings(home=tmp_path / "home")
     with Store.open(settings.home) as store:

@@ -1,11 +1,11 @@
-"""Both speakers' words survive when two seats talk at once (api/seat_transcription.py), on a mix of two
+"""Both speakers' words survive when two seats talk at once (engine/seat_transcription.py), on a mix of two
 real clips with trusted transcripts built in the test (tests/diarize/mixing.py)."""
 from capture import decode_file
 from diarize import ChannelDiarizer, SpeakerTurn, assign_speakers
 from transcribe import TranscribeOptions, transcribe_samples
 from transcribe.metrics import character_error_rate
 
-from api.seat_transcription import diarize_with_overlap, overlap_episodes, with_seat_words
+from engine.seat_transcription import diarize_with_overlap, overlap_episodes, with_seat_words
 from tests.diarize.mixing import overlap_mix, voice_from
 
 RATE = 16000

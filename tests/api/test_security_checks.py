@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
+from engine.settings import Settings
 from cases import Store
 from tests.api import hostile_audio
 from tests.api.helpers import PASSWORD, stored_session

@@ -21,7 +21,7 @@ import httpx
 import numpy as np
 import pytest
 
-from api.settings import Settings
+from engine.settings import Settings
 from capture import decode_file, read_segments, recover_segments
 from capture.recorder import file_sha256
 from cases import Store

@@ -15,7 +15,7 @@ SEATS = "dev_room_2spk.seats.flac"
 
 @pytest.fixture
 def home_with_officer(tmp_path):
-    from api.settings import Settings
+    from engine.settings import Settings
 
     settings = Settings(home=tmp_path / "home")
     with Store.open(settings.home) as store:

@@ -21,8 +21,8 @@ def bilu(home, *args):
 def transcribed(tmp_path_factory, data_dir, whisper_model):
     """A short real recording (4 s, one speaker) through the real pipeline, once for the module: (settings, id).
     Shorter than tests/api/conftest.py's two-seat mix: the chain needs real words, not a long conversation."""
-    from api.pipeline import FileRequest, Pipeline
-    from api.settings import Settings
+    from engine.pipeline import FileRequest, Pipeline
+    from engine.settings import Settings
 
     settings = Settings(home=tmp_path_factory.mktemp("home"))
     with Store.open(settings.home) as store:
@@ -107,7 +107,7 @@ def test_bad_input_exits_2(transcribed):
 
 def test_the_api_verifies_a_session_and_signs_its_export(copy_of):
     home, session_id = copy_of
-    from api.settings import Settings
+    from engine.settings import Settings
 
     settings = Settings(home=home)
     with Store.open(home) as store:

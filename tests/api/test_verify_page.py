@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from api.settings import Settings
+from engine.settings import Settings
 from cases import Store
 from transcribe import Utterance
 from tests.api.helpers import PASSWORD, words_of

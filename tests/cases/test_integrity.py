@@ -51,7 +51,7 @@ def file_session(store: Store, data_dir: Path, case_no: str = "A-1") -> int:
 
 def live_session(store: Store, data_dir: Path) -> int:
     """A finished live session whose audio is two real WAV segments and a playback file, as the recorder and
-    api/live.py leave them."""
+    engine/live.py leave them."""
     folder = Path("audio/live/room1")
     (store.home / folder).mkdir(parents=True)
     session_id = store.create_session(case_no="A-1", room="二号讯问室", kind="live", source_name=None,

@@ -124,7 +124,7 @@ def test_a_speaker_keeps_their_name_across_windows(pipeline_folder, room_mono):
 
 
 def test_chunks_given_one_by_one_give_what_the_whole_array_gives(pipeline_folder, room_mono):
-    # A long file reaches the diarizer a window at a time (api/file_windows.py), never whole in memory.
+    # A long file reaches the diarizer a window at a time (engine/file_windows.py), never whole in memory.
     windowed = PyannoteDiarizer(pipeline_folder, tuning=PyannoteTuning(window_s=15.0))
     whole = windowed.diarize(room_mono, RATE)
     cuts = np.linspace(0, room_mono.shape[0], 4).round().astype(int)  # the same three equal windows

@@ -10,7 +10,7 @@ How each backend takes windows: the voice diarizer (`diarize_chunks_overlapping`
 (`diarize_chunks`) match each window's voices to those heard before with a speaker ledger; the channel
 diarizer names speakers by seat, so each window is diarized on its own and the times shifted.
 
-Shared by the pipeline (api/pipeline.py) and crash recovery (api/batch_recovery.py), which resumes part-way
+Shared by the pipeline (engine/pipeline.py) and crash recovery (engine/batch_recovery.py), which resumes part-way
 through with `from_s`: windows wholly before it are decoded and skipped, the one holding it is transcribed
 from there.
 """
@@ -24,7 +24,7 @@ from diarize import SpeakerTurn, assign_speakers, exclusive_turns
 from transcribe import TranscribeOptions, transcribe_samples
 from transcribe.types import Utterance
 
-from api.seat_transcription import OverlapEpisode, diarize_with_overlap, overlap_episodes, with_seat_words
+from engine.seat_transcription import OverlapEpisode, diarize_with_overlap, overlap_episodes, with_seat_words
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def diarize_windows(
     diarizer, windows: WindowSource, *, duration_s: float, num_speakers: int | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> tuple[list[SpeakerTurn], list[SpeakerTurn]]:
-    """(exclusive turns for assigning words, turns as heard, to store), as api.seat_transcription's
+    """(exclusive turns for assigning words, turns as heard, to store), as engine.seat_transcription's
     diarize_with_overlap gives for one array, over all windows with session times."""
     report = progress or (lambda fraction: None)
     passes = windows()
@@ -100,7 +100,7 @@ def transcribe_windows(
 ) -> Iterator[Utterance]:
     """The speaker-assigned utterances of every window, in time order, from `from_s` on (lazy: a window is
     decoded and recognised when the one before has been consumed). Where seats overlap, each seat's own
-    words replace the mixdown's (api/seat_transcription.py); an overlap that began before `from_s` keeps
+    words replace the mixdown's (engine/seat_transcription.py); an overlap that began before `from_s` keeps
     what was stored, its rest comes from the mixdown."""
     episodes = [e for e in overlap_episodes(heard) if e.start_s >= from_s]
     for window in windows:

@@ -6,7 +6,7 @@ finishes a session, so two recoverers (the service starting, `bilu recover`) nev
 Whoever holds a lock re-reads the session's status before working on it: work only ever starts on a session
 still "transcribing", and a session's status changes before its lock is let go.
 
-A live recording locks `.recording.lock` in its own audio folder before its session exists (api/live.py). A
+A live recording locks `.recording.lock` in its own audio folder before its session exists (engine/live.py). A
 file's session gets its id only when it is created, so its lock, `locks/session-N.lock` under BILU_HOME, is
 taken while `locks/creating.lock` is held; recovery looks for abandoned file sessions while holding that lock
 too, so it never sees a file session between its creation and its lock.

@@ -13,8 +13,8 @@ import threading
 
 from cases import Store
 
-from api.pipeline import Pipeline, Prepared
-from api.settings import Settings
+from engine.pipeline import Pipeline, Prepared
+from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ session exists), perhaps the diarizer's speaker turns (stored in one transaction
 far (each in its own transaction). Recovery checks the kept audio against the session's sha256, diarizes again
 only if no turns were stored, transcribes the audio after the last stored utterance (so nothing is stored
 twice), gives speakers their roles as the pipeline does, runs the procedural checker and marks the session
-"recovered". A long file is read in windows as the pipeline reads it (api/file_windows.py): windows before the
-point of resumption are decoded and skipped. The caller holds the session's lock (api/session_locks.py)
+"recovered". A long file is read in windows as the pipeline reads it (engine/file_windows.py): windows before the
+point of resumption are decoded and skipped. The caller holds the session's lock (engine/session_locks.py)
 throughout.
 """
 import dataclasses
@@ -20,9 +20,9 @@ from cases import Store
 from diarize import SpeakerTurn, exclusive_turns, make_diarizer, speaker_roles
 from transcribe import TranscribeOptions
 
-from api.checking import check_session
-from api.file_windows import decode_checked, diarize_windows, transcribe_windows, window_source
-from api.settings import Settings
+from engine.checking import check_session
+from engine.file_windows import decode_checked, diarize_windows, transcribe_windows, window_source
+from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 

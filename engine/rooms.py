@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 from cases import Store
 
-from api.live import LiveRequest, LiveSession
-from api.pipeline import Pipeline
-from api.settings import Settings
+from engine.live import LiveRequest, LiveSession
+from engine.pipeline import Pipeline
+from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 

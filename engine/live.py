@@ -34,8 +34,8 @@ from diarize import SpeakerTurn, make_online_labeller, speaker_roles
 from lexicon import LiveChecker, Statement
 from transcribe import StreamingTranscriber, TranscribeOptions, Utterance
 
-from api.checking import DEFAULT_RULE_SET, check_session, rule_set_for
-from api.settings import Settings
+from engine.checking import DEFAULT_RULE_SET, check_session, rule_set_for
+from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Utterances are stored as recognition yields them, so a long file shows progress in the store (and on
 the progress bar) while it runs; a failure leaves the session marked failed with what was stored. A file
 longer than one window (BILU_FILE_WINDOW_S, 10 minutes) is decoded, diarized and transcribed a window at a time
-(api/file_windows.py), so time and memory stay flat however long the questioning.
+(engine/file_windows.py), so time and memory stay flat however long the questioning.
 """
 import logging
 import threading
@@ -18,11 +18,11 @@ from cases.checks import check_room_name
 from diarize import SpeakerTurn, choose_diarizer, make_diarizer, speaker_roles
 from transcribe import ModelSpec, TranscribeOptions, load_model
 
-from api import audio_files
-from api.checking import DEFAULT_RULE_SET, check_session, rule_set_for
-from api.file_windows import decode_checked, diarize_windows, transcribe_windows, window_source
-from api.session_locks import SessionLock, create_locked_file_session
-from api.settings import Settings
+from engine import audio_files
+from engine.checking import DEFAULT_RULE_SET, check_session, rule_set_for
+from engine.file_windows import decode_checked, diarize_windows, transcribe_windows, window_source
+from engine.session_locks import SessionLock, create_locked_file_session
+from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class FileRequest:
 
 @dataclass(frozen=True, slots=True)
 class StagedFile:
-    """A copy in audio/.incoming, flushed to disk, not yet kept (see api.audio_files)."""
+    """A copy in audio/.incoming, flushed to disk, not yet kept (see engine.audio_files)."""
     path: Path
     sha256: str
     size_bytes: int
@@ -65,7 +65,7 @@ class Prepared:
     started: float  # time.perf_counter() when preparing began
     timings: dict[str, float]
     # Held from the session's creation until `run` ends: a session "transcribing" whose lock is free was left
-    # by a process that died, and recovery resumes it (api/session_locks.py, api/batch_recovery.py).
+    # by a process that died, and recovery resumes it (engine/session_locks.py, engine/batch_recovery.py).
     lock: SessionLock | None = None
     duration_s: float | None = None  # of the decoded audio; None: learnt by decoding it again
 

@@ -1,11 +1,11 @@
 """Finishing sessions whose process died (kill -9, power loss): keep their audio, transcribe the rest.
 
 A recording in progress holds an exclusive lock on its folder's lock file, a file transcription one on
-BILU_HOME/locks/session-N.lock (api/session_locks.py); the kernel drops a lock when its process dies, however it
+BILU_HOME/locks/session-N.lock (engine/session_locks.py); the kernel drops a lock when its process dies, however it
 dies. So a session still marked "transcribing" whose lock can be taken was left behind. For a live session,
 recovery repairs the last segment's header (capture.recover_segments), records the segments the database had
 not heard of, transcribes the audio after the last committed utterance, and marks the session "recovered"; a
-file session is resumed by api/batch_recovery.py. Recovery holds the session's lock while it works.
+file session is resumed by engine/batch_recovery.py. Recovery holds the session's lock while it works.
 """
 import fcntl
 import logging
@@ -17,12 +17,12 @@ from cases.segments import segments_digest
 from diarize import ChannelDiarizer, SpeakerTurn, assign_speakers, make_online_labeller, speaker_roles
 from transcribe import TranscribeOptions, transcribe_samples
 
-from api.audio_files import remove_stale_staged
-from api.batch_recovery import recover_file_session
-from api.checking import check_session
-from api.live import LOCK_NAME, write_playback
-from api.session_locks import SessionLock, creating_file_sessions, try_lock, try_lock_file_session
-from api.settings import Settings
+from engine.audio_files import remove_stale_staged
+from engine.batch_recovery import recover_file_session
+from engine.checking import check_session
+from engine.live import LOCK_NAME, write_playback
+from engine.session_locks import SessionLock, creating_file_sessions, try_lock, try_lock_file_session
+from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 

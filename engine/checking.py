@@ -5,7 +5,7 @@ from typing import Iterable
 from cases import Store
 from lexicon import Finding, RuleSet, Statement, check, load_rule_set
 
-from api.settings import Settings
+from engine.settings import Settings
 
 DEFAULT_RULE_SET = "criminal_first"
 
