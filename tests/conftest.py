@@ -44,3 +44,13 @@ def settings(bilu_home: Path):
     from engine.settings import Settings
 
     return Settings(home=bilu_home)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark `recognition` every test that uses the model in this process (through the whisper_model fixture,
+    directly or under another fixture); modules that run it in a child process (`bilu transcribe`, `bilu
+    record`, a room started over HTTP) carry the mark themselves. `make test` runs these again under another
+    CPU's kernels (tests/kernels.py)."""
+    for item in items:
+        if "whisper_model" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.recognition)

@@ -11,6 +11,8 @@ from click.testing import CliRunner
 from api.cli import cli
 from tests.audio_helpers import write_audio
 
+pytestmark = pytest.mark.recognition  # `bilu transcribe` runs the model in a child process
+
 
 def bilu(home, *args):
     result = CliRunner().invoke(cli, [str(a) for a in args], env={"BILU_HOME": str(home)}, catch_exceptions=False)

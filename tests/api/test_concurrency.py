@@ -4,6 +4,9 @@ PulseAudio null sinks, 5 clients reading and searching for 20 s. Asserts no fail
 import importlib.util
 import sys
 from pathlib import Path
+import pytest
+
+pytestmark = pytest.mark.recognition  # the service transcribes the uploads in its own process
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 

@@ -8,6 +8,8 @@ from capture import decode_file
 from tests.audio_helpers import write_audio
 from tests.crash_helpers import MAX_LIVE_LOSS_S, calibrate, crash_and_recover, kill_moment
 
+pytestmark = pytest.mark.recognition  # `bilu record --file` and `bilu recover` run the model in child processes
+
 SEEDS = (201, 202, 203)  # one kill in each third of the run
 
 

@@ -69,8 +69,11 @@ def test_the_windowed_transcript_is_the_whole_file_one(room):
     whole_text = "".join(u["text"] for u in whole)
     windowed_text = "".join(u["text"] for u in windowed)
     assert len(whole_text) > 100
-    # Whisper hears each window on its own, so a word may come out differently: nothing more.
-    assert character_error_rate(whole_text, windowed_text) < 0.1
+    # Whisper hears each window on its own, so a word may come out differently: nothing more. Nothing lost or
+    # doubled at the edge (a lost or doubled turn is 15-20 % of the characters here). Measured whole against
+    # windowed: 0.115 with oneDNN's AVX2 kernels, 0.103 with MKL's (a bound of 0.1 failed on AMD machines).
+    assert 0.9 <= len(windowed_text) / len(whole_text) <= 1.1
+    assert character_error_rate(whole_text, windowed_text) < 0.2
     assert session["status"] == "done" and session["duration_s"] == pytest.approx(38.6, abs=0.01)
 
 

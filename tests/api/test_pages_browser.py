@@ -223,6 +223,7 @@ def test_screenshot_of_the_session_page(page, world):
     assert SCREENSHOT.stat().st_size > 10_000
 
 
+@pytest.mark.recognition  # the room is transcribed in the service's process
 def test_the_live_view_grows_while_a_room_records(page, world, pulse, data_dir, tmp_path):  # noqa: F811
     from capture import decode_file
     from tests.audio_helpers import write_audio
