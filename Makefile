@@ -12,7 +12,11 @@ STAMP := $(VENV)/.installed
 # libportaudio2 is PortAudio for the room microphones; pulseaudio and pulseaudio-utils give the tests a
 # real virtual microphone (a null sink) and paplay/parec/pactl to drive it; chromium runs the browser tests
 # (Playwright drives it) and fonts-wqy-microhei lets a headless browser draw Chinese.
-SYSTEM_PACKAGES := gcc make libportaudio2 pulseaudio pulseaudio-utils chromium fonts-wqy-microhei
+# The printed 讯问笔录 (tests/cases/test_record_print.py): libreoffice-writer-nogui lays the DOCX out into a PDF
+# headless, poppler-utils reads it back (pdftotext, pdfinfo, pdffonts, pdftoppm), and fonts-arphic-uming is a
+# 宋体-like serif (AR PL UMing) that fontconfig puts in place of SimSun, the record's font.
+SYSTEM_PACKAGES := gcc make libportaudio2 pulseaudio pulseaudio-utils chromium fonts-wqy-microhei \
+	libreoffice-writer-nogui poppler-utils fonts-arphic-uming
 
 .PHONY: help install system-packages models run test bench lock clean
 

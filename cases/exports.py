@@ -11,46 +11,51 @@ A signed export (`integrity`, from `Store.export_snapshot`) carries the audit ch
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta
 
 from cases.errors import UnknownFormat
+from cases.record_form import (
+    ANSWERING_ROLES,
+    ASKING_ROLES,
+    BLANK,
+    RECORD_CONFIRMATION,
+    RECORD_END,
+    RECORD_TITLE,
+    RecordParties,
+    closing_lines,
+    record_header_lines,
+    record_number_line,
+    record_turns,
+)
+
+__all__ = ["ANSWERING_ROLES", "ASKING_ROLES", "BLANK", "FORMATS", "RECORD_CONFIRMATION", "RECORD_END",
+           "RECORD_TITLE", "export", "export_json", "export_rttm", "export_srt", "export_txt", "export_vtt",
+           "finding_line", "integrity_line", "record_header_lines", "record_number_line", "record_turns"]
 
 FORMATS = ("json", "srt", "vtt", "rttm", "txt")
 
-ASKING_ROLES = ("讯问人", "记录人")
-"""Their turns are written 问： in the record."""
-ANSWERING_ROLES = ("被讯问人", "犯罪嫌疑人", "违法嫌疑人")
-"""Their turns are written 答： in the record."""
-UNKNOWN_SPEAKER = "未识别说话人"
-"""Shown for an utterance that diarization gave no speaker."""
 RTTM_UNKNOWN_SPEAKER = "unknown"
 RTTM_MERGE_GAP_S = 0.5
 """Consecutive utterances of one speaker closer than this form one RTTM turn."""
 
-RECORD_TITLE = "讯问笔录"
-RECORD_CONFIRMATION = "以上笔录我看过（或向我宣读过），和我说的相符"
-RECORD_END = "以下空白"
-BLANK = "________"
-"""A field the store cannot fill yet (officers' names, the person questioned), left to write in."""
-
-_PUNCTUATION_ENDINGS = tuple("。，、；：？！…—）》」』”’.,;:?!)")
-
 
 def export(fmt: str, session: dict, utterances: list[dict], *, turns: list[dict] | None = None,
-           integrity: dict | None = None) -> str:
+           integrity: dict | None = None, parties: RecordParties | None = None) -> str:
     """The session in format `fmt` (one of FORMATS); raises UnknownFormat otherwise.
 
     `turns` (the store's speaker_turns) make the RTTM: who spoke when as the diarizer heard it. Without
     them RTTM falls back to the utterances' times. `integrity` (chain_head, session_digest, entries) signs
-    the JSON and the 讯问笔录; subtitles and RTTM have no place for it.
+    the JSON and the 讯问笔录; subtitles and RTTM have no place for it. `parties` (officers, the case's people)
+    fill the 讯问笔录's header.
     """
     exporter = _EXPORTERS.get(fmt.lower() if isinstance(fmt, str) else fmt)
     if exporter is None:
         raise UnknownFormat(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
     if exporter is export_rttm and turns:
         return export_rttm(session, turns)
-    if exporter in (export_json, export_txt):
-        return exporter(session, utterances, integrity=integrity)
+    if exporter is export_txt:
+        return export_txt(session, utterances, integrity=integrity, parties=parties)
+    if exporter is export_json:
+        return export_json(session, utterances, integrity=integrity)
     return exporter(session, utterances)
 
 
@@ -135,21 +140,12 @@ def export_rttm(session: dict, utterances: list[dict]) -> str:
     )
 
 
-def export_txt(session: dict, utterances: list[dict], *, integrity: dict | None = None) -> str:
-    """The 讯问笔录 layout (DOMAIN.md, "The written record") as plain text.
-
-    Page numbering (第 页 共 页) and the signature on every page belong to the paginated DOCX/PDF
-    export of a later issue: plain text has no pages.
-    """
-    lines = [RECORD_TITLE, record_number_line(session), "", *record_header_lines(session), ""]
+def export_txt(session: dict, utterances: list[dict], *, integrity: dict | None = None,
+               parties: RecordParties | None = None) -> str:
+    """The 讯问笔录 (cases/record_form.py) as plain text: the DOCX's lines, without its pages."""
+    lines = [RECORD_TITLE, record_number_line(session), "", *record_header_lines(session, parties), ""]
     lines += [f"{label}：{text}" for label, text in record_turns(utterances)]
-    lines += [
-        "",
-        RECORD_CONFIRMATION,
-        f"被讯问人（签名、捺指印）：{BLANK}    年  月  日",
-        f"讯问人（签名）：{BLANK}    记录人（签名）：{BLANK}",
-        RECORD_END,
-    ]
+    lines += ["", *closing_lines()]
     findings = session.get("findings")
     if findings:
         lines += ["", f"程序性告知检查（{session.get('rule_set') or ''}）"]
@@ -157,34 +153,6 @@ def export_txt(session: dict, utterances: list[dict], *, integrity: dict | None 
     if integrity is not None:
         lines += ["", integrity_line(integrity)]
     return "\n".join(lines) + "\n"
-
-
-def record_number_line(session: dict) -> str:
-    """（第 N 次）: which interrogation of the case this is."""
-    number = session.get("number_in_case")
-    return f"（第 {number if number else BLANK} 次）"
-
-
-def record_header_lines(session: dict) -> list[str]:
-    """The record's header fields (time, place, people, case), shared by the text and DOCX exports."""
-    start, end = _session_span(session)
-    lines = [
-        f"时间：{_chinese_minute(start)}至{_chinese_minute(end)}",
-        f"地点：{session.get('room') or BLANK}",
-        f"讯问人：{BLANK}  工作单位：{BLANK}",
-        f"记录人：{BLANK}",
-        f"被讯问人：{BLANK}",
-    ]
-    standard_roles = set(ASKING_ROLES) | set(ANSWERING_ROLES)
-    other_roles = sorted(
-        {speaker["role"] for speaker in session.get("speakers") or [] if speaker.get("role")}
-        - standard_roles
-    )
-    lines += [f"{role}：{BLANK}" for role in other_roles]
-    lines.append(f"案件编号：{session.get('case_no') or BLANK}")
-    if session.get("case_title"):
-        lines.append(f"案件名称：{session['case_title']}")
-    return lines
 
 
 FINDING_STATUS_NAMES = {
@@ -200,46 +168,6 @@ def finding_line(finding: dict) -> str:
     at = finding.get("start_s")
     when = f"（{_clock(at, '.')[:8]}）" if isinstance(at, (int, float)) else ""
     return f"- {finding.get('title') or finding.get('key')}：{status}{when}"
-
-
-def record_turns(utterances: list[dict]) -> list[tuple[str, str]]:
-    """(问/答/role/label, text) per turn; consecutive utterances of one speaker make one turn."""
-    turns: list[tuple[str | None, str, str]] = []  # (speaker, label, text)
-    for utterance in _in_start_order(utterances):
-        text = _one_line(utterance["text"])
-        if not text:
-            continue
-        speaker = utterance["speaker"]
-        if turns and speaker is not None and turns[-1][0] == speaker:
-            previous = turns[-1][2]
-            separator = "" if previous.endswith(_PUNCTUATION_ENDINGS) else " "
-            turns[-1] = (speaker, turns[-1][1], previous + separator + text)
-        else:
-            turns.append((speaker, _record_label(utterance), text))
-    return [(label, text) for _, label, text in turns]
-
-
-def _record_label(utterance: dict) -> str:
-    role = utterance.get("role")
-    if role in ASKING_ROLES:
-        return "问"
-    if role in ANSWERING_ROLES:
-        return "答"
-    return role or utterance.get("speaker") or UNKNOWN_SPEAKER
-
-
-def _session_span(session: dict) -> tuple[datetime | None, datetime | None]:
-    created_at = session.get("created_at")
-    if not created_at:
-        return None, None
-    start = datetime.fromisoformat(created_at)
-    return start, start + timedelta(seconds=session.get("duration_s") or 0.0)
-
-
-def _chinese_minute(moment: datetime | None) -> str:
-    if moment is None:
-        return f"{BLANK}年{BLANK}月{BLANK}日{BLANK}时{BLANK}分"
-    return f"{moment.year}年{moment.month}月{moment.day}日{moment.hour}时{moment.minute:02d}分"
 
 
 def _in_start_order(utterances: list[dict]) -> list[dict]:

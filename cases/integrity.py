@@ -180,16 +180,20 @@ def signed_export(store, session_id: int, *, fmt: str, actor) -> tuple[str | byt
     The export's audit entry is appended first, and its hash is what the export carries.
     """
     from cases.exports import FORMATS, export
+    from cases.record_parties import record_parties
 
     if fmt not in (*FORMATS, "docx"):
         raise UnknownFormat(f"unknown export format {fmt!r}: use one of {', '.join((*FORMATS, 'docx'))}")
     snapshot = store.export_snapshot(session_id, fmt=fmt, actor=actor)
     session, utterances, integrity = snapshot["session"], snapshot["utterances"], snapshot["integrity"]
+    # The 讯问笔录's header names the officers and the person questioned (settings, not covered by the digest).
+    parties = record_parties(store, session) if fmt in ("txt", "docx") else None
     if fmt == "docx":
         from cases.docx_export import export_docx  # python-docx is loaded only for this format
 
-        return export_docx(session, utterances, integrity=integrity), integrity
-    return export(fmt, session, utterances, turns=snapshot["turns"], integrity=integrity), integrity
+        return export_docx(session, utterances, integrity=integrity, parties=parties), integrity
+    return export(fmt, session, utterances, turns=snapshot["turns"], integrity=integrity, parties=parties), \
+        integrity
 
 
 def _walk_chain(db, *, session_id: int | None, until_id: int | None = None

@@ -347,7 +347,11 @@ class RuleMatcher:
             return None
         threshold = max(self._term_threshold(term), min_similarity)
         found = find(term, text, min_similarity=threshold, _features=features)
-        return found if found[0] > 0 else None
+        if found[0] <= 0:
+            return None
+        if len(term) == 2 and found[0] < 1.0 and not _keeps_own_sound(term, text[found[1]:found[2]]):
+            return None
+        return found
 
     def _phrase_threshold(self, phrase: str) -> float:
         """A short phrase (under 10 characters) must match more closely: two errors in 你要不要请律师
@@ -383,8 +387,11 @@ class RuleMatcher:
                     clock[0] = has_clock_time(text)
                 if not clock[0]:
                     continue
+            needed = len(groups) if term_set.at_least is None else term_set.at_least
             found = []
-            for group in groups:
+            for n, group in enumerate(groups):
+                if len(found) + len(groups) - n < needed:
+                    break  # too few groups left to reach `needed`
                 group_best = None
                 for term in group:
                     hit = self._term_found(term, text, features, candidates)
@@ -392,14 +399,34 @@ class RuleMatcher:
                         group_best = hit
                         if hit[0] >= 1.0:
                             break
-                if group_best is None:
+                if group_best is not None:
+                    found.append(group_best)
+                elif term_set.at_least is None:
                     break
-                found.append(group_best)
-            else:
-                # Term matches are scored a little below a full phrase: they say less.
-                score = 0.9 * sum(f[0] for f in found) / len(found)
-                start = min(f[1] for f in found)
-                end = max(f[2] for f in found)
-                if best is None or score > best.score:
-                    best = RuleHit(rule.key, score, start, end)
+            if len(found) < needed:
+                continue
+            if term_set.max_other_chars is not None and \
+                    len(text) - _covered_chars(found) > term_set.max_other_chars:
+                continue
+            # Term matches are scored a little below a full phrase: they say less.
+            score = 0.9 * sum(f[0] for f in found) / len(found)
+            start = min(f[1] for f in found)
+            end = max(f[2] for f in found)
+            if best is None or score > best.score:
+                best = RuleHit(rule.key, score, start, end)
         return best
+
+
+def _covered_chars(found: list[tuple[float, int, int]]) -> int:
+    """How many characters of the text the matched terms cover (overlapping matches counted once)."""
+    covered: set[int] = set()
+    for _score, start, end in found:
+        covered.update(range(start, end))
+    return len(covered)
+
+
+def _keeps_own_sound(term: str, matched: str) -> bool:
+    """A two-character term matched in `matched` keeps at least one of its characters, or one with the very
+    same toned syllable (戶 for 户). Both characters replaced by look-alike sounds is another word: 组织 is
+    not 住址, 知道 is not 制度; a recognizer that garbles both characters of a short word is rare."""
+    return any(a == b or _cost(a, b) <= COST_SAME_TONED for a in term for b in matched)

@@ -19,6 +19,10 @@ with a shipped name replaces the shipped set. File layout::
     [[rules.terms]]             # one way of saying it: every group must appear (any synonym of a group)
     all = [["委托", "聘请"], ["律师", "辩护人"]]
     clock_time = false          # true: the statement must also contain a clock time (14时20分)
+    at_least = 2                # optional: this many of the groups suffice (default: every group)
+    max_other_chars = 3         # optional: the statement is (nearly) only its terms: at most this many
+                                # characters outside them ("姓名？" asks for the name; a long sentence
+                                # that happens to hold 姓名 need not)
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ DEFAULT_ROLE_GROUPS: dict[str, tuple[str, ...]] = {
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _SET_FIELDS = {"title", "description", "phrase_threshold", "term_threshold", "pair_gap_s"}
 _RULE_FIELDS = {"key", "from", "title", "basis", "speaker", "order", "phrases", "terms", "exclude"}
-_TERM_FIELDS = {"all", "clock_time"}
+_TERM_FIELDS = {"all", "clock_time", "at_least", "max_other_chars"}
 _TOP_FIELDS = {"set", "roles", "facts", "rules"}
 
 
@@ -73,6 +77,10 @@ class TermSet:
 
     groups: tuple[tuple[str, ...], ...]
     clock_time: bool = False
+    at_least: int | None = None
+    """How many of the groups must appear; None: every one."""
+    max_other_chars: int | None = None
+    """At most this many characters of the statement outside the matched terms; None: any number."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,7 +365,15 @@ def _term_sets(value: Any, where: str, key: str) -> tuple[TermSet, ...]:
         clock = table.get("clock_time", False)
         if not isinstance(clock, bool):
             raise RuleError(f"{where}: rule '{key}': field '{label}.clock_time': expected true or false")
-        sets.append(TermSet(groups=parsed, clock_time=clock))
+        at_least = table.get("at_least")
+        if at_least is not None and (type(at_least) is not int or not 1 <= at_least <= len(parsed)):
+            raise RuleError(f"{where}: rule '{key}': field '{label}.at_least': expected a whole number from 1 to "
+                            f"{len(parsed)} (the number of groups)")
+        other = table.get("max_other_chars")
+        if other is not None and (type(other) is not int or other < 0):
+            raise RuleError(f"{where}: rule '{key}': field '{label}.max_other_chars': expected a whole number, "
+                            "0 or more")
+        sets.append(TermSet(groups=parsed, clock_time=clock, at_least=at_least, max_other_chars=other))
     return tuple(sets)
 
 

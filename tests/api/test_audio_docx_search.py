@@ -82,6 +82,14 @@ def test_docx_export_is_the_record_with_page_fields(api):
     assert "签名" in footer.paragraphs[0].text
 
 
+def test_docx_header_names_the_officers_set_on_the_session(api):
+    client, first, _, _ = api
+    document = Document(io.BytesIO(client.get(f"/sessions/{first}/export", params={"format": "docx"}).content))
+    assert "讯问人：wang    工作单位：派出所" in [p.text for p in document.paragraphs]
+    section = document.sections[0]
+    assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (21.0, 29.7)  # A4
+
+
 def test_cli_writes_the_docx_record(api, tmp_path):
     from click.testing import CliRunner
 

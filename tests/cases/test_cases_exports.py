@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from cases import FORMATS, Store, UnknownFormat, export
+from cases.record_form import BLANK
 from transcribe.types import Utterance, Word
 
 # (start_s, end_s, text, speaker): S1 answers in two parts 0.2 s apart (one turn), S0 comes back
@@ -191,3 +192,60 @@ def test_an_unknown_format_names_the_allowed_ones(recorded, fmt):
     session, utterances = recorded
     with pytest.raises(UnknownFormat, match="json, srt, vtt, rttm, txt"):
         export(fmt, session, utterances)
+
+
+def _line(start_s: float, text: str, speaker: str | None, role: str | None) -> dict:
+    return {"start_s": start_s, "end_s": start_s + 1.0, "text": text, "speaker": speaker, "role": role}
+
+
+def test_record_turns_merge_one_side_and_join_as_written():
+    from cases.record_form import record_turns
+
+    utterances = [
+        _line(0.0, "我们是民警", "S0", "讯问人"),
+        _line(1.0, "现在对你讯问。", "S0", "讯问人"),
+        _line(2.0, "你是否申请回避", "S2", "记录人"),  # the recorder asks next: the same 问 turn
+        _line(3.0, "不申请", "S1", "被讯问人"),
+        _line(4.0, "OK", "S1", "被讯问人"),
+        _line(5.0, "翻译一下", "S3", "翻译"),
+        _line(6.0, "好的", "S4", "翻译"),  # another interpreter: their own line
+    ]
+    assert record_turns(utterances) == [
+        ("问", "我们是民警，现在对你讯问。你是否申请回避"),
+        ("答", "不申请 OK"),
+        ("翻译", "翻译一下"),
+        ("翻译", "好的"),
+    ]
+
+
+@pytest.mark.parametrize(("id_number", "expected"), [
+    ("110101199003071234", ("男", "1990-03-07")),
+    ("11010120010230122X", (None, None)),  # 30 February: not a birth date
+    ("11010120011130122X", ("女", "2001-11-30")),
+    ("110101900307123", (None, None)),  # a 15-digit number, or another document: nothing read from it
+    (None, (None, None)),
+])
+def test_sex_and_birth_date_come_from_a_resident_identity_number(id_number, expected):
+    from cases.record_form import identity_details
+
+    sex, born = identity_details(id_number)
+    assert (sex, born.isoformat() if born else None) == expected
+
+
+def test_the_header_names_the_parties_and_leaves_blank_only_what_is_unknown(recorded):
+    from cases.record_form import Officer, RecordParties, record_header_lines
+
+    session, _ = recorded
+    suspect = {"role": "犯罪嫌疑人", "name": "张三", "id_number": "110101199003071234"}
+    parties = RecordParties(
+        officers=(Officer("王强", "城关派出所"), Officer("赵勇", "刑侦大队"), Officer("李明", "城关派出所", recorder=True)),
+        people=(suspect, {"role": "翻译人员", "name": "艾力", "id_number": None}, {"role": "被害人", "name": "刘芳"}))
+    lines = record_header_lines(session, parties)
+    assert "讯问人：王强、赵勇    工作单位：城关派出所、刑侦大队" in lines
+    assert "记录人：李明    工作单位：城关派出所" in lines
+    assert "被讯问人：张三    性别：男    出生日期：1990年3月7日" in lines
+    assert "翻译：艾力" in lines and not any("刘芳" in line for line in lines)
+    assert [line for line in lines if "____" in line] == ["现住址：________"]
+    # Two suspects on the case: which one sat here is not recorded, so the person is left to write in.
+    two = RecordParties(people=(suspect, {**suspect, "name": "李四"}))
+    assert f"被讯问人：{BLANK}    性别：{BLANK}    出生日期：{BLANK}" in record_header_lines(session, two)

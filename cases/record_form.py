@@ -1,0 +1,216 @@
+"""The 讯问笔录 as a form (../shared/DOMAIN.md, "The written record"): what its lines say, for the text and DOCX exports.
+
+Header from the case and the session: time from/to, place, which interrogation (第 N 次), the 讯问人 with their
+units, the 记录人, the person questioned (name, sex, birth date, identity number, address where known), an
+interpreter or a legal representative; then the exchange as 问：/答： turns, consecutive lines of one side merged;
+then the closing statement and the signature lines. A field is left as ________ (to be written in by hand) only
+when the store does not know it.
+
+Pure functions of (session, utterances, parties): `RecordParties` is what `record_parties.record_parties` reads
+from the store (the session's officers, the case's people), so nothing here touches the database.
+"""
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+__all__ = ["ANSWERING_ROLES", "ASKING_ROLES", "BLANK", "RECORD_CONFIRMATION", "RECORD_END", "RECORD_TITLE",
+           "Officer", "RecordParties", "closing_lines", "record_header_lines", "record_number_line", "record_turns"]
+
+RECORD_TITLE = "讯问笔录"
+RECORD_CONFIRMATION = "以上笔录我看过（或向我宣读过），和我说的相符"
+RECORD_END = "以下空白"
+BLANK = "________"
+"""A field the store does not know (an address, a recorder not named), left to write in by hand."""
+SIGNATURE_DATE = "年    月    日"
+SUSPECT_SIGNATURE = f"被讯问人（签名、捺指印）：{BLANK}    {SIGNATURE_DATE}"
+"""Also on every page's footer of the DOCX: the person questioned signs every page."""
+
+ASKING_ROLES = ("讯问人", "记录人")
+"""Their turns are written 问： in the record."""
+ANSWERING_ROLES = ("被讯问人", "犯罪嫌疑人", "违法嫌疑人")
+"""Their turns are written 答： in the record."""
+QUESTIONED_PERSON_ROLES = ("犯罪嫌疑人", "违法嫌疑人")
+"""The people of a case who are the person questioned (被讯问人) in its interrogations."""
+PRESENT_PERSON_ROLES = {"翻译人员": "翻译", "法定代理人": "法定代理人", "合适成年人": "合适成年人"}
+"""People of the case who take part in the questioning, and the header label each gets."""
+UNKNOWN_SPEAKER = "未识别说话人"
+"""Shown for an utterance that diarization gave no speaker."""
+
+_PUNCTUATION_ENDINGS = tuple("。，、；：？！…—）》」』”’.,;:?!)")
+_RESIDENT_ID = re.compile(r"\d{17}[\dXx]")
+
+
+@dataclass(frozen=True, slots=True)
+class Officer:
+    """An officer who took part: the name to print (the account's display name) and their unit."""
+
+    name: str
+    unit: str | None
+    recorder: bool = False
+    """The account's role is `recorder`: the one who writes (记录人); the others question (讯问人)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordParties:
+    """Who was in the room, as the store knows it: the session's officers and the case's people."""
+
+    officers: tuple[Officer, ...] = ()
+    people: tuple[dict, ...] = ()
+    """The case's people as `Store.people` returns them (role, name, id_number, ...)."""
+
+    @property
+    def questioners(self) -> tuple[Officer, ...]:
+        return tuple(o for o in self.officers if not o.recorder)
+
+    @property
+    def recorders(self) -> tuple[Officer, ...]:
+        return tuple(o for o in self.officers if o.recorder)
+
+    @property
+    def questioned(self) -> dict | None:
+        """The case's one suspect; None when there is none, or several (which one sat here is not recorded)."""
+        suspects = [p for p in self.people if p.get("role") in QUESTIONED_PERSON_ROLES]
+        return suspects[0] if len(suspects) == 1 else None
+
+
+def record_number_line(session: dict) -> str:
+    """（第 N 次）: which interrogation of the case this is."""
+    number = session.get("number_in_case")
+    return f"（第 {number if number else BLANK} 次）"
+
+
+def record_header_lines(session: dict, parties: RecordParties | None = None) -> list[str]:
+    """The header fields (time, place, officers, the person questioned, others present, case), one per line."""
+    parties = parties or RecordParties()
+    start, end = _session_span(session)
+    lines = [
+        f"时间：{_chinese_minute(start)}至{_chinese_minute(end)}",
+        f"地点：{session.get('room') or BLANK}",
+        f"讯问人：{_names(parties.questioners)}    工作单位：{_units(parties.questioners)}",
+        f"记录人：{_names(parties.recorders)}    工作单位：{_units(parties.recorders)}",
+        *_questioned_lines(parties.questioned),
+    ]
+    present: dict[str, list[str]] = {}
+    for person in parties.people:
+        label = PRESENT_PERSON_ROLES.get(person.get("role"))
+        if label:
+            present.setdefault(label, []).append(person["name"])
+    standard_roles = set(ASKING_ROLES) | set(ANSWERING_ROLES)
+    speaking_roles = {speaker["role"] for speaker in session.get("speakers") or [] if speaker.get("role")}
+    for label in sorted((speaking_roles - standard_roles) | set(present)):
+        lines.append(f"{label}：{'、'.join(present.get(label, ())) or BLANK}")
+    lines.append(f"案件编号：{session.get('case_no') or BLANK}")
+    if session.get("case_title"):
+        lines.append(f"案件名称：{session['case_title']}")
+    return lines
+
+
+def closing_lines() -> list[str]:
+    """After the exchange: the confirmation the person questioned writes, the signatures, 以下空白."""
+    return [
+        RECORD_CONFIRMATION,
+        SUSPECT_SIGNATURE,
+        f"讯问人（签名）：{BLANK}    {BLANK}    {SIGNATURE_DATE}",
+        f"记录人（签名）：{BLANK}    {SIGNATURE_DATE}",
+        RECORD_END,
+    ]
+
+
+def record_turns(utterances: list[dict]) -> list[tuple[str, str]]:
+    """(问/答/role/label, text) per turn, in start order.
+
+    Consecutive lines of one side make one turn: 问 for any officer (讯问人 and 记录人 alike), 答 for the person
+    questioned, and for any other speaker their own consecutive lines. Joined as written: nothing after the
+    transcript's own punctuation, a comma between two Chinese stretches the recognizer cut at a pause, a space
+    only beside Latin letters or digits.
+    """
+    turns: list[tuple[str, str]] = []  # (who: 问/答 or the speaker's key, text)
+    labels: list[str] = []
+    for utterance in sorted(utterances, key=lambda u: (u["start_s"], u["end_s"])):
+        text = " ".join(utterance["text"].split())
+        if not text:
+            continue
+        label = _record_label(utterance)
+        who = label if label in ("问", "答") else f"{label}\x00{utterance.get('speaker')}"
+        if turns and turns[-1][0] == who and utterance.get("speaker") is not None:
+            turns[-1] = (who, _join(turns[-1][1], text))
+        else:
+            turns.append((who, text))
+            labels.append(label)
+    return [(label, text) for label, (_, text) in zip(labels, turns)]
+
+
+def identity_details(id_number: str | None) -> tuple[str | None, date | None]:
+    """(sex, birth date) read from an 18-digit resident identity number; (None, None) for any other document.
+
+    Digits 7-14 are the birth date and the 17th is odd for a man, even for a woman (GB 11643).
+    """
+    if not id_number or not _RESIDENT_ID.fullmatch(id_number):
+        return None, None
+    try:
+        born = date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
+    except ValueError:
+        return None, None
+    return ("男" if int(id_number[16]) % 2 else "女"), born
+
+
+def _questioned_lines(person: dict | None) -> list[str]:
+    if person is None:
+        return [f"被讯问人：{BLANK}    性别：{BLANK}    出生日期：{BLANK}",
+                f"身份证件种类及号码：{BLANK}",
+                f"现住址：{BLANK}"]
+    id_number = person.get("id_number")
+    sex, born = identity_details(id_number)
+    sex = person.get("sex") or sex
+    birth = person.get("birth_date") or (f"{born.year}年{born.month}月{born.day}日" if born else None)
+    if id_number and _RESIDENT_ID.fullmatch(id_number):
+        document = f"居民身份证 {id_number}"
+    else:
+        document = id_number
+    return [f"被讯问人：{person['name']}    性别：{sex or BLANK}    出生日期：{birth or BLANK}",
+            f"身份证件种类及号码：{document or BLANK}",
+            f"现住址：{person.get('address') or BLANK}"]
+
+
+def _names(officers: tuple[Officer, ...]) -> str:
+    return "、".join(o.name for o in officers) or BLANK
+
+
+def _units(officers: tuple[Officer, ...]) -> str:
+    units = list(dict.fromkeys(o.unit for o in officers if o.unit))
+    return "、".join(units) or BLANK
+
+
+def _join(before: str, after: str) -> str:
+    if before.endswith(_PUNCTUATION_ENDINGS):
+        return before + after
+    if _is_han(before[-1]) and _is_han(after[0]):
+        return before + "，" + after
+    return before + " " + after
+
+
+def _is_han(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+def _record_label(utterance: dict) -> str:
+    role = utterance.get("role")
+    if role in ASKING_ROLES:
+        return "问"
+    if role in ANSWERING_ROLES:
+        return "答"
+    return role or utterance.get("speaker") or UNKNOWN_SPEAKER
+
+
+def _session_span(session: dict) -> tuple[datetime | None, datetime | None]:
+    created_at = session.get("created_at")
+    if not created_at:
+        return None, None
+    start = datetime.fromisoformat(created_at)
+    return start, start + timedelta(seconds=session.get("duration_s") or 0.0)
+
+
+def _chinese_minute(moment: datetime | None) -> str:
+    if moment is None:
+        return f"{BLANK}年{BLANK}月{BLANK}日{BLANK}时{BLANK}分"
+    return f"{moment.year}年{moment.month}月{moment.day}日{moment.hour}时{moment.minute:02d}分"
