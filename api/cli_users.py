@@ -44,8 +44,8 @@ def add_user(settings: Settings, name: str, role: str, unit: str, display_name: 
     """Add a user (the password is asked for, hidden, twice)."""
     password = _read_password(password_stdin)
     with _store(settings) as store:
-        account = store.add_user(name, role=role, unit=unit, password=password, display_name=display_name)
-        store.record_audit(f"cli:{_os_user()}", "user.added", detail={"user_id": account.id, "role": role})
+        account = store.add_user(name, role=role, unit=unit, password=password, display_name=display_name,
+                                 actor=_cli_actor())
     click.echo(f"added {account.name} ({account.role}, {account.unit_name})")
 
 
@@ -70,8 +70,7 @@ def passwd(settings: Settings, name: str, password_stdin: bool) -> None:
     """Set a user's password (their logins and tokens end)."""
     password = _read_password(password_stdin)
     with _store(settings) as store:
-        store.set_password(name, password)
-        store.record_audit(f"cli:{_os_user()}", "user.password_set", detail={"user": name})
+        store.set_password(name, password, actor=_cli_actor())
     click.echo(f"password of {name} set; their logins and tokens were ended")
 
 
@@ -86,8 +85,7 @@ def set_user(settings: Settings, name: str, role, unit, display_name, disabled) 
     """Change a user's role, unit, display name, or disable them."""
     with _store(settings) as store:
         account = store.update_user(name, role=role, unit=unit, display_name=display_name,
-                                    active=None if disabled is None else not disabled)
-        store.record_audit(f"cli:{_os_user()}", "user.changed", detail={"user_id": account.id})
+                                    active=None if disabled is None else not disabled, actor=_cli_actor())
     click.echo(f"{account.name}: {account.role}, {account.unit_name}")
 
 
@@ -108,8 +106,7 @@ def ensure_demo_admin(settings: Settings) -> None:
             return
         password = generate_password()
         store.add_user(DEMO_ADMIN, role="admin", unit=store.list_units()[0]["name"], password=password,
-                       display_name="演示管理员")
-        store.record_audit(f"cli:{_os_user()}", "user.added", detail={"user": DEMO_ADMIN, "role": "admin"})
+                       display_name="演示管理员", actor=_cli_actor())
     click.echo(f"demo administrator created: log in at http://{settings.host}:{settings.port}/login as "
                f"{DEMO_ADMIN!r} with password {password}  (shown once; bilu users passwd {DEMO_ADMIN} changes it)",
                err=True)
@@ -129,8 +126,7 @@ def units() -> None:
 def add_unit(settings: Settings, name: str, level: str, parent: str | None) -> None:
     """Add a unit."""
     with _store(settings) as store:
-        unit = store.add_unit(name, level=level, parent=parent)
-        store.record_audit(f"cli:{_os_user()}", "unit.added", detail={"unit_id": unit["id"], "level": level})
+        unit = store.add_unit(name, level=level, parent=parent, actor=_cli_actor())
     click.echo(f"added {unit['name']} ({unit['level']}{', under ' + unit['parent'] if unit['parent'] else ''})")
 
 
@@ -150,8 +146,7 @@ def list_units(settings: Settings) -> None:
 def assign_case(settings: Settings, case_no: str, unit: str) -> None:
     """Put a case in a unit (cases made by `bilu transcribe` start in the default unit)."""
     with _store(settings) as store:
-        store.set_case_unit(case_no, unit)
-        store.record_audit(f"cli:{_os_user()}", "case.moved", case_no=case_no, detail={"unit": unit})
+        store.set_case_unit(case_no, unit, actor=_cli_actor())
     click.echo(f"case {case_no} now belongs to {unit}")
 
 
@@ -162,9 +157,13 @@ def assign_case(settings: Settings, case_no: str, unit: str) -> None:
 def assign_prosecutor(settings: Settings, case_no: str, user_name: str) -> None:
     """Let a prosecutor read a case (read-only)."""
     with _store(settings) as store:
-        store.assign_case(case_no, user_name)
-        store.record_audit(f"cli:{_os_user()}", "case.assigned", case_no=case_no, detail={"user": user_name})
+        store.assign_case(case_no, user_name, actor=_cli_actor())
     click.echo(f"{user_name} may now read case {case_no}")
+
+
+def _cli_actor() -> str:
+    """Who acts, in the audit entries the store writes for a change made on the command line."""
+    return f"cli:{_os_user()}"
 
 
 def _os_user() -> str:

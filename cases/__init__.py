@@ -3,10 +3,16 @@ units, users and who may see what, corrections with revisions, the audit table) 
 session (JSON, SRT, WebVTT, RTTM, 讯问笔录 as text and DOCX).
 
 The only package that talks to the database. Builds on transcribe (its Utterance type).
+
+`Store` is composed of one class per concern (cases, sessions, segments, corrections, people, accounts, tokens,
+access, search, audit, exports) over one connection and one audit writer; cases/store.py lists them and what a
+second backend must implement. Every store method that changes data takes the `actor` (an `Account`, a name
+such as "cli:root", or SYSTEM_ACTOR) and appends its audit entry in the transaction of the change.
 """
 
 from cases.access import CORRECTING_ROLES, Scope, may_administer, may_correct, scope_of
-from cases.accounts import LEVELS, ROLES, Account
+from cases.accounts import LEVELS, ROLES
+from cases.actors import SYSTEM_ACTOR, Account, Actor
 from cases.errors import (
     AccountExists,
     CaseNotFound,
@@ -35,6 +41,8 @@ __all__ = [
     "LEVELS",
     "ROLES",
     "Account",
+    "Actor",
+    "SYSTEM_ACTOR",
     "AccountExists",
     "InvalidAccount",
     "InvalidCorrection",

@@ -12,7 +12,8 @@ Something outside the scope is reported as not found, never as forbidden: its ex
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cases.accounts import Account
+from cases.actors import Account
+from cases.concern import Concern
 from cases.errors import CaseNotFound, SessionNotFound
 from cases.locking import locked
 from cases.reads import CASE_COLUMNS, case_from_row, one, read_sessions
@@ -65,7 +66,7 @@ def may_administer(account: Account) -> bool:
     return account.role in ADMIN_ROLES
 
 
-class AccessMixin:
+class Access(Concern):
     """Reads of cases and sessions limited to a scope."""
 
     @locked

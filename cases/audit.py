@@ -1,9 +1,12 @@
 """The audit table: who read or changed what, and when. Append-only (triggers refuse UPDATE and DELETE) and
 hash-chained (cases/audit_chain.py): each row carries the sha256 of the row before it.
 
-A mixin of `Store`. Two kinds of rows share the one chain:
-- actions (`record_audit`): reads, logins, exports, role changes ... as the api and the command line report them;
-- data entries (`_chain_row`, `_chain_file` ...), appended by the store inside the very transaction that writes
+Two kinds of rows share the one chain, both written through the one `AuditWriter` of a store:
+- actions (`AuditWriter.action`): what someone did. Every store method that changes data appends its action
+  inside the transaction of the change (who acts is its `actor`), so a change and its entry are kept or lost
+  together; reads, exports and logins that change nothing are appended by `Audit.record_audit`, in a
+  transaction of their own;
+- data entries (`cover_row`, `cover_file`, `cover_segment`), appended inside the very transaction that writes
   the row or keeps the file they cover, with its sha256: `bilu verify` compares those with what is stored now.
 Details hold ids, formats, paths and digests, never transcript text or personal data.
 """
@@ -12,23 +15,77 @@ import json
 import re
 from pathlib import Path
 
-from cases.accounts import Account
+from sqlite_utils import Database
+
+from cases.actors import Account, Actor
 from cases.audit_chain import SYSTEM_ACTOR, append_entry
+from cases.concern import Concern
 from cases.errors import StoreError
 from cases.locking import locked
 from cases.migrations import immediate_transaction
 from cases.reads import local_iso, now_utc_iso, one
 from cases.row_digests import canonical_json, row_digest, segment_entry, segment_subject
 
-__all__ = ["AuditMixin", "Actor", "canonical_json", "file_sha256"]
+__all__ = ["Actor", "Audit", "AuditWriter", "SYSTEM_ACTOR", "canonical_json", "file_sha256"]
 
 ACTION_PATTERN = re.compile(r"[a-z][a-z_.]{0,47}")
-Actor = Account | str
-"""An account, or a name such as "cli:root" for the command line, "system" for the pipeline and recorder."""
 _BLOCK = 1 << 20
 
 
-class AuditMixin:
+class AuditWriter:
+    """Appends chain entries over one connection. Every method is called inside an open write transaction
+    (`immediate_transaction`), the one of the change it records: append_entry refuses otherwise."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def action(self, actor: Actor, action: str, *, session_id: int | None = None, case_no: str | None = None,
+               detail: dict | None = None) -> tuple[int, str]:
+        """An action entry (no subject): who did what. Returns (id, hash)."""
+        return self._append(action, actor=actor, session_id=session_id, case_no=case_no, subject=None,
+                            subject_sha256=None, detail=detail)
+
+    def cover_row(self, action: str, subject: str, *, actor: Actor = SYSTEM_ACTOR, session_id: int | None,
+                  case_no: str | None = None, detail: dict | None = None) -> None:
+        """Cover the row `subject` as it is now in this transaction (or its deletion, when it is gone)."""
+        self._append(action, actor=actor, session_id=session_id, case_no=case_no, subject=subject,
+                     subject_sha256=row_digest(self._db, subject), detail=detail)
+
+    def cover_digest(self, action: str, subject: str, digest: str | None, *, actor: Actor = SYSTEM_ACTOR,
+                     session_id: int | None, detail: dict | None = None) -> None:
+        """Cover a subject by a digest the caller computed from the values it wrote (no read-back)."""
+        self._append(action, actor=actor, session_id=session_id, case_no=None, subject=subject,
+                     subject_sha256=digest, detail=detail)
+
+    def cover_segment(self, session_id: int, seq: int, *, actor: Actor = SYSTEM_ACTOR) -> None:
+        row = one(self._db, "SELECT * FROM audio_segments WHERE session_id = ? AND seq = ?", [session_id, seq])
+        digest, detail = segment_entry(row)
+        self._append("segment.stored", actor=actor, session_id=session_id, case_no=None,
+                     subject=segment_subject(session_id, seq), subject_sha256=digest, detail=detail)
+
+    def cover_file(self, action: str, subject: str, *, path: str, sha256: str | None, size_bytes: int | None,
+                   actor: Actor = SYSTEM_ACTOR, session_id: int) -> None:
+        """Cover an audio file (`path` relative to the home) by its sha256."""
+        self._append(action, actor=actor, session_id=session_id, case_no=None, subject=subject,
+                     subject_sha256=sha256, detail={"path": path, "bytes": size_bytes})
+
+    def _append(self, action: str, *, actor: Actor, session_id: int | None, case_no: str | None,
+                subject: str | None, subject_sha256: str | None, detail: dict | None) -> tuple[int, str]:
+        if not isinstance(action, str) or not ACTION_PATTERN.fullmatch(action):
+            raise StoreError(f"audit action {action!r} must be lowercase letters, '_' or '.' (up to 48)")
+        if isinstance(actor, Account):
+            user_id, user_name = actor.id, actor.name
+        elif isinstance(actor, str) and actor:
+            user_id, user_name = None, actor
+        else:
+            raise StoreError(f"the actor of an audit entry is an account or a non-empty name, not {actor!r}")
+        return append_entry(self._db, at=now_utc_iso(), user_id=user_id, user_name=user_name, action=action,
+                            session_id=session_id, case_no=case_no, detail=detail, subject=subject,
+                            subject_sha256=subject_sha256)
+
+
+class Audit(Concern):
+    """The entries that record no change (reads, exports, failed logins ...), and reading the table."""
 
     @locked
     def record_audit(
@@ -40,10 +97,10 @@ class AuditMixin:
         case_no: str | None = None,
         detail: dict | None = None,
     ) -> int:
-        """Append one audit row; `actor` is an account, or a name such as "cli:root" for the command line."""
+        """Append one action entry for something that changes no data (a read, a page view, a failed login).
+        A change is audited by the store method that makes it, in its own transaction: never call this for one."""
         with immediate_transaction(self._db):
-            entry_id, _ = self._append_chain(action, actor=actor, session_id=session_id, case_no=case_no,
-                                             subject=None, subject_sha256=None, detail=detail)
+            entry_id, _ = self._audit.action(actor, action, session_id=session_id, case_no=case_no, detail=detail)
         return entry_id
 
     @locked
@@ -64,41 +121,6 @@ class AuditMixin:
              "hash": row["hash"]}
             for row in self._db.query(f"SELECT * FROM audit {where} ORDER BY id LIMIT ?", [*params, limit])
         ]
-
-    # Internals: callers hold the lock and an open write transaction (immediate_transaction).
-
-    def _append_chain(self, action: str, *, actor: Actor, session_id: int | None, case_no: str | None,
-                      subject: str | None, subject_sha256: str | None, detail: dict | None) -> tuple[int, str]:
-        """Append one chained entry; returns (id, hash)."""
-        if not isinstance(action, str) or not ACTION_PATTERN.fullmatch(action):
-            raise StoreError(f"audit action {action!r} must be lowercase letters, '_' or '.' (up to 48)")
-        if isinstance(actor, Account):
-            user_id, user_name = actor.id, actor.name
-        elif isinstance(actor, str) and actor:
-            user_id, user_name = None, actor
-        else:
-            raise StoreError(f"the actor of an audit entry is an account or a non-empty name, not {actor!r}")
-        return append_entry(self._db, at=now_utc_iso(), user_id=user_id, user_name=user_name, action=action,
-                            session_id=session_id, case_no=case_no, detail=detail, subject=subject,
-                            subject_sha256=subject_sha256)
-
-    def _chain_row(self, action: str, subject: str, *, actor: Actor = SYSTEM_ACTOR, session_id: int | None,
-                   case_no: str | None = None, detail: dict | None = None) -> None:
-        """Cover the row `subject` as it is now in this transaction (or its deletion, when it is gone)."""
-        self._append_chain(action, actor=actor, session_id=session_id, case_no=case_no, subject=subject,
-                           subject_sha256=row_digest(self._db, subject), detail=detail)
-
-    def _chain_segment(self, session_id: int, seq: int, *, actor: Actor = SYSTEM_ACTOR) -> None:
-        row = one(self._db, "SELECT * FROM audio_segments WHERE session_id = ? AND seq = ?", [session_id, seq])
-        file_sha256, detail = segment_entry(row)
-        self._append_chain("segment.stored", actor=actor, session_id=session_id, case_no=None,
-                           subject=segment_subject(session_id, seq), subject_sha256=file_sha256, detail=detail)
-
-    def _chain_file(self, action: str, subject: str, *, path: str, sha256: str, size_bytes: int | None,
-                    actor: Actor = SYSTEM_ACTOR, session_id: int) -> None:
-        """Cover an audio file (`path` relative to the home) by its sha256."""
-        self._append_chain(action, actor=actor, session_id=session_id, case_no=None, subject=subject,
-                           subject_sha256=sha256, detail={"path": path, "bytes": size_bytes})
 
 
 def file_sha256(path: Path) -> tuple[str, int]:

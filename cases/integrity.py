@@ -3,7 +3,7 @@
 `verify(store)` walks the audit hash chain (cases/audit_chain.py) from its first entry, recomputing every
 entry's content hash and link, then compares the latest entry about each stored row with the row as it is
 now, and re-hashes the audio files. `check_export_code(store, code)` matches the 校验码 printed on an exported
-record with the export's entry. `ExportsMixin.export_snapshot` makes that entry, in the same transaction as it
+record with the export's entry. `Exports.export_snapshot` makes that entry, in the same transaction as it
 reads what is exported, so the code always describes exactly the rows the export was made from.
 
 Limits, stated: someone able to rewrite the database could recompute the whole chain after an edit; the
@@ -19,10 +19,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from cases.audit_chain import GENESIS_HASH, entry_hash
+from cases.concern import Concern, Shared
 from cases.errors import SessionNotFound, StoreError, UnknownFormat
 from cases.locking import locked
 from cases.migrations import immediate_transaction
 from cases.reads import local_iso, read_utterances
+from cases.sessions import Sessions
 from cases.row_digests import (
     FILE_KINDS,
     ROW_KINDS,
@@ -35,7 +37,7 @@ from cases.row_digests import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PROBLEM_KINDS", "ExportsMixin", "IntegrityReport", "Problem", "check_export_code", "session_digest",
+__all__ = ["PROBLEM_KINDS", "Exports", "IntegrityReport", "Problem", "check_export_code", "session_digest",
            "signed_export", "verify"]
 
 PROBLEM_KINDS = ("chain_broken", "changed", "deleted", "inserted", "audio_missing", "audio_changed")
@@ -84,76 +86,90 @@ class _Entry:
     detail: dict
 
 
-def verify(store, *, session_id: int | None = None, progress: Progress | None = None) -> IntegrityReport:
-    """Walk the whole chain; compare the rows and audio files (of one session, or all) with their entries.
-
-    Raises SessionNotFound for a session that neither exists nor was ever recorded in the chain.
-    """
-    with store._lock:
-        db = store._db
-        db.conn.execute("BEGIN")  # one snapshot: the chain and the rows as of the same moment (WAL)
-        try:
-            count, head, problems, latest = _walk_chain(db, session_id=session_id)
-            if session_id is not None and session_subject(session_id) not in latest and db.execute(
-                    "SELECT 1 FROM sessions WHERE id = ?", [session_id]).fetchone() is None:
-                raise SessionNotFound(f"no session with id {session_id}, and none was ever recorded in the audit "
-                                      "chain: give the id of an existing session")
-            digests = current_digests(db, session_id=session_id)
-        finally:
-            db.conn.execute("COMMIT")
-    problems += _compare_rows(latest, digests)
-    files = [(subject, entry) for subject, entry in sorted(latest.items())
-             if subject_kind(subject) in FILE_KINDS and entry.subject_sha256 is not None]
-    problems += _compare_files(store.home, files, progress)
-    report = IntegrityReport(session_id=session_id, entries=count, rows=len(digests), audio_files=len(files),
-                             chain_head=head, problems=problems)
-    logger.info("verify%s: %d entries, %d rows, %d files, %d problems", "" if session_id is None else
-                f" session {session_id}", count, report.rows, len(files), len(problems))
-    return report
-
-
 def session_digest(db, session_id: int) -> str:
     """One sha256 over the session's rows as stored now (which hold its audio files' hashes)."""
     return sha256_text(canonical_json(sorted(current_digests(db, session_id=session_id).items())))
 
 
+def verify(store, *, session_id: int | None = None, progress: Progress | None = None) -> IntegrityReport:
+    """`Exports.verify` of the store (kept as a function for the command line and the api)."""
+    return store.exports.verify(session_id=session_id, progress=progress)
+
+
 def check_export_code(store, code: str) -> dict:
-    """What a printed 校验码 (its first hex digits, at least 12) says today: which export it was, whether the
-    chain up to that export is intact, and whether the session's rows still hash to what was exported."""
-    wanted = code.strip().lower() if isinstance(code, str) else ""
-    if len(wanted) < MIN_CODE_HEX or len(wanted) > 64 or not _HEX.fullmatch(wanted):
-        raise StoreError(f"a 校验码 is {MIN_CODE_HEX} to 64 hexadecimal digits (0-9, a-f), as printed on the "
-                         f"export; got {code!r}")
-    with store._lock:
-        db = store._db
-        db.conn.execute("BEGIN")
-        try:
-            found = list(db.query("SELECT * FROM audit WHERE action = 'session.export' AND substr(hash, 1, ?) = ?",
-                                  [len(wanted), wanted]))
-            if len(found) > 1:
-                raise StoreError(f"{len(found)} exports start with {wanted}: give more digits of the 校验码")
-            if not found:
-                return {"found": False, "code": wanted, "same": False}
-            entry = found[0]
-            content = json.loads(entry["content"])
-            _, _, problems, _ = _walk_chain(db, session_id=None, until_id=entry["id"])
-            exported = content.get("detail", {}).get("session_digest")
-            exists = db.execute("SELECT 1 FROM sessions WHERE id = ?", [entry["session_id"]]).fetchone()
-            now = session_digest(db, entry["session_id"]) if exists else None
-        finally:
-            db.conn.execute("COMMIT")
-    return {
-        "found": True, "code": wanted, "entry_id": entry["id"], "chain_head": entry["hash"],
-        "session_id": entry["session_id"], "case_no": entry["case_no"], "at": local_iso(entry["at"]),
-        "user": entry["user_name"], "format": content.get("detail", {}).get("format"),
-        "chain_intact": not problems, "chain_problems": [asdict(p) for p in problems],
-        "session_digest_exported": exported, "session_digest_now": now,
-        "same": not problems and exported is not None and exported == now,
-    }
+    """`Exports.check_export_code` of the store."""
+    return store.exports.check_export_code(code)
 
 
-class ExportsMixin:
-    """A mixin of `Store`: the export entry of the chain, made with the read of what is exported."""
+class Exports(Concern):
+    """The export entry of the chain, made with the read of what is exported (the `Exports` concern)."""
+
+    def __init__(self, shared: Shared, *, sessions: Sessions) -> None:
+        super().__init__(shared)
+        self._sessions = sessions
+
+    # verify and check_export_code take the lock themselves: not while re-hashing hours of audio.
+
+    def verify(self, *, session_id: int | None = None, progress: Progress | None = None) -> IntegrityReport:
+        """Walk the whole chain; compare the rows and audio files (of one session, or all) with their entries.
+
+        Raises SessionNotFound for a session that neither exists nor was ever recorded in the chain.
+        """
+        with self._lock:
+            db = self._db
+            db.conn.execute("BEGIN")  # one snapshot: the chain and the rows as of the same moment (WAL)
+            try:
+                count, head, problems, latest = _walk_chain(db, session_id=session_id)
+                if session_id is not None and session_subject(session_id) not in latest and db.execute(
+                        "SELECT 1 FROM sessions WHERE id = ?", [session_id]).fetchone() is None:
+                    raise SessionNotFound(f"no session with id {session_id}, and none was ever recorded in the audit "
+                                          "chain: give the id of an existing session")
+                digests = current_digests(db, session_id=session_id)
+            finally:
+                db.conn.execute("COMMIT")
+        problems += _compare_rows(latest, digests)
+        files = [(subject, entry) for subject, entry in sorted(latest.items())
+                 if subject_kind(subject) in FILE_KINDS and entry.subject_sha256 is not None]
+        problems += _compare_files(self.home, files, progress)
+        report = IntegrityReport(session_id=session_id, entries=count, rows=len(digests), audio_files=len(files),
+                                 chain_head=head, problems=problems)
+        logger.info("verify%s: %d entries, %d rows, %d files, %d problems", "" if session_id is None else
+                    f" session {session_id}", count, report.rows, len(files), len(problems))
+        return report
+
+    def check_export_code(self, code: str) -> dict:
+        """What a printed 校验码 (its first hex digits, at least 12) says today: which export it was, whether the
+        chain up to that export is intact, and whether the session's rows still hash to what was exported."""
+        wanted = code.strip().lower() if isinstance(code, str) else ""
+        if len(wanted) < MIN_CODE_HEX or len(wanted) > 64 or not _HEX.fullmatch(wanted):
+            raise StoreError(f"a 校验码 is {MIN_CODE_HEX} to 64 hexadecimal digits (0-9, a-f), as printed on the "
+                             f"export; got {code!r}")
+        with self._lock:
+            db = self._db
+            db.conn.execute("BEGIN")
+            try:
+                found = list(db.query("SELECT * FROM audit WHERE action = 'session.export' AND substr(hash, 1, ?) = ?",
+                                      [len(wanted), wanted]))
+                if len(found) > 1:
+                    raise StoreError(f"{len(found)} exports start with {wanted}: give more digits of the 校验码")
+                if not found:
+                    return {"found": False, "code": wanted, "same": False}
+                entry = found[0]
+                content = json.loads(entry["content"])
+                _, _, problems, _ = _walk_chain(db, session_id=None, until_id=entry["id"])
+                exported = content.get("detail", {}).get("session_digest")
+                exists = db.execute("SELECT 1 FROM sessions WHERE id = ?", [entry["session_id"]]).fetchone()
+                now = session_digest(db, entry["session_id"]) if exists else None
+            finally:
+                db.conn.execute("COMMIT")
+        return {
+            "found": True, "code": wanted, "entry_id": entry["id"], "chain_head": entry["hash"],
+            "session_id": entry["session_id"], "case_no": entry["case_no"], "at": local_iso(entry["at"]),
+            "user": entry["user_name"], "format": content.get("detail", {}).get("format"),
+            "chain_intact": not problems, "chain_problems": [asdict(p) for p in problems],
+            "session_digest_exported": exported, "session_digest_now": now,
+            "same": not problems and exported is not None and exported == now,
+        }
 
     @locked
     def export_snapshot(self, session_id: int, *, fmt: str, actor) -> dict:
@@ -162,12 +178,12 @@ class ExportsMixin:
         hash, `session_digest` the digest of the session's rows it was made from, `entries` the chain's length
         up to it."""
         with immediate_transaction(self._db):
-            session = self.get_session(session_id)
+            session = self._sessions.get_session(session_id)
             utterances = read_utterances(self._db, session_id)
-            turns = self.speaker_turns(session_id) if fmt == "rttm" else None
+            turns = self._sessions.speaker_turns(session_id) if fmt == "rttm" else None
             digest = session_digest(self._db, session_id)
-            entry_id, head = self._append_chain("session.export", actor=actor, session_id=session_id,
-                                                case_no=session["case_no"], subject=None, subject_sha256=None,
+            entry_id, head = self._audit.action(actor, "session.export", session_id=session_id,
+                                                case_no=session["case_no"],
                                                 detail={"format": fmt, "session_digest": digest})
             entries = self._db.execute("SELECT COUNT(*) FROM audit WHERE id <= ?", [entry_id]).fetchone()[0]
         return {"session": session, "utterances": utterances, "turns": turns,

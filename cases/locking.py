@@ -1,4 +1,4 @@
-"""The store's lock, for the methods of `Store` and of the mixins it is built from."""
+"""The store's lock, for the methods of `Store` and of the concerns it is built from (cases/concern.py)."""
 import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar

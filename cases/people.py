@@ -1,12 +1,13 @@
 """The people of a case: the person questioned (犯罪嫌疑人, 违法嫌疑人), victims, witnesses, interpreters, legal
-representatives; their identity number and the wristband id of a case-handling centre. A mixin of `Store`."""
+representatives; their identity number and the wristband id of a case-handling centre. The `People` concern of the store."""
 import re
 
 from cases.errors import StoreError
 from cases.locking import locked
 from cases.migrations import immediate_transaction
-from cases.audit import Actor
-from cases.audit_chain import SYSTEM_ACTOR
+from cases.actors import SYSTEM_ACTOR, Actor
+from cases.concern import Concern
+from cases.lookups import checked_case_id
 from cases.reads import local_iso, now_utc_iso, one
 from cases.row_digests import person_subject
 
@@ -16,12 +17,13 @@ _CHINESE_ID = re.compile(r"\d{17}[\dXx]")
 _MAX_FIELD = 64
 
 
-class PeopleMixin:
+class People(Concern):
 
     @locked
     def add_person(self, case_no: str, *, name: str, role: str, id_number: str | None = None,
                    wristband_id: str | None = None, actor: Actor = SYSTEM_ACTOR) -> dict:
-        """Add a person to the case; the audit chain covers the row (by its digest: no personal data in it)."""
+        """Add a person to the case; the audit chain covers the row (by its digest: no personal data in it), and
+        the action "case.person_added" names who added it."""
         if role not in PERSON_ROLES:
             raise StoreError(f"unknown role {role!r} for a person of a case: use one of {', '.join(PERSON_ROLES)}")
         name = _field("name", name, required=True)
@@ -30,19 +32,20 @@ class PeopleMixin:
         if id_number and len(id_number) == 18 and not _CHINESE_ID.fullmatch(id_number):
             raise StoreError("an 18-character identity number is 17 digits and a final digit or X")
         with immediate_transaction(self._db):
-            case_id = self._case_id_of(case_no)
+            case_id = checked_case_id(self._db, case_no)
             cursor = self._db.execute(
                 "INSERT INTO people (case_id, role, name, id_number, wristband_id, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                 [case_id, role, name, id_number, wristband_id, now_utc_iso()],
             )
             person_id = cursor.lastrowid
-            self._chain_row("person.added", person_subject(person_id), actor=actor, session_id=None,
-                            case_no=case_no)
+            self._audit.cover_row("person.added", person_subject(person_id), actor=actor, session_id=None,
+                                  case_no=case_no)
+            self._audit.action(actor, "case.person_added", case_no=case_no, detail={"person_id": person_id})
         return self._person(person_id)
 
     @locked
     def people(self, case_no: str) -> list[dict]:
-        case_id = self._case_id_of(case_no)
+        case_id = checked_case_id(self._db, case_no)
         return [_public(row) for row in self._db.query("SELECT * FROM people WHERE case_id = ? ORDER BY id", [case_id])]
 
     def _person(self, person_id: int) -> dict:

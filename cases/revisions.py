@@ -1,19 +1,23 @@
 """Corrections of a transcript: edit a line's text, speaker or role; relabel a speaker everywhere; split a
 line in two at a time point; merge two neighbouring lines.
 
-A mixin of `Store`. Every change
+The `Corrections` concern of the store. Every change
 - is checked against the version the editor saw (`version`): a stale one raises StaleVersion with the
   stored version and row, never a silent overwrite;
 - writes a revision row (who, when, kind, before, after) in the same transaction;
 - keeps the recognizer's text (`original_text`, which a trigger protects) and updates the search index;
 - appends audit chain entries for every row it changed or added (the lines, speakers and revisions), in the
-  same transaction, so that `bilu verify` can tell a correction made here from an edit made behind our back.
+  same transaction, so that `bilu verify` can tell a correction made here from an edit made behind our back;
+- appends its action entry ("utterance.edited", "utterance.split", "utterance.merged", "speaker.relabelled")
+  naming who corrected, in that transaction too.
 Rechecking the procedural findings is the caller's part (the checker lives above this package).
 """
 import json
 from typing import Any
 
-from cases.accounts import Account
+from cases.actors import Account
+from cases.concern import Concern
+from cases.lookups import ensure_speaker
 from cases.checks import to_ms
 from cases.errors import InvalidCorrection, SessionNotFound, SpeakerNotFound, StaleVersion, UtteranceNotFound
 from cases.locking import locked
@@ -29,7 +33,7 @@ MAX_TEXT_CHARS = 5000
 _LATIN_END = tuple("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
-class CorrectionsMixin:
+class Corrections(Concern):
 
     @locked
     def utterance(self, session_id: int, utterance_id: int) -> dict:
@@ -56,7 +60,7 @@ class CorrectionsMixin:
         with immediate_transaction(self._db):
             before = self._editable(session_id, utterance_id, version)
             if "speaker" in changes:
-                self._ensure_speaker(session_id, changes["speaker"], channel=None, actor=by)
+                ensure_speaker(self._db, self._audit, session_id, changes["speaker"], channel=None, actor=by)
             own_role = one(self._db, "SELECT role FROM utterances WHERE id = ?", [utterance_id])["role"]
             for field, value in changes.items():
                 column_before = own_role if field == "role" else before[field]
@@ -69,7 +73,9 @@ class CorrectionsMixin:
             self._db.execute("UPDATE utterances SET version = version + 1 WHERE id = ?", [utterance_id])
             after = self._current_utterance(session_id, utterance_id)
             self._reindex(utterance_id, after["text"])
-            self._chain_row("utterance.corrected", utterance_subject(utterance_id), actor=by, session_id=session_id)
+            self._audit.cover_row("utterance.corrected", utterance_subject(utterance_id), actor=by, session_id=session_id)
+            self._audit.action(by, "utterance.edited", session_id=session_id,
+                               detail={"utterance_id": utterance_id, "fields": sorted(changes)})
         return after
 
     @locked
@@ -100,7 +106,7 @@ class CorrectionsMixin:
                 self._db.execute("UPDATE speakers SET role = ? WHERE id = ?", [role, speaker["id"]])
             target = label
             if new_label is not None and new_label != label:
-                self._ensure_speaker(session_id, new_label, channel=speaker["channel"], actor=by)
+                ensure_speaker(self._db, self._audit, session_id, new_label, channel=speaker["channel"], actor=by)
                 if role is not ...:
                     self._db.execute("UPDATE speakers SET role = ? WHERE session_id = ? AND label = ?",
                                      [role, session_id, new_label])
@@ -114,10 +120,12 @@ class CorrectionsMixin:
             after = {**_speaker_dict(after_row), "utterance_ids": self._line_ids(session_id, target)}
             self._add_revision(session_id, None, "relabel", by, before, after, speaker_label=label)
             for changed in dict.fromkeys((label, target)):
-                self._chain_row("speaker.relabelled", speaker_subject(session_id, changed), actor=by,
+                self._audit.cover_row("speaker.relabelled", speaker_subject(session_id, changed), actor=by,
                                 session_id=session_id)
             for line_id in moved:
-                self._chain_row("utterance.relabelled", utterance_subject(line_id), actor=by, session_id=session_id)
+                self._audit.cover_row("utterance.relabelled", utterance_subject(line_id), actor=by, session_id=session_id)
+            given = sorted([*(["role"] if role is not ... else []), *(["new_label"] if new_label is not None else [])])
+            self._audit.action(by, "speaker.relabelled", session_id=session_id, detail={"fields": given})
         return after
 
     @locked
@@ -170,7 +178,9 @@ class CorrectionsMixin:
             self._add_revision(session_id, utterance_id, "split", by, _revision_view(before), after)
             self._add_revision(session_id, second_id, "split", by, _revision_view(before), after)
             for line_id in (utterance_id, second_id):
-                self._chain_row("utterance.split", utterance_subject(line_id), actor=by, session_id=session_id)
+                self._audit.cover_row("utterance.split", utterance_subject(line_id), actor=by, session_id=session_id)
+            self._audit.action(by, "utterance.split", session_id=session_id,
+                               detail={"utterance_id": utterance_id, "new_id": second_id, "at_s": at_s})
         return first, second
 
     @locked
@@ -206,7 +216,9 @@ class CorrectionsMixin:
             before = {"first": _revision_view(first), "second": _revision_view(second)}
             for line_id in (first["id"], second["id"]):
                 self._add_revision(session_id, line_id, "merge", by, before, {"merged": _revision_view(merged)})
-                self._chain_row("utterance.merged", utterance_subject(line_id), actor=by, session_id=session_id)
+                self._audit.cover_row("utterance.merged", utterance_subject(line_id), actor=by, session_id=session_id)
+            self._audit.action(by, "utterance.merged", session_id=session_id,
+                               detail={"utterance_id": merged["id"], "merged": sorted({utterance_id, with_id})})
         return merged
 
     @locked
@@ -284,7 +296,7 @@ class CorrectionsMixin:
             [session_id, utterance_id, speaker_label, kind, by.id, by.name, now_utc_iso(),
              json.dumps(before, ensure_ascii=False), json.dumps(after, ensure_ascii=False)],
         ).lastrowid
-        self._chain_row("revision.added", revision_subject(revision_id), actor=by, session_id=session_id,
+        self._audit.cover_row("revision.added", revision_subject(revision_id), actor=by, session_id=session_id,
                         detail={"kind": kind})
 
 

@@ -11,7 +11,8 @@ WAV); a live segment's file is covered by its segment entry.
 
 Left out on purpose: what the application recomputes (findings, the search index, speaker turns are redone
 with the transcript), and the session's rule set, officers and `transcribed_ms`, which are settings and
-bookkeeping rather than the record.
+bookkeeping rather than the record. Their writes are still audited, in their transaction: findings:SESSION,
+turns:SESSION, rules:SESSION and progress:SESSION entries (BOOKKEEPING_KINDS), which verify does not compare.
 """
 import hashlib
 import json
@@ -92,6 +93,20 @@ def audio_subject(session_id: int) -> str:
 
 def playback_subject(session_id: int) -> str:
     return f"playback:{session_id}"
+
+
+BOOKKEEPING_KINDS = ("findings", "turns", "rules", "progress")
+"""Subjects (KIND:SESSION) of the entries that record writes of what is left out on purpose above: the entry says
+who wrote what and when, its digest is that of the values written, and `bilu verify` does not compare them."""
+
+
+def bookkeeping_subject(kind: str, session_id: int) -> str:
+    assert kind in BOOKKEEPING_KINDS, kind
+    return f"{kind}:{session_id}"
+
+
+def values_digest(values: dict | list) -> str:
+    return sha256_text(canonical_json(values))
 
 
 def subject_kind(subject: str) -> str:

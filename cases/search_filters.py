@@ -1,7 +1,8 @@
 """Search limited to what a user may see, with filters: case, unit (and the units below it), officer,
 speaker role, room, date range, and sessions with procedural statements missing.
 
-A mixin of `Store`. Two questions, two methods: `search_visible` finds utterances holding the query's
+The `Search` concern of the store. `search` finds utterances by words alone (the command line's search, over
+every case). For a user, two questions, two methods: `search_visible` finds utterances holding the query's
 words (each with its session and the time to play from); `find_sessions` lists sessions matching the
 filters alone (for example every session, in a centre, that misses a required statement).
 """
@@ -11,12 +12,15 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from cases.access import UNITS_BELOW, Scope
+from cases.concern import Concern
+from cases.lookups import case_id
 from cases.errors import InvalidQuery, UnitNotFound
 from cases.locking import locked
-from cases.reads import local_iso, one, to_s
+from cases.reads import local_iso, one, search_utterances, to_s
 from cases.search import highlight, match_expression, query_terms
 
 MAX_RESULTS = 1000
+MAX_SEARCH_LIMIT = MAX_RESULTS
 ANY_RULE = "any"
 
 
@@ -32,7 +36,30 @@ class SearchFilters:
     missing: str | None = None  # "any", or a rule key: sessions where that statement is not satisfied
 
 
-class FilteredSearchMixin:
+class Search(Concern):
+
+    @locked
+    def search(
+        self,
+        query: str,
+        *,
+        case_no: str | None = None,
+        role: str | None = None,
+        limit: int = 50,
+    ) -> list[dict]:
+        """Utterances holding every word of `query` (segmented with jieba), best matches first.
+
+        Each result has `snippet`: the utterance text with the matched words marked 【 】.
+        Raises InvalidQuery for a query with nothing to search for, CaseNotFound for an unknown
+        `case_no`.
+        """
+        terms = query_terms(query)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SEARCH_LIMIT:
+            raise InvalidQuery(f"limit must be an integer from 1 to {MAX_SEARCH_LIMIT}, not {limit!r}")
+        hits = search_utterances(self._db, match_expression(terms),
+                                 case_id=None if case_no is None else case_id(self._db, case_no), role=role,
+                                 limit=limit)
+        return [{**hit, "snippet": highlight(hit["text"], terms)} for hit in hits]
 
     @locked
     def search_visible(self, query: str, scope: Scope, filters: SearchFilters = SearchFilters(), *,

@@ -1,6 +1,6 @@
 """The audio of live recordings: a series of WAV segments per session, each with its sha256.
 
-A mixin of `Store`. The recorder reports each segment as it closes; after a crash, recovery adds the
+The `Segments` concern of the store. The recorder reports each segment as it closes; after a crash, recovery adds the
 segments it repaired. `transcribed_ms` says how far the committed transcript reaches, so recovery knows
 what is left to transcribe.
 """
@@ -10,15 +10,17 @@ from cases.checks import checked_audio_path, checked_count, checked_sha256, to_m
 from cases.errors import StoreError
 from cases.locking import locked
 from cases.migrations import immediate_transaction
-from cases.audit import Actor
-from cases.audit_chain import SYSTEM_ACTOR
+from cases.actors import SYSTEM_ACTOR, Actor
+from cases.concern import Concern
+from cases.lookups import require_session
 from cases.reads import now_utc_iso, one, to_s
+from cases.row_digests import bookkeeping_subject, values_digest
 
 PLAYBACK_NAME = "playback.wav"
 """The 16 kHz mono WAV engine/live.py writes into a live session's folder before finishing it (same name there)."""
 
 
-class SegmentsMixin:
+class Segments(Concern):
 
     @locked
     def add_audio_segment(self, session_id: int, *, seq: int, path: str, start_s: float, duration_s: float,
@@ -34,18 +36,18 @@ class SegmentsMixin:
         if not row[8]:
             raise StoreError("a closed audio segment needs its sha256")
         with immediate_transaction(self._db):
-            self._require_session(session_id)
+            require_session(self._db, session_id)
             inserted = self._db.execute(
                 "INSERT OR IGNORE INTO audio_segments (session_id, seq, path, start_ms, duration_ms, frames,"
                 " sample_rate, channels, sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             ).rowcount
             if inserted:
-                self._chain_segment(session_id, row[1], actor=actor)
+                self._audit.cover_segment(session_id, row[1], actor=actor)
 
     @locked
     def audio_segments(self, session_id: int) -> list[dict]:
-        self._require_session(session_id)
+        require_session(self._db, session_id)
         return [
             {"seq": r["seq"], "path": r["path"], "start_s": to_s(r["start_ms"]), "duration_s": to_s(r["duration_ms"]),
              "frames": r["frames"], "sample_rate": r["sample_rate"], "channels": r["channels"], "sha256": r["sha256"]}
@@ -53,17 +55,22 @@ class SegmentsMixin:
         ]
 
     @locked
-    def set_transcribed_until(self, session_id: int, seconds: float) -> None:
-        """The committed transcript reaches `seconds` (never moves back)."""
+    def set_transcribed_until(self, session_id: int, seconds: float, *, actor: Actor = SYSTEM_ACTOR) -> None:
+        """The committed transcript reaches `seconds` (never moves back): "session.transcribed_until" when it
+        moves on."""
         ms = to_ms(seconds, "transcribed until")
         with immediate_transaction(self._db):
-            self._require_session(session_id)
-            self._db.execute("UPDATE sessions SET transcribed_ms = MAX(transcribed_ms, ?) WHERE id = ?",
-                             [ms, session_id])
+            require_session(self._db, session_id)
+            moved = self._db.execute("UPDATE sessions SET transcribed_ms = ? WHERE id = ? AND transcribed_ms < ?",
+                                     [ms, session_id, ms]).rowcount
+            if moved:
+                self._audit.cover_digest("session.transcribed_until", bookkeeping_subject("progress", session_id),
+                                         values_digest({"transcribed_ms": ms}), actor=actor, session_id=session_id,
+                                         detail={"transcribed_ms": ms})
 
     @locked
     def transcribed_until(self, session_id: int) -> float:
-        self._require_session(session_id)
+        require_session(self._db, session_id)
         return to_s(one(self._db, "SELECT transcribed_ms FROM sessions WHERE id = ?", [session_id])["transcribed_ms"])
 
     @locked

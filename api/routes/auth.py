@@ -56,10 +56,10 @@ async def login(request: Request, store: StoreDep, settings: SettingsDep) -> Res
         if is_form:
             return _login_form(next_path, "用户名或密码错误", status_code=401)
         raise HTTPException(401, "wrong user name or password")
-    issued = store.issue_token(account, kind="session", lifetime_s=int(settings.session_hours * 3600))
+    issued = store.issue_token(account, kind="session", lifetime_s=int(settings.session_hours * 3600),
+                               via="form" if is_form else "json")  # its "auth.login" entry comes with the token
     signer = signer_of(request)
     csrf = signer.csrf_token(issued["token"])
-    store.record_audit(account, "auth.login", detail={"via": "form" if is_form else "json"})
     response: Response = RedirectResponse(next_path, status_code=303) if is_form else JSONResponse(
         {"user": account.public(), "csrf_token": csrf, "expires_at": issued["expires_at"]})
     secure = cookie_secure(settings, scheme=request.url.scheme, host=request.url.hostname)
@@ -75,8 +75,7 @@ async def login(request: Request, store: StoreDep, settings: SettingsDep) -> Res
 @router.post("/auth/logout", status_code=204, summary="End this browser login (a bearer token stays valid)")
 def logout(auth: Auth, store: StoreDep) -> Response:
     if auth.via == "cookie":
-        store.revoke_token(auth.account, auth.token_id)
-        store.record_audit(auth.account, "auth.logout")
+        store.revoke_token(auth.account, auth.token_id)  # a session token's revocation is audited as a logout
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
@@ -106,7 +105,6 @@ def create_token(body: TokenRequest, request: Request, auth: OptionalAuth, store
         raise HTTPException(401, "log in first, or give name and password", headers={"WWW-Authenticate": "Bearer"})
     days = body.days or settings.token_days
     issued = store.issue_token(account, kind="api", lifetime_s=days * 24 * 3600, label=body.label)
-    store.record_audit(account, "auth.token_issued", detail={"token_id": issued["id"], "days": days})
     return issued
 
 
@@ -119,7 +117,6 @@ def list_tokens(auth: Auth, store: StoreDep) -> list[dict]:
 def revoke_token(token_id: int, auth: Auth, store: StoreDep) -> Response:
     if not store.revoke_token(auth.account, token_id):
         raise HTTPException(404, f"you have no live token with id {token_id}")
-    store.record_audit(auth.account, "auth.token_revoked", detail={"token_id": token_id})
     return Response(status_code=204)
 
 

@@ -28,6 +28,4 @@ def list_people(case: VisibleCase, user: CurrentUser, store: StoreDep) -> list[d
 def add_person(case: VisibleCase, body: PersonCreate, user: CurrentUser, store: StoreDep) -> dict:
     if not may_correct(user):
         raise HTTPException(403, f"a {user.role} may read this case but not change it")
-    person = store.add_person(case["case_no"], **body.model_dump())
-    store.record_audit(user, "case.person_added", case_no=case["case_no"], detail={"person_id": person["id"]})
-    return person
+    return store.add_person(case["case_no"], **body.model_dump(), actor=user)

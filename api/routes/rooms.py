@@ -62,8 +62,8 @@ def start_recording(room: str, body: StartRecording, user: CurrentUser, store: S
     if not may_correct(user):
         raise HTTPException(403, f"a {user.role} may not start recordings")
     if new_case:  # a new case belongs to the unit of the officer who opens it
-        store.ensure_case(body.case_no)
-        store.set_case_unit(body.case_no, user.unit_name)
+        store.ensure_case(body.case_no, actor=user)
+        store.set_case_unit(body.case_no, user.unit_name, actor=user)
     request = LiveRequest(case_no=body.case_no, room=room, seat_roles=parse_seat_roles(body.seat_roles)
                           if body.seat_roles else (), diarizer=body.diarizer, rule_set=body.rule_set,
                           conditions=tuple(body.conditions))
@@ -77,7 +77,7 @@ def start_recording(room: str, body: StartRecording, user: CurrentUser, store: S
         session_id = rooms.start(request, microphone, duration_s=body.duration_s)
     except Exception:
         if new_case:  # opened for this recording, which never started (no device, a full disk): not kept
-            store.discard_case_if_unused(body.case_no)
+            store.discard_case_if_unused(body.case_no, actor=user)
         raise
     store.record_audit(user, "session.recording_started", session_id=session_id, detail={"room": room})
     return {"session_id": session_id, "room": room, "websocket": f"/ws/sessions/{session_id}"}

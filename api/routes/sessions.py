@@ -50,8 +50,7 @@ def get_utterances(session_id: VisibleSession, user: CurrentUser, store: StoreDe
 @router.put("/{session_id}/officers")
 def set_officers(session_id: CorrectableSession, body: SessionOfficers, user: CurrentUser, store: StoreDep) -> list[str]:
     """Who questioned in this session (user names): the search filter `officer`."""
-    store.set_session_officers(session_id, body.officers)
-    store.record_audit(user, "session.officers", session_id=session_id, detail={"officers": body.officers})
+    store.set_session_officers(session_id, body.officers, actor=user)
     return store.session_officers(session_id)
 
 

@@ -30,7 +30,6 @@ def relabel_speaker(session_id: CorrectableSession, label: str, body: SpeakerUpd
         raise HTTPException(422, "give role, new_label, or both")
     after = store.relabel_speaker(session_id, label, version=body.version, by=user,
                                   role=body.role if "role" in given else ..., new_label=body.new_label)
-    store.record_audit(user, "speaker.relabelled", session_id=session_id, detail={"fields": sorted(given)})
     check_session(store, session_id, settings)
     return after
 

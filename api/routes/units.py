@@ -23,6 +23,4 @@ def list_units(user: CurrentUser, store: StoreDep) -> list[dict]:
 
 @router.post("", status_code=201)
 def add_unit(body: UnitCreate, admin: AdminUser, store: StoreDep) -> dict:
-    unit = store.add_unit(body.name, level=body.level, parent=body.parent)
-    store.record_audit(admin, "unit.added", detail={"unit_id": unit["id"], "level": body.level})
-    return unit
+    return store.add_unit(body.name, level=body.level, parent=body.parent, actor=admin)

@@ -97,7 +97,7 @@ async def upload_recording(
         raise
     try:
         if new_case:  # a new case belongs to the unit of the officer who opens it
-            await asyncio.to_thread(store.set_case_unit, case_no, user.unit_name)
+            await asyncio.to_thread(store.set_case_unit, case_no, user.unit_name, actor=user)
         await asyncio.to_thread(store.record_audit, user, "session.uploaded", session_id=prepared.session_id,
                                 case_no=case_no, detail={"bytes": upload.size_bytes})
         worker.submit(dataclasses.replace(prepared, audio=None))  # the queue keeps no samples

@@ -42,40 +42,31 @@ def list_users(admin: AdminUser, store: StoreDep) -> list[dict]:
 @router.post("/users", status_code=201)
 def add_user(body: UserCreate, admin: AdminUser, store: StoreDep) -> dict:
     account = store.add_user(body.name, role=body.role, unit=body.unit, password=body.password,
-                             display_name=body.display_name)
-    store.record_audit(admin, "user.added", detail={"user_id": account.id, "role": account.role})
+                             display_name=body.display_name, actor=admin)
     return account.public()
 
 
 @router.patch("/users/{name}")
 def update_user(name: str, body: UserUpdate, admin: AdminUser, store: StoreDep) -> dict:
-    changes = body.model_dump(exclude_unset=True)
-    password = changes.pop("password", None)
-    if password is not None:
-        store.set_password(name, password)
-    account = store.update_user(name, **changes)
-    store.record_audit(admin, "user.changed", detail={"user_id": account.id, "fields": sorted(body.model_fields_set)})
+    account = store.update_user(name, **body.model_dump(exclude_unset=True), actor=admin)
     return account.public()
 
 
 @router.put("/cases/{case_no}/unit", tags=["cases"])
 def move_case(case_no: str, body: CaseUnit, admin: AdminUser, store: StoreDep) -> dict:
-    store.set_case_unit(case_no, body.unit)
-    store.record_audit(admin, "case.moved", case_no=case_no, detail={"unit": body.unit})
+    store.set_case_unit(case_no, body.unit, actor=admin)
     return store.case_in_scope(case_no, Scope("all"))  # an administrator sees every case
 
 
 @router.put("/cases/{case_no}/prosecutors/{user_name}", status_code=204, tags=["cases"])
 def assign_prosecutor(case_no: str, user_name: str, admin: AdminUser, store: StoreDep) -> Response:
-    store.assign_case(case_no, user_name)
-    store.record_audit(admin, "case.assigned", case_no=case_no, detail={"user": user_name})
+    store.assign_case(case_no, user_name, actor=admin)
     return Response(status_code=204)
 
 
 @router.delete("/cases/{case_no}/prosecutors/{user_name}", status_code=204, tags=["cases"])
 def unassign_prosecutor(case_no: str, user_name: str, admin: AdminUser, store: StoreDep) -> Response:
-    store.unassign_case(case_no, user_name)
-    store.record_audit(admin, "case.unassigned", case_no=case_no, detail={"user": user_name})
+    store.unassign_case(case_no, user_name, actor=admin)
     return Response(status_code=204)
 
 

@@ -45,8 +45,7 @@ def edit_utterance(session_id: CorrectableSession, utterance_id: int, body: Utte
                    store: StoreDep, settings: SettingsDep) -> dict:
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
     after = store.edit_utterance(session_id, utterance_id, changes, version=body.version, by=user)
-    _changed(store, settings, user, session_id, "utterance.edited", {"utterance_id": utterance_id,
-                                                                      "fields": sorted(changes)})
+    check_session(store, session_id, settings)
     return after
 
 
@@ -56,8 +55,7 @@ def split_utterance(session_id: CorrectableSession, utterance_id: int, body: Spl
     """Two lines: the first keeps the id; the words go to the side their middle falls on."""
     first, second = store.split_utterance(session_id, utterance_id, at_s=body.at_s, version=body.version, by=user,
                                           first_text=body.first_text, second_text=body.second_text)
-    _changed(store, settings, user, session_id, "utterance.split",
-             {"utterance_id": utterance_id, "new_id": second["id"], "at_s": body.at_s})
+    check_session(store, session_id, settings)
     return [first, second]
 
 
@@ -67,8 +65,7 @@ def merge_utterances(session_id: CorrectableSession, utterance_id: int, body: Me
     """One line (the earlier one's id) from two neighbours."""
     merged = store.merge_utterances(session_id, utterance_id, with_id=body.with_id, version=body.version,
                                     with_version=body.with_version, by=user)
-    _changed(store, settings, user, session_id, "utterance.merged",
-             {"utterance_id": merged["id"], "merged": sorted({utterance_id, body.with_id})})
+    check_session(store, session_id, settings)
     return merged
 
 
@@ -86,7 +83,3 @@ def session_revisions(session_id: VisibleSession, user: CurrentUser, store: Stor
     store.record_audit(user, "revisions.read", session_id=session_id)
     return revisions
 
-
-def _changed(store, settings, user, session_id: int, action: str, detail: dict) -> None:
-    store.record_audit(user, action, session_id=session_id, detail=detail)
-    check_session(store, session_id, settings)
