@@ -73,7 +73,8 @@ class Corrections(Concern):
             self._db.execute("UPDATE utterances SET version = version + 1 WHERE id = ?", [utterance_id])
             after = self._current_utterance(session_id, utterance_id)
             self._reindex(utterance_id, after["text"])
-            self._audit.cover_row("utterance.corrected", utterance_subject(utterance_id), actor=by, session_id=session_id)
+            self._audit.cover_row("utterance.corrected", utterance_subject(utterance_id), actor=by,
+                                  session_id=session_id)
             self._audit.action(by, "utterance.edited", session_id=session_id,
                                detail={"utterance_id": utterance_id, "fields": sorted(changes)})
         return after
@@ -123,7 +124,8 @@ class Corrections(Concern):
                 self._audit.cover_row("speaker.relabelled", speaker_subject(session_id, changed), actor=by,
                                 session_id=session_id)
             for line_id in moved:
-                self._audit.cover_row("utterance.relabelled", utterance_subject(line_id), actor=by, session_id=session_id)
+                self._audit.cover_row("utterance.relabelled", utterance_subject(line_id), actor=by,
+                                      session_id=session_id)
             given = sorted([*(["role"] if role is not ... else []), *(["new_label"] if new_label is not None else [])])
             self._audit.action(by, "speaker.relabelled", session_id=session_id, detail={"fields": given})
         return after

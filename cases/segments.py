@@ -1,7 +1,7 @@
 """The audio of live recordings: a series of WAV segments per session, each with its sha256.
 
-The `Segments` concern of the store. The recorder reports each segment as it closes; after a crash, recovery adds the
-segments it repaired. `transcribed_ms` says how far the committed transcript reaches, so recovery knows
+The `Segments` concern of the store. The recorder reports each segment as it closes; after a crash, recovery
+adds the segments it repaired. `transcribed_ms` says how far the committed transcript reaches, so recovery knows
 what is left to transcribe.
 """
 import hashlib

@@ -196,7 +196,8 @@ class Sessions(Concern):
             ):
                 self._db.execute(statement, [session_id])
             for subject in removed:
-                self._audit.cover_row(subject.split(":", 1)[0] + ".deleted", subject, actor=actor, session_id=session_id)
+                self._audit.cover_row(subject.split(":", 1)[0] + ".deleted", subject, actor=actor,
+                                      session_id=session_id)
             if covers_audio:  # the file is kept (another session may share it) but no longer part of a record
                 self._audit.cover_digest("audio.released", audio_subject(session_id), None, actor=actor,
                                          session_id=session_id, detail={})
@@ -297,7 +298,8 @@ class Sessions(Concern):
         with immediate_transaction(self._db):
             require_session(self._db, session_id)
             if utterance.speaker is not None:
-                ensure_speaker(self._db, self._audit, session_id, utterance.speaker, channel=utterance.channel, actor=actor)
+                ensure_speaker(self._db, self._audit, session_id, utterance.speaker, channel=utterance.channel,
+                               actor=actor)
             seq = self._db.execute(
                 "SELECT COALESCE(MAX(seq), -1) + 1 FROM utterances WHERE session_id = ?", [session_id]
             ).fetchone()[0]
@@ -416,7 +418,6 @@ class Sessions(Concern):
         """The session's utterances ordered by start, each with its words and its speaker's role."""
         require_session(self._db, session_id)
         return read_utterances(self._db, session_id)
-
 
     # Internals (callers hold the lock)
 

@@ -27,7 +27,8 @@ from transcribe import Utterance
 
 PASSWORD = "correct-horse-9"
 SHA = "ab" * 32
-LINES = [(0.5, 4.0, "S1", "现在依法对你进行讯问"), (4.5, 7.0, "S2", "看清楚了"), (8.0, 12.0, "S1", "你是否申请回避")]
+LINES = [(0.5, 4.0, "S1", "现在依法对你进行讯问"), (4.5, 7.0, "S2", "看清楚了"),
+         (8.0, 12.0, "S1", "你是否申请回避")]
 ACTOR = "cli:tester"
 
 
@@ -136,8 +137,9 @@ CALLS = {
     "unfinished_live_sessions": lambda st, ids: st.unfinished_live_sessions(),
     # Corrections
     "utterance": lambda st, ids: st.utterance(ids["done"], ids["lines"][0]),
-    "edit_utterance": lambda st, ids: st.edit_utterance(ids["done"], ids["lines"][1], {"text": "看清楚了的", "speaker": "S7"},
-                                                        version=1, by=_officer(st)),
+    "edit_utterance": lambda st, ids: st.edit_utterance(ids["done"], ids["lines"][1],
+                                                        {"text": "看清楚了的", "speaker": "S7"}, version=1,
+                                                        by=_officer(st)),
     "relabel_speaker": lambda st, ids: st.relabel_speaker(ids["done"], "S2", version=1, by=_officer(st),
                                                           role="证人", new_label="S8"),
     "split_utterance": lambda st, ids: st.split_utterance(ids["done"], ids["lines"][0], at_s=2.0, version=1,
@@ -160,8 +162,8 @@ CALLS = {
     "list_users": lambda st, ids: st.list_users(),
     "authenticate": lambda st, ids: st.authenticate("legacy", PASSWORD),
     "set_password": lambda st, ids: st.set_password("officer", "another-horse-9", actor=ACTOR),
-    "update_user": lambda st, ids: st.update_user("other", role="supervisor", unit="一号中心", password="new-pass-99",
-                                                  actor=ACTOR),
+    "update_user": lambda st, ids: st.update_user("other", role="supervisor", unit="一号中心",
+                                                  password="new-pass-99", actor=ACTOR),
     "has_admin": lambda st, ids: st.has_admin(),
     "set_case_unit": lambda st, ids: st.set_case_unit("A-1", "一号中心", actor=ACTOR),
     "assign_case": lambda st, ids: st.assign_case("B-2", "prosecutor", actor=ACTOR),
