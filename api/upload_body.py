@@ -17,6 +17,7 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from engine.audio_files import discard
+from error_kinds import BadInput
 
 FILE_FIELD = "file"
 MAX_FIELD_BYTES = 4096
@@ -24,12 +25,16 @@ MAX_FIELDS = 32
 MAX_FILENAME_CHARS = 255
 
 
-class UploadRejected(ValueError):
+class UploadRejected(BadInput):
     """The upload's body is not what the route accepts (422); the message says what and what is allowed."""
 
+    code = "upload_invalid"
 
-class UploadTooLarge(Exception):
+
+class UploadTooLarge(BadInput):
     """The body is larger than BILU_MAX_UPLOAD_MB (413)."""
+
+    code = "upload_too_large"
 
     def __init__(self, limit_bytes: int) -> None:
         super().__init__(f"the upload is larger than the limit of {limit_bytes // (1 << 20)} MiB "

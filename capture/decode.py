@@ -11,6 +11,8 @@ from typing import Iterator
 import av
 import numpy as np
 
+from error_kinds import BadInput
+
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16000
@@ -26,8 +28,10 @@ _MAX_DAMAGED_ALWAYS = 3  # a short file may lose a few frames too
 MAX_DURATION_S = 24 * 3600
 
 
-class AudioDecodeError(ValueError):
+class AudioDecodeError(BadInput):
     """The file is not audio we can read. The message says what was wrong with it."""
+
+    code = "audio_unreadable"
 
 
 @dataclass(frozen=True, slots=True, eq=False)

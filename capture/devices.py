@@ -7,17 +7,25 @@ import logging
 from dataclasses import dataclass
 from types import ModuleType
 
+from error_kinds import BadInput, Unavailable
+
 log = logging.getLogger(__name__)
 
 INSTALL_HINT = "install it with: apt-get install libportaudio2"
 
 
-class CaptureError(RuntimeError):
+class CaptureError(Unavailable, RuntimeError):
     """Audio cannot be captured on this machine (no PortAudio, no device, a device that failed)."""
 
+    code = "audio_device_unavailable"
 
-class CaptureArgumentError(CaptureError, ValueError):
-    """A capture setting is wrong (unknown device, unsupported channel count, ...). The message says which."""
+
+class CaptureArgumentError(BadInput, CaptureError):
+    """A capture setting is wrong (unknown device, unsupported channel count, ...). The message says which.
+
+    Bad input, though a CaptureError: BadInput comes first in its bases, so its kind wins (error_kinds)."""
+
+    code = "capture_setting_invalid"
 
 
 @dataclass(frozen=True, slots=True)

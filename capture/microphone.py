@@ -29,6 +29,8 @@ _POLL_S = 0.1
 class DeviceLost(CaptureError):
     """The input device stopped delivering audio (unplugged, sound server gone, PortAudio error)."""
 
+    code = "audio_device_lost"
+
 
 class Microphone:
     """An input stream at the device's own rate (or `sample_rate`), read as AudioChunks.

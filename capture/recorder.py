@@ -45,6 +45,8 @@ _STOP = object()
 class RecordingError(CaptureError):
     """The recording could not be written (disk full, folder gone, ...). What was written is kept."""
 
+    code = "recording_not_written"
+
 
 @dataclass(frozen=True, slots=True)
 class SegmentInfo:

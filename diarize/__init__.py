@@ -6,7 +6,7 @@ Of ours it imports only transcribe's types; resemblyzer, torch, Silero VAD and p
 from diarize.assign import assign_speakers
 from diarize.channel import ChannelDiarizer
 from diarize.choose import choose_diarizer, make_diarizer
-from diarize.errors import DiarizationError
+from diarize.errors import DiarizationError, DiarizerUnavailable
 from diarize.pyannote_backend import PyannoteDiarizer, PyannoteTuning
 from diarize.roles import ROLES, RoleError, parse_seat_roles, speaker_roles
 from diarize.turns import exclusive_turns
@@ -20,6 +20,7 @@ __all__ = [
     "OnlineChannelLabeller",
     "OnlineVoiceLabeller",
     "DiarizationError",
+    "DiarizerUnavailable",
     "Diarizer",
     "PyannoteDiarizer",
     "PyannoteTuning",

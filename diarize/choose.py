@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from diarize.channel import ChannelDiarizer
-from diarize.errors import DiarizationError
+from diarize.errors import DiarizationError, DiarizerUnavailable
 from diarize.pyannote_backend import PyannoteDiarizer
 from diarize.types import Diarizer
 from diarize.voice import VoiceDiarizer
@@ -15,7 +15,8 @@ def make_diarizer(name: str, *, pipeline_dir: Path | str | None = None) -> Diari
     "pyannote" (pyannote.audio from the pipeline folder `pipeline_dir`, i.e. BILU_PYANNOTE_PIPELINE).
 
     `pipeline_dir` is used by "pyannote" only (the others ignore it). Raises DiarizationError for an
-    unknown name, for "pyannote" without a folder, and when the pyannote pipeline cannot be loaded.
+    unknown name; DiarizerUnavailable (a DiarizationError too) for "pyannote" without a folder, and when the
+    pyannote pipeline cannot be loaded.
     """
     try:
         factory = _DIARIZERS[name]
@@ -23,7 +24,7 @@ def make_diarizer(name: str, *, pipeline_dir: Path | str | None = None) -> Diari
         raise DiarizationError(f"unknown diarizer {name!r}; choose one of: {', '.join(_DIARIZERS)}") from None
     if factory is PyannoteDiarizer:
         if pipeline_dir is None:
-            raise DiarizationError(
+            raise DiarizerUnavailable(
                 "the pyannote diarizer needs its pipeline folder: set BILU_PYANNOTE_PIPELINE=/path/to/folder"
             )
         return PyannoteDiarizer(pipeline_dir)

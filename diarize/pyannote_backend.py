@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from diarize.errors import DiarizationError
+from diarize.errors import DiarizationError, DiarizerUnavailable
 from diarize.pyannote_folder import checked_pipeline_folder
 from diarize.signal import MODEL_RATE, check_num_speakers, checked_audio, mixdown, report_progress, to_model_rate
 from diarize.speaker_ledger import SpeakerLedger
@@ -63,9 +63,9 @@ def _import_pyannote() -> Any:
     try:
         from pyannote.audio import Pipeline
     except ImportError as exc:
-        raise DiarizationError(NOT_INSTALLED) from exc
+        raise DiarizerUnavailable(NOT_INSTALLED) from exc
     except OSError as exc:  # a native library of the CUDA torchaudio build, left in place
-        raise DiarizationError(
+        raise DiarizerUnavailable(
             f"pyannote.audio is installed but cannot be imported ({exc}); reinstall it with "
             f"diarize/install_pyannote.sh, which makes torchaudio work with the CPU torch"
         ) from exc
@@ -81,7 +81,8 @@ class PyannoteDiarizer:
                  tuning: PyannoteTuning = PyannoteTuning()) -> None:
         """Load the pipeline now, so a missing or broken folder stops the service at start-up.
 
-        Raises DiarizationError when pyannote.audio is not installed, or the folder is missing, has no
+        Raises DiarizationError for a bad argument; DiarizerUnavailable (a DiarizationError too) when
+        pyannote.audio is not installed, or the folder is missing, has no
         config.yaml, names a model outside itself or a file that is absent, or holds a file that fails to load.
         """
         if isinstance(max_speakers, bool) or not isinstance(max_speakers, int) or max_speakers < 1:
@@ -96,15 +97,15 @@ class PyannoteDiarizer:
         try:
             pipeline = pipeline_class.from_pretrained(self.pipeline_dir)
         except Exception as exc:  # a corrupt file fails in torch, numpy, yaml or lightning: say which folder
-            raise DiarizationError(
+            raise DiarizerUnavailable(
                 f"pyannote pipeline folder {self.pipeline_dir} cannot be loaded "
                 f"({type(exc).__name__}: {exc}); copy the pipeline again"
             ) from exc
         if pipeline is None or not hasattr(pipeline, "apply"):
-            raise DiarizationError(f"pyannote pipeline folder {self.pipeline_dir} did not give a pipeline")
+            raise DiarizerUnavailable(f"pyannote pipeline folder {self.pipeline_dir} did not give a pipeline")
         embed = getattr(pipeline, "_embedding", None)
         if embed is None or not callable(embed):
-            raise DiarizationError(
+            raise DiarizerUnavailable(
                 f"pyannote pipeline folder {self.pipeline_dir} has no speaker embedding model; Bilu needs one "
                 f"to keep speakers apart across the windows of long recordings"
             )

@@ -3,6 +3,7 @@ import re
 from collections.abc import Sequence
 
 from diarize.types import SpeakerTurn
+from error_kinds import BadInput
 
 ROLES = ("讯问人", "记录人", "被讯问人", "翻译", "其他")
 """The usual people in an interview room: who asks, who writes, who is questioned, interpreter, other."""
@@ -13,8 +14,10 @@ ACCEPTED_ROLES = ROLES + EXTRA_ROLES
 _SEPARATORS = re.compile(r"[,，、]")
 
 
-class RoleError(ValueError):
+class RoleError(BadInput):
     """A seat role list names a role we do not know, or has an empty item."""
+
+    code = "role_invalid"
 
 
 def parse_seat_roles(text: str) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 
 from cases import Store
+from error_kinds import Conflict
 
 from engine.live import LiveRequest, LiveSession
 from engine.pipeline import Pipeline
@@ -22,8 +23,10 @@ log = logging.getLogger(__name__)
 _LISTENER_QUEUE_MAX = 1000
 
 
-class RoomBusy(ValueError):
+class RoomBusy(Conflict):
     """The room is already recording a session."""
+
+    code = "room_busy"
 
 
 @dataclass

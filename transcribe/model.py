@@ -13,6 +13,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from error_kinds import Unavailable
+
 log = logging.getLogger(__name__)
 
 EMBEDDED = "base"
@@ -28,8 +30,12 @@ _REQUIRED_IN_FOLDER = ("model.bin", "config.json")
 COMPUTE_TYPES = ("int8", "int8_float32", "int16", "float32", "default")
 
 
-class ModelError(ValueError):
-    """The model cannot be found, assembled or loaded. The message says what to do."""
+class ModelError(Unavailable):
+    """The model cannot be found, assembled or loaded. The message says what to do.
+
+    The configuration's fault (BILU_ASR_MODEL, BILU_ASR_COMPUTE, a damaged folder), never the request's."""
+
+    code = "asr_model_unavailable"
 
 
 @dataclass(frozen=True, slots=True)

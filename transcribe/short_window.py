@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from error_kinds import BadInput
+
 __all__ = ["PassWindow", "PassWindowError", "content_frames", "short_window_model", "window_frames"]
 
 FRAMES_PER_SECOND = 100  # log-Mel frames (10 ms hop); the encoder halves them
@@ -33,8 +35,10 @@ FULL_WINDOW_FRAMES = 3000
 MAX_TOKENS_PER_S = 12
 
 
-class PassWindowError(ValueError):
+class PassWindowError(BadInput):
     """A window setting out of range; the message says what is allowed."""
+
+    code = "window_setting_invalid"
 
 
 @dataclass(frozen=True, slots=True)

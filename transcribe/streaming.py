@@ -23,6 +23,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from error_kinds import BadInput
+
 from transcribe.agreement import LocalAgreement, UtteranceGrouper
 from transcribe.batch import SAMPLE_RATE, TranscribeOptions, clean_segment
 from transcribe.short_window import PassWindow
@@ -58,8 +60,10 @@ PASS_TEMPERATURE = 0.0
 _PROMPT_CHARS = 60
 
 
-class StreamingError(ValueError):
+class StreamingError(BadInput):
     """Audio or settings the streaming transcriber cannot accept; the message says what is allowed."""
+
+    code = "streaming_input_invalid"
 
 
 @dataclass(frozen=True, slots=True)
