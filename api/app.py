@@ -3,39 +3,24 @@ import asyncio
 import contextlib
 import logging
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi import Depends, FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from capture import CaptureError
-from cases import (
-    AccountExists,
-    CaseNotFound,
-    SessionNotFound,
-    SpeakerNotFound,
-    StaleVersion,
-    StoreError,
-    UnitNotFound,
-    UserNotFound,
-    UtteranceNotFound,
-)
-
-from api.access import LoginRequired, require_login, login_url
+from api import errors_http
+from api.access import require_login
 from engine.pipeline import Pipeline
 from engine.recovery import start_recovery
-from engine.rooms import LiveRooms, RoomBusy
+from engine.rooms import LiveRooms
 from api.routes import (audio, auth, cases, findings, health, pages, people, rooms, search, sessions, speakers, units,
                         uploads, users, utterances)
 from api.routes import integrity  # GET /sessions/{id}/verify
 from api.security import CookieSigner, LoginThrottle, load_secret_key
 from engine.settings import Settings
 from api.templating import STATIC_DIR
-from api.upload_body import UploadTooLarge
 from engine.upload_worker import UploadWorker
 
 log = logging.getLogger(__name__)
-
-_NOT_FOUND = (CaseNotFound, SessionNotFound, UtteranceNotFound, SpeakerNotFound, UnitNotFound, UserNotFound)
 
 
 def create_app(settings: Settings, *, model=None) -> FastAPI:
@@ -78,7 +63,7 @@ def create_app(settings: Settings, *, model=None) -> FastAPI:
     # The pages' scripts and styles: public, like any site's (nothing in them is data).
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_docs(app)
-    _map_errors(app)
+    errors_http.install(app)  # errors by kind: 4xx, 503 or 500 with an id; Chinese pages for pages
     return app
 
 
@@ -87,44 +72,3 @@ def _add_docs(app: FastAPI) -> None:
     def openapi() -> JSONResponse:
         return JSONResponse(app.openapi())
     # /docs is a page (api/routes/pages.py): Swagger UI would load its scripts from another site.
-
-
-def _map_errors(app: FastAPI) -> None:
-    """Our input errors become 4xx here, in one place; the message says what was wrong."""
-
-    @app.exception_handler(StoreError)
-    async def store_error(request: Request, exc: StoreError) -> JSONResponse:
-        if isinstance(exc, StaleVersion):
-            return JSONResponse({"detail": str(exc), "current_version": exc.current_version,
-                                 "current": exc.current}, status_code=409)
-        status = 404 if isinstance(exc, _NOT_FOUND) else 409 if isinstance(exc, AccountExists) else 422
-        return JSONResponse({"detail": str(exc)}, status_code=status)
-
-    @app.exception_handler(ValueError)
-    async def value_error(request: Request, exc: ValueError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
-
-    @app.exception_handler(CaptureError)
-    async def capture_error(request: Request, exc: CaptureError) -> JSONResponse:
-        # The room's microphones are missing or failed: a fault of the machine, not of the request.
-        status = 422 if isinstance(exc, ValueError) else 503
-        return JSONResponse({"detail": str(exc)}, status_code=status)
-
-    @app.exception_handler(OverflowError)
-    async def out_of_range(request: Request, exc: OverflowError) -> JSONResponse:
-        # An id or number too large for SQLite's 64-bit integers (e.g. /sessions/99999999999999999999999)
-        # cannot name anything stored: the request is wrong, not the service.
-        return JSONResponse({"detail": f"a number in the request is out of range: ids and counts are whole "
-                                       f"numbers up to {2 ** 63 - 1} ({exc})"}, status_code=422)
-
-    @app.exception_handler(UploadTooLarge)
-    async def upload_too_large(request: Request, exc: UploadTooLarge) -> JSONResponse:
-        return uploads.too_large_response(exc)
-
-    @app.exception_handler(RoomBusy)
-    async def room_busy(request: Request, exc: RoomBusy) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
-
-    @app.exception_handler(LoginRequired)
-    async def login_required(request: Request, exc: LoginRequired) -> RedirectResponse:
-        return RedirectResponse(login_url(exc.next_path), status_code=303)

@@ -24,7 +24,7 @@ from api.deps import SettingsDep, StoreDep
 from engine.pipeline import FileRequest, Pipeline, StagedFile
 from api.security import CSRF_FIELD
 from engine.settings import Settings
-from api.upload_body import FILE_FIELD, UploadRejected, UploadTooLarge, check_content_length, receive_upload
+from api.upload_body import FILE_FIELD, UploadRejected, check_content_length, receive_upload
 from engine.upload_worker import UploadWorker, WorkerStopped, discard
 
 router = APIRouter(tags=["uploads"])
@@ -155,9 +155,3 @@ def _speakers(text: str | None) -> int | None:
 
 def _limit_bytes(settings: Settings) -> int:
     return settings.max_upload_mb << 20
-
-
-def too_large_response(exc: UploadTooLarge) -> JSONResponse:
-    # The rest of the body is not read: the connection is closed rather than kept for another request.
-    return JSONResponse({"detail": str(exc), "limit_bytes": exc.limit_bytes}, status_code=413,
-                        headers={"Connection": "close"})
