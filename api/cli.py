@@ -1,7 +1,9 @@
 """The `bilu` command line: a thin layer over the pipeline and the store.
 
 Every error the user can cause (a bad file, an unknown session, a wrong option) ends in one line on
-stderr naming the problem, and exit code 2.
+stderr naming the problem, and exit code 2; a fault of the machine or its configuration (a missing model, no
+audio device, a full disk) in one line naming what to fix, and exit code 1; a bug in an error id and exit code 1
+(api/errors_cli.py holds the table).
 """
 import logging
 import sys
@@ -9,37 +11,36 @@ import warnings
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
+from api import errors_cli
 from engine.settings import Settings
+from error_kinds import Unavailable
 
-EXIT_BAD_INPUT = 2
+EXIT_BAD_INPUT = errors_cli.EXIT_BAD_INPUT
+
+
+class SettingsInvalid(Unavailable):
+    """A BILU_* setting in the environment is not valid: the configuration's fault (exit 1), named in the message."""
+
+    code = "settings_invalid"
 
 
 class BiluGroup(click.Group):
-    """Turns our own input errors (all ValueError subclasses) into one line and exit code 2."""
+    """Every error ends in what api/errors_cli.py's table says: bad input one line and exit 2, configuration or
+    environment one line naming what to fix and exit 1, a bug an error id (its traceback logged) and exit 1."""
 
     def invoke(self, ctx):
-        from capture import CaptureError
-
         try:
             return super().invoke(ctx)
-        except click.UsageError as exc:  # a bad option or argument: one line too, not click's four
-            click.echo(f"bilu: error: {exc.format_message()}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+        except (click.exceptions.Exit, click.Abort):
             raise
-        except ValueError as exc:
-            click.echo(f"bilu: error: {exc}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-        except CaptureError as exc:  # the machine's fault, not the input's (a full disk, a failed device): exit 1
-            click.echo(f"bilu: error: {exc}", err=True)
-            sys.exit(1)
-        except OverflowError as exc:  # an id too large for SQLite's integers names nothing stored
-            click.echo(f"bilu: error: a number is out of range ({exc}); ids are at most {2 ** 63 - 1}", err=True)
-            sys.exit(EXIT_BAD_INPUT)
-        except KeyboardInterrupt:
-            click.echo("bilu: interrupted", err=True)
-            sys.exit(130)
+        except click.ClickException as exc:
+            if not isinstance(exc, click.UsageError):
+                raise
+            sys.exit(errors_cli.report(exc))
+        except (Exception, KeyboardInterrupt) as exc:
+            sys.exit(errors_cli.report(exc))
 
 
 @click.group(cls=BiluGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,7 +50,11 @@ def cli(ctx: click.Context) -> None:
 
     Settings come from the environment (BILU_HOME, BILU_ASR_MODEL, ...): see the README.
     """
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"BILU_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise SettingsInvalid(f"a setting in the environment is not valid: {problems}") from None
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
@@ -237,7 +242,7 @@ def _read_json(path: Path):
     except FileNotFoundError:
         raise click.BadParameter(f"{path}: no such file", param_hint="--transcript")
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not a JSON transcript ({exc})") from exc
+        raise click.BadParameter(f"{path}: not a JSON transcript ({exc})", param_hint="--transcript") from exc
 
 
 @cli.command()
