@@ -119,18 +119,25 @@ class HttpError:
     code: str
     detail: str
     particulars: str = ""  # the error's own message, shown in smaller type on a page
+    message: str | None = None  # the Chinese message of this one error, if the raise gave one
     error_id: str | None = None
     headers: dict | None = None
     extra: dict | None = None  # further JSON fields (StaleVersion: the stored version; 413: the limit)
 
 
-def chinese_detail(code: str, particulars: str) -> str:
-    """The Chinese message for `code`, then the particulars (unless they are empty or already say it)."""
-    message = MESSAGES_ZH.get(code, MESSAGES_ZH["bad_input"])
+def chinese_detail(code: str, particulars: str, *, zh: str | None = None) -> str:
+    """The Chinese message (the raise's own `zh`, else the code's), then the particulars unless they are empty."""
+    message = zh or MESSAGES_ZH.get(code, MESSAGES_ZH["bad_input"])
     particulars = particulars.strip()
     if not particulars or particulars == message:
         return message
     return f"{message}。详情：{particulars}"
+
+
+def chinese_message(exc: BaseException) -> str:
+    """What a page shows for one of our errors it answers itself (the search form): the raise's Chinese message,
+    or the code's with the particulars."""
+    return getattr(exc, "zh", None) or chinese_detail(code_of(exc), str(exc))
 
 
 def http_error(exc: BaseException) -> HttpError:
@@ -142,7 +149,8 @@ def http_error(exc: BaseException) -> HttpError:
                          headers=dict(exc.headers) if exc.headers else None)
     if isinstance(exc, RequestValidationError):
         particulars = validation_message(exc)
-        return HttpError(422, "invalid_request", chinese_detail("invalid_request", particulars), particulars)
+        return HttpError(422, "invalid_request", chinese_detail("invalid_request", particulars),
+                         message=f"{MESSAGES_ZH['invalid_request']}：{particulars}")
     if isinstance(exc, OverflowError):
         # An id or number too large for SQLite's 64-bit integers (/sessions/99999999999999999999999) names
         # nothing stored: the request is wrong, not the service.
@@ -162,7 +170,9 @@ def http_error(exc: BaseException) -> HttpError:
     if hasattr(exc, "limit_bytes"):  # UploadTooLarge
         extra = {"limit_bytes": exc.limit_bytes}
     headers = {"Connection": "close"} if code == "upload_too_large" else None  # the rest of the body is not read
-    return HttpError(status, code, chinese_detail(code, str(exc)), str(exc), headers=headers, extra=extra)
+    zh = getattr(exc, "zh", None)
+    return HttpError(status, code, chinese_detail(code, str(exc), zh=zh), str(exc), message=zh, headers=headers,
+                     extra=extra)
 
 
 def validation_message(exc: RequestValidationError) -> str:
@@ -208,10 +218,15 @@ def error_page(request: Request, error: HttpError) -> Response:
     back = request.headers.get("referer", "")
     same_site = back.startswith(f"{request.url.scheme}://{request.url.netloc}/") and back != str(request.url)
     return render_page("error.html", status_code=error.status, user=None, status=error.status,
-                       title=TITLES_ZH.get(error.status, "出错了"), message=MESSAGES_ZH.get(error.code, error.detail)
-                       if error.error_id is None else error.detail,
+                       title=TITLES_ZH.get(error.status, "出错了"), message=_page_message(error),
                        particulars=error.particulars, error_id=error.error_id, code=error.code,
                        back_url=back if same_site else None)
+
+
+def _page_message(error: HttpError) -> str:
+    if error.error_id is not None:
+        return error.detail
+    return error.message or MESSAGES_ZH.get(error.code, error.detail)
 
 
 class CatchAll:

@@ -103,27 +103,31 @@ def decoded_blocks(path: str | Path, *, name: str | None = None) -> tuple[AudioF
     path = Path(path)
     label = name or str(path)
     if not path.is_file():
-        raise AudioDecodeError(f"{label}: no such file")
+        raise AudioDecodeError(f"{label}: no such file", zh=f"{label}：文件不存在")
     if path.stat().st_size == 0:
-        raise AudioDecodeError(f"{label}: the file is empty (0 bytes)")
+        raise AudioDecodeError(f"{label}: the file is empty (0 bytes)", zh=f"{label}：文件是空的（0 字节）")
     try:
         container = av.open(str(path), mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
-        raise AudioDecodeError(f"{label}: not a recording in a known audio format ({_reason(exc)})") from exc
+        raise AudioDecodeError(f"{label}: not a recording in a known audio format ({_reason(exc)})",
+                               zh=f"{label}：不是可识别格式的录音文件") from exc
     try:
         if not container.streams.audio:
-            raise AudioDecodeError(f"{label}: the file holds no audio stream")
+            raise AudioDecodeError(f"{label}: the file holds no audio stream", zh=f"{label}：文件中没有音频")
         stream = container.streams.audio[0]
         channels = stream.codec_context.channels or 0
         source_rate = stream.codec_context.sample_rate or 0
         if not 1 <= channels <= MAX_CHANNELS:
-            raise AudioDecodeError(f"{label}: {channels} audio channels; 1 to {MAX_CHANNELS} are supported")
+            raise AudioDecodeError(f"{label}: {channels} audio channels; 1 to {MAX_CHANNELS} are supported",
+                                   zh=f"{label}：有 {channels} 个声道，只支持 1 至 {MAX_CHANNELS} 个")
         if source_rate <= 0:
-            raise AudioDecodeError(f"{label}: the audio stream declares no sample rate")
+            raise AudioDecodeError(f"{label}: the audio stream declares no sample rate", zh=f"{label}：音频没有采样率")
         declared_s = _declared_duration_s(path, container, stream)
         if declared_s is not None and declared_s > MAX_DURATION_S:
             raise AudioDecodeError(f"{label}: the file declares {declared_s / 3600:.1f} h of audio; at most "
-                                   f"{MAX_DURATION_S // 3600} h per recording is accepted")
+                                   f"{MAX_DURATION_S // 3600} h per recording is accepted",
+                                   zh=f"{label}：录音长 {declared_s / 3600:.1f} 小时，每段录音最长 "
+                                      f"{MAX_DURATION_S // 3600} 小时")
         audio_format = AudioFormat(source_rate=source_rate, source_channels=channels,
                                    codec=stream.codec_context.name, declared_s=declared_s)
     except BaseException:
@@ -157,15 +161,19 @@ def _decode_stream(label: str, container, stream, audio_format: AudioFormat) -> 
                         yield _checked(label, _interleaved(out, channels))
                     if frames_out > MAX_DURATION_S * SAMPLE_RATE:
                         raise AudioDecodeError(f"{label}: more than {MAX_DURATION_S // 3600} h of audio; at most "
-                                               f"{MAX_DURATION_S // 3600} h per recording is accepted")
+                                               f"{MAX_DURATION_S // 3600} h per recording is accepted",
+                                               zh=f"{label}：录音超过 {MAX_DURATION_S // 3600} 小时，"
+                                                  f"每段录音最长 {MAX_DURATION_S // 3600} 小时")
             for out in resampler.resample(None):
                 frames_out += out.samples
                 yield _checked(label, _interleaved(out, channels))
         except av.error.FFmpegError as exc:
-            raise AudioDecodeError(f"{label}: the audio cannot be decoded ({_reason(exc)})") from exc
+            raise AudioDecodeError(f"{label}: the audio cannot be decoded ({_reason(exc)})",
+                                   zh=f"{label}：音频无法解码，文件可能已损坏") from exc
     if damaged and (damaged > max(_MAX_DAMAGED_ALWAYS, _MAX_DAMAGED_SHARE * packets) or not frames_out):
         raise AudioDecodeError(f"{label}: the audio is damaged: {damaged} of {packets} frames cannot be decoded "
-                               f"(at most {_MAX_DAMAGED_ALWAYS} or {_MAX_DAMAGED_SHARE:.0%} may be skipped)")
+                               f"(at most {_MAX_DAMAGED_ALWAYS} or {_MAX_DAMAGED_SHARE:.0%} may be skipped)",
+                               zh=f"{label}：音频已损坏，{packets} 帧中有 {damaged} 帧无法解码")
     if damaged:
         log.warning("%d of %d damaged audio frames skipped", damaged, packets)  # no file name: it may name a person
     decoded_s = frames_out / SAMPLE_RATE
@@ -173,13 +181,15 @@ def _decode_stream(label: str, container, stream, audio_format: AudioFormat) -> 
     if declared_s is not None and decoded_s < declared_s * _TRUNCATED_SHARE - _TRUNCATED_SLACK_S:
         raise AudioDecodeError(
             f"{label}: truncated: the header declares {declared_s:.1f} s of audio but the file holds "
-            f"{decoded_s:.1f} s"
+            f"{decoded_s:.1f} s",
+            zh=f"{label}：文件不完整，文件头标明 {declared_s:.1f} 秒，实际只有 {decoded_s:.1f} 秒",
         )
 
 
 def _checked(label: str, block: np.ndarray) -> np.ndarray:
     if not np.isfinite(block).all():
-        raise AudioDecodeError(f"{label}: the audio holds invalid samples (NaN or infinity)")
+        raise AudioDecodeError(f"{label}: the audio holds invalid samples (NaN or infinity)",
+                              zh=f"{label}：音频中有无效的采样值")
     return np.clip(block, -1.0, 1.0)
 
 

@@ -56,7 +56,8 @@ def list_input_devices() -> list[InputDevice]:
         devices = sd.query_devices()
         host_apis = sd.query_hostapis()
     except sd.PortAudioError as exc:
-        raise CaptureError(f"PortAudio cannot list the audio devices: {exc}") from exc
+        raise CaptureError(f"PortAudio cannot list the audio devices: {exc}",
+                           zh="无法列出录音设备：请检查声音服务") from exc
     default_index = _default_input_index(sd)
     found = []
     for device in devices:
@@ -86,12 +87,14 @@ def find_input_device(device: str | int | None, *, channels: int) -> InputDevice
         raise CaptureArgumentError(f"channels must be a whole number of at least 1, not {channels!r}")
     devices = list_input_devices()
     if not devices:
-        raise CaptureError("no audio input device was found: connect a microphone (or start the sound server)")
+        raise CaptureError("no audio input device was found: connect a microphone (or start the sound server)",
+                           zh="没有找到录音输入设备：请连接麦克风（或启动声音服务）")
     chosen = _choose(devices, device)
     if channels > chosen.max_input_channels:
         raise CaptureArgumentError(
             f"input device {chosen.index} ({chosen.name}) has {chosen.max_input_channels} input channels; "
-            f"{channels} were asked for"
+            f"{channels} were asked for",
+            zh=f"录音设备 {chosen.index}（{chosen.name}）只有 {chosen.max_input_channels} 个输入声道，请求的是 {channels} 个",
         )
     return chosen
 
@@ -107,7 +110,8 @@ def _choose(devices: list[InputDevice], device: str | int | None) -> InputDevice
         for candidate in devices:
             if candidate.index == device:
                 return candidate
-        raise CaptureArgumentError(f"no input device has index {device}; input devices are {available}")
+        raise CaptureArgumentError(f"no input device has index {device}; input devices are {available}",
+                                   zh=f"没有编号为 {device} 的录音输入设备；可用的设备：{available}")
     if isinstance(device, str) and device.strip():
         wanted = device.strip()
         if wanted.isdigit():
@@ -120,8 +124,10 @@ def _choose(devices: list[InputDevice], device: str | int | None) -> InputDevice
             return partial[0]
         if len(partial) > 1:
             names = "; ".join(f"{d.index}: {d.name}" for d in partial)
-            raise CaptureArgumentError(f"input device {wanted!r} matches several devices ({names}): name one exactly")
-        raise CaptureArgumentError(f"no input device is called {wanted!r}; input devices are {available}")
+            raise CaptureArgumentError(f"input device {wanted!r} matches several devices ({names}): name one exactly",
+                                       zh=f"录音设备名 {wanted!r} 对应多个设备（{names}）：请写出完整名称")
+        raise CaptureArgumentError(f"no input device is called {wanted!r}; input devices are {available}",
+                                   zh=f"没有名为 {wanted!r} 的录音输入设备；可用的设备：{available}")
     raise CaptureArgumentError(f"a device is named by its index or its name, not {device!r}")
 
 

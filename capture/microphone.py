@@ -91,7 +91,8 @@ class Microphone:
             )
             self._stream.start()
         except sd.PortAudioError as exc:
-            raise CaptureError(f"{self.label} cannot be opened: {exc}") from exc
+            raise CaptureError(f"{self.label} cannot be opened: {exc}",
+                               zh=f"录音设备无法打开（{self.label}）：请检查设备是否被占用或已断开") from exc
         self._started_at = time.monotonic()
         log.info("recording from %s: %d channels at %d Hz", self.label, self.channels, self.sample_rate)
         return self

@@ -62,10 +62,12 @@ def query_terms(query: str) -> list[str]:
     Raises InvalidQuery if the query is empty, too long, or has no letters or digits at all.
     """
     if not isinstance(query, str) or not query.strip():
-        raise InvalidQuery("the search query is empty: give one or more words to search for")
+        raise InvalidQuery("the search query is empty: give one or more words to search for",
+                           zh="检索词为空：请输入一个或多个词")
     if len(query) > MAX_QUERY_CHARS:
         raise InvalidQuery(
-            f"the search query has {len(query)} characters; at most {MAX_QUERY_CHARS} are allowed"
+            f"the search query has {len(query)} characters; at most {MAX_QUERY_CHARS} are allowed",
+            zh=f"检索词有 {len(query)} 个字符，最多 {MAX_QUERY_CHARS} 个",
         )
     terms: list[str] = []
     for token in _segmenter().cut_for_search(query):
@@ -74,7 +76,8 @@ def query_terms(query: str) -> list[str]:
     if not terms:
         raise InvalidQuery(
             "the search query has no words to search for (only punctuation or symbols): "
-            "give Chinese words, letters or digits"
+            "give Chinese words, letters or digits",
+            zh="检索词中只有标点或符号：请输入中文词语、字母或数字",
         )
     return terms
 

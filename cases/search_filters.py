@@ -140,7 +140,8 @@ class Search(Concern):
             conditions.append("s.room = ?")
             values.append(filters.room)
         if filters.date_from is not None and filters.date_to is not None and filters.date_from > filters.date_to:
-            raise InvalidQuery(f"date_from {filters.date_from} is after date_to {filters.date_to}")
+            raise InvalidQuery(f"date_from {filters.date_from} is after date_to {filters.date_to}",
+                               zh=f"起始日期 {filters.date_from} 晚于截止日期 {filters.date_to}")
         if filters.date_from is not None:
             conditions.append("s.created_at >= ?")
             values.append(_utc_start_of(filters.date_from))

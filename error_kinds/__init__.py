@@ -14,13 +14,14 @@ setting that is wrong is a CaptureError, whose family is Unavailable), the kind 
 `kind_of` reads the `kind` attribute, found in method resolution order.
 
 Every error class also names a stable `code` (snake_case): the API returns it with the message, and clients may
-rely on it where the wording changes. This module imports nothing of ours: `capture`, the lowest package, uses it.
+rely on it where the wording changes. A raise may add `zh=`, the message in Chinese for this one case; without it
+the API shows the Chinese message of the class's code. This module imports nothing of ours: `capture`, the lowest package, uses it.
 """
 import enum
 import errno
 import sqlite3
 
-__all__ = ["Kind", "BadInput", "NotFound", "Conflict", "Unavailable", "kind_of", "code_of"]
+__all__ = ["Kind", "KindedError", "BadInput", "NotFound", "Conflict", "Unavailable", "kind_of", "code_of"]
 
 
 class Kind(enum.Enum):
@@ -31,7 +32,16 @@ class Kind(enum.Enum):
     BUG = "bug"
 
 
-class BadInput(ValueError):
+class KindedError(Exception):
+    """What every kind shares: an optional Chinese message for the people in the room (`zh`), next to the
+    technical message (the first argument) that logs, the command line and tests read."""
+
+    def __init__(self, *args, zh: str | None = None) -> None:
+        super().__init__(*args)
+        self.zh = zh
+
+
+class BadInput(KindedError, ValueError):
     """The input is wrong; the message says what was wrong and what is allowed."""
 
     kind = Kind.BAD_INPUT
@@ -52,7 +62,7 @@ class Conflict(BadInput):
     code = "conflict"
 
 
-class Unavailable(Exception):
+class Unavailable(KindedError):
     """The machine or its configuration cannot do it; the message names what to fix (a setting, a folder, a device)."""
 
     kind = Kind.UNAVAILABLE

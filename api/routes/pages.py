@@ -7,15 +7,17 @@ from datetime import date
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from cases import SearchFilters, may_correct, scope_of
+from cases import InvalidQuery, SearchFilters, may_correct, scope_of
 from cases.exports import ANSWERING_ROLES
 from cases.revisions import CORRECTABLE_STATUSES
 from diarize import ROLES
+from error_kinds import BadInput
 from lexicon import RuleError
 
 from api.access import PageUser
 from engine.checking import DEFAULT_RULE_SET, rule_set_for
 from api.deps import SettingsDep, StoreDep
+from api.errors_http import chinese_message
 from api.templating import render_page
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -86,8 +88,8 @@ def search_page(
                                                        "sessions": sorted({h["session_id"] for h in hits})})
         elif any(value for key, value in form.items() if key != "q"):
             sessions = store.find_sessions(scope, filters, limit=SEARCH_LIMIT)
-    except ValueError as exc:  # our input errors (a query with nothing to search, an unknown case ...)
-        error = f"无法检索：{exc}"
+    except BadInput as exc:  # our input errors (a query with nothing to search, an unknown case ...)
+        error = f"无法检索：{chinese_message(exc)}"
         hits = sessions = None
     cases = store.cases_in_scope(scope)
     rooms = sorted({s["room"] for s in store.sessions_in_scope(scope) if s["room"]})
@@ -115,7 +117,8 @@ def _day(value: str, label: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{label} {value!r} 不是日期（格式：2026-03-05）") from None
+        raise InvalidQuery(f"{label} {value!r} is not a date (YYYY-MM-DD)",
+                           zh=f"{label} {value!r} 不是日期（格式：2026-03-05）") from None
 
 
 def _rule_choices(settings) -> list[tuple[str, str]]:

@@ -95,8 +95,8 @@ def test_bad_input_is_4xx_json_with_a_stable_code_and_a_chinese_detail(home, tmp
                                  files={"file": ("notes.wav", file, "application/octet-stream")})
         assert upload.status_code == 422
         body = upload.json()
-        assert body["code"] == "audio_unreadable" and body["detail"].startswith("无法读取该录音文件")
-        assert "notes.wav" in body["detail"]
+        assert body["code"] == "audio_unreadable" and body["detail"].startswith("notes.wav：不是可识别格式的录音文件")
+        assert "not a recording" in body["detail"]  # the particulars stay, as the decoder wrote them
 
 
 def test_a_missing_model_folder_is_503_naming_what_to_fix(home, tmp_path, pulse):  # noqa: F811
@@ -113,6 +113,12 @@ def test_a_missing_model_folder_is_503_naming_what_to_fix(home, tmp_path, pulse)
         assert body["code"] == "asr_model_unavailable"
         assert "BILU_ASR_MODEL" in body["detail"] and str(empty) in body["detail"] and "model.bin" in body["detail"]
         assert client.get("/cases/K-2", headers=headers).status_code == 404  # nothing left behind
+        # A device name that names nothing is the request's fault: 422, in Chinese, naming it.
+        unknown = client.post("/rooms/一号室/sessions", headers=headers,
+                              json={"case_no": "K-2", "device": "no-such-microphone"})
+        assert unknown.status_code == 422, unknown.text
+        assert unknown.json()["code"] == "capture_setting_invalid"
+        assert unknown.json()["detail"].startswith("没有名为 'no-such-microphone' 的录音输入设备")
 
 
 def test_a_bug_is_500_with_an_id_the_log_holds_and_the_page_shows(home, monkeypatch, caplog):
@@ -155,6 +161,11 @@ def test_page_errors_are_chinese_html_with_a_way_back(home):
             assert words in response.text and 'lang="zh-CN"' in response.text, path
             assert f'href="{referer}"' in response.text and 'href="/"' in response.text, path
             assert '"detail"' not in response.text and "Not Found" not in response.text, path
+        # The search form answers its own input errors on the page, in Chinese.
+        for query, words in [({"q": "！！"}, "检索词中只有标点或符号"), ({"date_from": "abc"}, "不是日期")]:
+            search = client.get("/search/page", params=query)
+            assert search.status_code == 200 and f"无法检索：" in search.text and words in search.text, query
+            assert "search query" not in search.text and "not a date" not in search.text, query
 
 
 # --- the command line ------------------------------------------------------------------------------------------------

@@ -215,6 +215,23 @@ def test_the_checklist_links_to_its_evidence(page, world):
     assert "target" in page.locator(f"#u-{target_id}").get_attribute("class")
 
 
+def test_an_error_page_is_chinese_with_a_way_back(page, world, server):
+    _, ids = world
+    came_from = f"{server}/sessions/{ids['read']}/page"
+    page.goto("/sessions/abc/page", referer=came_from)
+    assert page.locator("h1").inner_text().startswith("请求有误")
+    assert "应为整数" in page.locator(".message").inner_text()
+    assert page.get_by_role("link", name="返回案件列表").is_visible()
+    page.get_by_role("link", name="返回上一页").click()
+    page.wait_for_url(came_from)
+    assert page.locator(".line").count() == len(READ_LINES)
+    page.goto("/sessions/999999/page")
+    assert page.locator("h1").inner_text().startswith("找不到页面")
+    page.get_by_role("link", name="返回案件列表").click()
+    page.wait_for_url(f"{server}/")
+    assert page.locator("table.list").get_by_text("A-2026-0001").is_visible()
+
+
 def test_screenshot_of_the_session_page(page, world):
     _, ids = world
     page.goto(f"/sessions/{ids['read']}/page?t=15")

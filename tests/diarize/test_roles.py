@@ -49,7 +49,7 @@ def test_public_names():
 
     assert set(diarize.__all__) == {
         "ChannelDiarizer", "VoiceDiarizer", "assign_speakers", "ROLES", "parse_seat_roles", "speaker_roles",
-        "DiarizationError", "RoleError", "make_diarizer", "choose_diarizer", "SpeakerTurn", "Diarizer",
+        "DiarizationError", "DiarizerUnavailable", "RoleError", "make_diarizer", "choose_diarizer", "SpeakerTurn", "Diarizer",
         "PyannoteDiarizer", "PyannoteTuning", "OnlineChannelLabeller", "OnlineVoiceLabeller", "make_online_labeller",
         "exclusive_turns",
     }
