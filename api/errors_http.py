@@ -144,7 +144,7 @@ def http_error(exc: BaseException) -> HttpError:
     """The one table: what an exception becomes over HTTP (a bug gets a fresh id, and is logged by the caller)."""
     if isinstance(exc, StarletteHTTPException):
         code = CODE_BY_STATUS.get(exc.status_code, "bad_request" if exc.status_code < 500 else "unavailable")
-        particulars = "" if str(exc.detail) in ("Not Found", "Method Not Allowed") else str(exc.detail)
+        particulars = str(exc.detail)
         return HttpError(exc.status_code, code, chinese_detail(code, particulars), particulars,
                          headers=dict(exc.headers) if exc.headers else None)
     if isinstance(exc, RequestValidationError):
@@ -219,8 +219,13 @@ def error_page(request: Request, error: HttpError) -> Response:
     same_site = back.startswith(f"{request.url.scheme}://{request.url.netloc}/") and back != str(request.url)
     return render_page("error.html", status_code=error.status, user=None, status=error.status,
                        title=TITLES_ZH.get(error.status, "出错了"), message=_page_message(error),
-                       particulars=error.particulars, error_id=error.error_id, code=error.code,
+                       particulars="" if error.particulars in _ROUTER_PHRASES else error.particulars,
+                       error_id=error.error_id, code=error.code,
                        back_url=back if same_site else None)
+
+
+# Starlette's own English words for a missing route: kept in the API's detail (clients match them), not on a page.
+_ROUTER_PHRASES = ("Not Found", "Method Not Allowed")
 
 
 def _page_message(error: HttpError) -> str:
