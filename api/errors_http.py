@@ -78,6 +78,7 @@ MESSAGES_ZH = {
     "version_stale": "他人已先保存了修改：请查看最新内容后再试",
     # engine and api
     "room_busy": "该讯问室正在录音",
+    "service_stopping": "服务正在停止：请在服务重新启动后再上传",
     "upload_invalid": "上传的内容有误",
     "upload_too_large": "上传的文件超过大小上限",
     "number_out_of_range": "请求中的数字超出范围",

@@ -10,6 +10,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 
+from capture import CaptureError
 from cases import Store
 from error_kinds import Conflict
 
@@ -78,7 +79,7 @@ class LiveRooms:
                     state["session"] = session
                     first = next(iter(chunks), None)
                     if first is None:
-                        raise ValueError("the audio source gave no audio")
+                        raise CaptureError("the audio source gave no audio", zh="录音设备没有送出任何声音：请检查麦克风")
                     session.open(sample_rate=first.sample_rate, channels=first.channels)
                     running = _Running(session, request.room, threading.current_thread(), history=early)
                     with self._lock:

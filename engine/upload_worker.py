@@ -12,6 +12,7 @@ import queue
 import threading
 
 from cases import Store
+from error_kinds import Unavailable
 
 from engine.pipeline import Pipeline, Prepared
 from engine.settings import Settings
@@ -21,8 +22,10 @@ log = logging.getLogger(__name__)
 STOPPED_MESSAGE = "the service stopped before this recording was transcribed: upload it again"
 
 
-class WorkerStopped(Exception):
-    """Raised inside a transcription when the service is stopping."""
+class WorkerStopped(Unavailable):
+    """Raised inside a transcription when the service is stopping (503: try again once it is back)."""
+
+    code = "service_stopping"
 
 
 class UploadWorker:

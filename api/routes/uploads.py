@@ -25,7 +25,7 @@ from engine.pipeline import FileRequest, Pipeline, StagedFile
 from api.security import CSRF_FIELD
 from engine.settings import Settings
 from api.upload_body import FILE_FIELD, UploadRejected, check_content_length, receive_upload
-from engine.upload_worker import UploadWorker, WorkerStopped, discard
+from engine.upload_worker import UploadWorker, discard
 
 router = APIRouter(tags=["uploads"])
 
@@ -103,9 +103,7 @@ async def upload_recording(
         worker.submit(dataclasses.replace(prepared, audio=None))  # the queue keeps no samples
     except BaseException as exc:  # the session must not stay "transcribing" with nobody to run it
         await asyncio.to_thread(discard, store, prepared, error=f"{type(exc).__name__}: {exc}"[:500])
-        if isinstance(exc, WorkerStopped):
-            raise HTTPException(503, str(exc)) from exc
-        raise
+        raise  # WorkerStopped (the service is stopping) is Unavailable: 503 by api/errors_http.py
     return JSONResponse({"session_id": prepared.session_id, "status": "transcribing"}, status_code=202)
 
 
