@@ -95,7 +95,7 @@ MESSAGES_ZH = {
 CODE_BY_STATUS = {400: "bad_request", 401: "login_required", 403: "forbidden", 404: "not_found",
                   405: "method_not_allowed", 409: "conflict", 413: "upload_too_large", 422: "invalid_request",
                   429: "too_many_requests", 503: "unavailable"}
-TITLES_ZH = {400: "请求有误", 401: "需要登录", 403: "无权访问", 404: "找不到页面", 405: "请求方式有误",
+TITLES_ZH = {400: "请求有误", 401: "需要登录", 403: "无权访问", 404: "找不到", 405: "请求方式有误",
              409: "操作冲突", 413: "文件过大", 422: "请求有误", 429: "请稍后再试", 500: "服务内部出错",
              503: "服务暂不可用"}
 
@@ -109,7 +109,7 @@ _VALIDATION_ZH = {
     "literal_error": "不是允许的取值", "enum": "不是允许的取值", "date_parsing": "不是日期（格式：2026-03-05）",
     "date_from_datetime_parsing": "不是日期（格式：2026-03-05）", "extra_forbidden": "不允许此项",
 }
-_WHERE_ZH = {"path": "地址", "query": "查询参数", "body": "请求内容", "header": "请求头", "cookie": "Cookie"}
+_WHERE_ZH = {"path": "网址中的", "query": "查询参数", "body": "请求内容", "header": "请求头", "cookie": "Cookie"}
 _BUG_ID_CHARS = 8
 _PAGE_PATH = re.compile(r"^/$|/page$|^/docs$|^/login$")
 
