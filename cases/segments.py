@@ -73,12 +73,6 @@ class Segments(Concern):
         require_session(self._db, session_id)
         return to_s(one(self._db, "SELECT transcribed_ms FROM sessions WHERE id = ?", [session_id])["transcribed_ms"])
 
-    @locked
-    def unfinished_live_sessions(self) -> list[int]:
-        """Live sessions still marked as recording: the recorder is running, or it died."""
-        return [r["id"] for r in self._db.query(
-            "SELECT id FROM sessions WHERE kind = 'live' AND status = 'transcribing' ORDER BY id")]
-
 
 def segments_digest(segments: list[dict]) -> str:
     """One sha256 for a live session's audio: over its segments' hashes, in order."""

@@ -73,10 +73,6 @@ class OnlineVoiceLabeller:
         noise = np.random.default_rng(0).normal(0.0, 0.01, MODEL_RATE).astype(np.float32)
         self._encoder.embed([mel_frames(normalized_level(noise))])
 
-    @property
-    def speaker_count(self) -> int:
-        return len(self._sums)
-
     def label(self, utterance: Utterance, audio: np.ndarray, audio_start_s: float) -> list[Utterance]:
         first = max(0, int((utterance.start_s - audio_start_s) * MODEL_RATE))
         last = max(first, int((utterance.end_s - audio_start_s) * MODEL_RATE))

@@ -318,7 +318,3 @@ def _pieces_of(covering: list[tuple[int, ...]], window_count: int) -> list[list[
         for window in windows:
             held[window].append(piece)
     return held
-
-
-def _unit(vector: np.ndarray) -> np.ndarray:
-    return vector / max(float(np.linalg.norm(vector)), 1e-12)

@@ -119,10 +119,6 @@ class LiveRooms:
         running.thread.join(wait_s)
         return True
 
-    def is_recording(self, session_id: int) -> bool:
-        running = self._by_session.get(session_id)
-        return running is not None and running.thread.is_alive()
-
     def listen(self, session_id: int) -> asyncio.Queue | None:
         """A queue of the session's events (those so far first); None if it is not a live session here."""
         running = self._by_session.get(session_id)
