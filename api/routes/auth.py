@@ -9,6 +9,7 @@ from cases import Account
 
 from api.access import Auth, OptionalAuth, signer_of
 from api.deps import SettingsDep, StoreDep
+from api.schemas import LoginPublic, MePublic, TokenIssued, TokenPublic
 from api.security import CSRF_COOKIE, SESSION_COOKIE, LoginThrottle, cookie_secure
 from api.templating import render_page
 
@@ -41,7 +42,8 @@ def login_page(next: str = "/", error: bool = False) -> HTMLResponse:
     return _login_form(next, "用户名或密码错误" if error else None)
 
 
-@router.post("/auth/login", openapi_extra=_LOGIN_BODY, summary="Log in: a session cookie (form or JSON)")
+@router.post("/auth/login", openapi_extra=_LOGIN_BODY, summary="Log in: a session cookie (form or JSON)",
+             response_model=LoginPublic, responses={303: {"description": "A form login: on to `next`"}})
 async def login(request: Request, store: StoreDep, settings: SettingsDep) -> Response:
     """JSON in, JSON out (`user`, `csrf_token`); a form posts back a redirect to `next`. Either way the
     signed session cookie is set. After repeated failures for a name or from an address: 429."""
@@ -82,7 +84,7 @@ def logout(auth: Auth, store: StoreDep) -> Response:
     return response
 
 
-@router.get("/auth/me")
+@router.get("/auth/me", response_model=MePublic, response_model_exclude_unset=True)
 def me(auth: Auth, request: Request) -> dict:
     """Who is logged in (and, for a cookie login, the CSRF token the page must send)."""
     body = {"user": auth.account.public(), "via": auth.via}
@@ -91,7 +93,8 @@ def me(auth: Auth, request: Request) -> dict:
     return body
 
 
-@router.post("/auth/tokens", summary="Get an API bearer token (logged in, or with name and password)")
+@router.post("/auth/tokens", summary="Get an API bearer token (logged in, or with name and password)",
+             response_model=TokenIssued)
 def create_token(body: TokenRequest, request: Request, auth: OptionalAuth, store: StoreDep,
                  settings: SettingsDep) -> dict:
     """The token is shown only here, once; the store keeps its sha256. Send it as `Authorization: Bearer`."""
@@ -108,7 +111,7 @@ def create_token(body: TokenRequest, request: Request, auth: OptionalAuth, store
     return issued
 
 
-@router.get("/auth/tokens")
+@router.get("/auth/tokens", response_model=list[TokenPublic])
 def list_tokens(auth: Auth, store: StoreDep) -> list[dict]:
     return store.list_tokens(auth.account)
 

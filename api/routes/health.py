@@ -1,11 +1,12 @@
 from fastapi import APIRouter
 
 from api.deps import StoreDep
+from api.schemas import HealthPublic
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.get("/health", response_model=HealthPublic)
 def health(store: StoreDep) -> dict:
     """The service is up and its database answers (no login needed, so nothing about the cases is told)."""
     store.has_admin()

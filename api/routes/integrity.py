@@ -5,11 +5,12 @@ from cases.integrity import verify
 
 from api.access import CurrentUser, VisibleSession
 from api.deps import StoreDep
+from api.schemas import IntegrityReportPublic
 
 router = APIRouter(prefix="/sessions", tags=["integrity"])
 
 
-@router.get("/{session_id}/verify")
+@router.get("/{session_id}/verify", response_model=IntegrityReportPublic)
 def verify_session(session_id: VisibleSession, user: CurrentUser, store: StoreDep) -> dict:
     """Walk the audit chain, compare the session's rows and re-hash its audio: `intact`, and each problem
     (kind, subject, detail). Runs in the thread pool: re-hashing hours of audio takes a second or two."""

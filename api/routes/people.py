@@ -7,6 +7,7 @@ from cases.access import may_correct
 
 from api.access import CurrentUser, VisibleCase
 from api.deps import StoreDep
+from api.schemas import PersonPublic
 
 router = APIRouter(prefix="/cases/{case_no}/people", tags=["people"])
 
@@ -18,13 +19,13 @@ class PersonCreate(BaseModel):
     wristband_id: str | None = Field(None, max_length=64, description="The case-handling centre's wristband.")
 
 
-@router.get("")
+@router.get("", response_model=list[PersonPublic])
 def list_people(case: VisibleCase, user: CurrentUser, store: StoreDep) -> list[dict]:
     store.record_audit(user, "case.people_read", case_no=case["case_no"])
     return store.people(case["case_no"])
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=PersonPublic)
 def add_person(case: VisibleCase, body: PersonCreate, user: CurrentUser, store: StoreDep) -> dict:
     if not may_correct(user):
         raise HTTPException(403, f"a {user.role} may read this case but not change it")

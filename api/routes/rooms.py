@@ -20,6 +20,7 @@ from diarize import parse_seat_roles
 from api.access import CorrectableSession, CurrentUser
 from engine.checking import DEFAULT_RULE_SET
 from api.deps import SettingsDep, StoreDep
+from api.schemas import RecordingStarted, SessionWithFindings
 from engine.live import LiveRequest
 from engine.rooms import LiveRooms
 from api.websocket_auth import websocket_account
@@ -45,7 +46,7 @@ class StartRecording(BaseModel):
     duration_s: float | None = Field(None, gt=0, description="Stop by itself after this many seconds.")
 
 
-@router.post("/rooms/{room}/sessions", status_code=201)
+@router.post("/rooms/{room}/sessions", status_code=201, response_model=RecordingStarted)
 def start_recording(room: str, body: StartRecording, user: CurrentUser, store: StoreDep,
                     settings: SettingsDep, rooms: RoomsDep) -> dict:
     """Start recording a session in `room` from its microphones; returns the session id."""
@@ -91,7 +92,7 @@ def _case_exists(store, case_no: str) -> bool:
         return False
 
 
-@router.post("/sessions/{session_id}/stop")
+@router.post("/sessions/{session_id}/stop", response_model=SessionWithFindings)
 def stop_recording(session_id: CorrectableSession, user: CurrentUser, store: StoreDep,
                    rooms: RoomsDep) -> dict:
     """Stop a recording; returns once the last words are transcribed and the session is closed."""

@@ -7,6 +7,7 @@ from cases import SearchFilters
 
 from api.access import CurrentUser, UserScope
 from api.deps import StoreDep
+from api.schemas import SearchHit, SessionMatch
 
 router = APIRouter(prefix="/search", tags=["search"])
 
@@ -28,7 +29,7 @@ def search_filters(
 Filters = Annotated[SearchFilters, Depends(search_filters)]
 
 
-@router.get("")
+@router.get("", response_model=list[SearchHit])
 def search(
     filters: Filters,
     scope: UserScope,
@@ -44,7 +45,7 @@ def search(
     return hits
 
 
-@router.get("/sessions")
+@router.get("/sessions", response_model=list[SessionMatch])
 def search_sessions(filters: Filters, scope: UserScope, store: StoreDep,
                     limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
     """Sessions matching the filters alone (e.g. `missing=any`: those lacking a required statement)."""

@@ -9,6 +9,7 @@ from cases.integrity import signed_export
 
 from api.access import CorrectableSession, CurrentUser, UserScope, VisibleSession
 from api.deps import StoreDep
+from api.schemas import SessionDetail, SessionPublic, TranscriptExport, UtterancePublic
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
@@ -21,25 +22,33 @@ _MEDIA_TYPES = {
     "docx": DOCX_MEDIA_TYPE,
 }
 
+# The JSON export is described by its model; the other formats are text, and the Word document bytes.
+_EXPORT_RESPONSE = {
+    "description": "The transcript as a download, in `format`",
+    "model": TranscriptExport,
+    "content": {media.split(";")[0]: {"schema": {"type": "string", **({"format": "binary"} if name == "docx" else {})}}
+                for name, media in _MEDIA_TYPES.items() if name != "json"},
+}
+
 
 class SessionOfficers(BaseModel):
     officers: list[str]
 
 
-@router.get("")
+@router.get("", response_model=list[SessionPublic])
 def list_sessions(scope: UserScope, store: StoreDep, case_no: str | None = None) -> list[dict]:
     """The sessions the user may see (of one case, if given)."""
     return store.sessions_in_scope(scope, case_no)
 
 
-@router.get("/{session_id}")
+@router.get("/{session_id}", response_model=SessionDetail)
 def get_session(session_id: VisibleSession, user: CurrentUser, store: StoreDep) -> dict:
     session = store.get_session(session_id)
     store.record_audit(user, "session.read", session_id=session_id, case_no=session["case_no"])
     return {**session, "officers": store.session_officers(session_id)}
 
 
-@router.get("/{session_id}/utterances")
+@router.get("/{session_id}/utterances", response_model=list[UtterancePublic])
 def get_utterances(session_id: VisibleSession, user: CurrentUser, store: StoreDep) -> list[dict]:
     """Each line with its corrected `text` beside the recognizer's `original_text`, and its `version`."""
     utterances = store.utterances(session_id)
@@ -47,14 +56,14 @@ def get_utterances(session_id: VisibleSession, user: CurrentUser, store: StoreDe
     return utterances
 
 
-@router.put("/{session_id}/officers")
+@router.put("/{session_id}/officers", response_model=list[str])
 def set_officers(session_id: CorrectableSession, body: SessionOfficers, user: CurrentUser, store: StoreDep) -> list[str]:
     """Who questioned in this session (user names): the search filter `officer`."""
     store.set_session_officers(session_id, body.officers, actor=user)
     return store.session_officers(session_id)
 
 
-@router.get("/{session_id}/export")
+@router.get("/{session_id}/export", response_class=Response, responses={200: _EXPORT_RESPONSE})
 def export_session(
     session_id: VisibleSession,
     user: CurrentUser,

@@ -5,6 +5,7 @@ from pydantic import BaseModel, Field
 from api.access import CorrectableSession, CurrentUser, VisibleSession
 from engine.checking import check_session
 from api.deps import SettingsDep, StoreDep
+from api.schemas import SpeakerPublic, SpeakerRelabelled
 
 router = APIRouter(prefix="/sessions/{session_id}/speakers", tags=["speakers"])
 
@@ -16,13 +17,13 @@ class SpeakerUpdate(BaseModel):
                                   description="Move all their lines to this speaker (created if new).")
 
 
-@router.get("")
+@router.get("", response_model=list[SpeakerPublic])
 def list_speakers(session_id: VisibleSession, store: StoreDep) -> list[dict]:
     """Each speaker's label, role, channel and version (send the version back when relabelling)."""
     return store.speakers(session_id)
 
 
-@router.patch("/{label}")
+@router.patch("/{label}", response_model=SpeakerRelabelled)
 def relabel_speaker(session_id: CorrectableSession, label: str, body: SpeakerUpdate, user: CurrentUser,
                     store: StoreDep, settings: SettingsDep) -> dict:
     given = body.model_fields_set - {"version"}

@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from api.access import AdminUser, CurrentUser
 from api.deps import StoreDep
+from api.schemas import UnitPublic
 
 router = APIRouter(prefix="/units", tags=["units"])
 
@@ -16,11 +17,11 @@ class UnitCreate(BaseModel):
     parent: str | None = Field(None, description="A centre's city bureau, a unit's centre; none for a city.")
 
 
-@router.get("")
+@router.get("", response_model=list[UnitPublic])
 def list_units(user: CurrentUser, store: StoreDep) -> list[dict]:
     return store.list_units()
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=UnitPublic)
 def add_unit(body: UnitCreate, admin: AdminUser, store: StoreDep) -> dict:
     return store.add_unit(body.name, level=body.level, parent=body.parent, actor=admin)

@@ -21,6 +21,7 @@ from diarize import parse_seat_roles
 from api.access import CurrentUser
 from engine.checking import DEFAULT_RULE_SET
 from api.deps import SettingsDep, StoreDep
+from api.schemas import UploadAccepted
 from engine.pipeline import FileRequest, Pipeline, StagedFile
 from api.security import CSRF_FIELD
 from engine.settings import Settings
@@ -68,6 +69,7 @@ def declared_size_within_limit(request: Request, settings: SettingsDep) -> None:
 @router.post(
     "/cases/{case_no}/recordings",
     status_code=202,
+    response_model=UploadAccepted,
     dependencies=[Depends(declared_size_within_limit)],
     openapi_extra={"requestBody": _FORM_SCHEMA},
     responses={413: {"description": "The body is larger than BILU_MAX_UPLOAD_MB"},

@@ -8,6 +8,7 @@ from cases import Scope
 
 from api.access import AdminUser, VisibleCase
 from api.deps import StoreDep
+from api.schemas import CasePublic, UserAccount, UserPublic
 
 router = APIRouter(tags=["users"])
 
@@ -34,25 +35,25 @@ class CaseUnit(BaseModel):
     unit: str
 
 
-@router.get("/users", tags=["users"])
+@router.get("/users", tags=["users"], response_model=list[UserAccount])
 def list_users(admin: AdminUser, store: StoreDep) -> list[dict]:
     return store.list_users()
 
 
-@router.post("/users", status_code=201)
+@router.post("/users", status_code=201, response_model=UserPublic)
 def add_user(body: UserCreate, admin: AdminUser, store: StoreDep) -> dict:
     account = store.add_user(body.name, role=body.role, unit=body.unit, password=body.password,
                              display_name=body.display_name, actor=admin)
     return account.public()
 
 
-@router.patch("/users/{name}")
+@router.patch("/users/{name}", response_model=UserPublic)
 def update_user(name: str, body: UserUpdate, admin: AdminUser, store: StoreDep) -> dict:
     account = store.update_user(name, **body.model_dump(exclude_unset=True), actor=admin)
     return account.public()
 
 
-@router.put("/cases/{case_no}/unit", tags=["cases"])
+@router.put("/cases/{case_no}/unit", tags=["cases"], response_model=CasePublic)
 def move_case(case_no: str, body: CaseUnit, admin: AdminUser, store: StoreDep) -> dict:
     store.set_case_unit(case_no, body.unit, actor=admin)
     return store.case_in_scope(case_no, Scope("all"))  # an administrator sees every case
@@ -70,7 +71,7 @@ def unassign_prosecutor(case_no: str, user_name: str, admin: AdminUser, store: S
     return Response(status_code=204)
 
 
-@router.get("/cases/{case_no}/prosecutors", tags=["cases"])
+@router.get("/cases/{case_no}/prosecutors", tags=["cases"], response_model=list[str])
 def case_prosecutors(case: VisibleCase, store: StoreDep) -> list[str]:
     return store.case_prosecutors(case["case_no"])
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from api.access import CorrectableSession, CurrentUser, VisibleSession
 from engine.checking import check_session
 from api.deps import SettingsDep, StoreDep
+from api.schemas import RevisionPublic, UtterancePublic
 
 router = APIRouter(prefix="/sessions/{session_id}", tags=["utterances"])
 
@@ -33,14 +34,14 @@ class MergeRequest(BaseModel):
     with_version: int
 
 
-@router.get("/utterances/{utterance_id}")
+@router.get("/utterances/{utterance_id}", response_model=UtterancePublic)
 def get_utterance(session_id: VisibleSession, utterance_id: int, user: CurrentUser, store: StoreDep) -> dict:
     utterance = store.utterance(session_id, utterance_id)
     store.record_audit(user, "utterance.read", session_id=session_id, detail={"utterance_id": utterance_id})
     return utterance
 
 
-@router.patch("/utterances/{utterance_id}")
+@router.patch("/utterances/{utterance_id}", response_model=UtterancePublic)
 def edit_utterance(session_id: CorrectableSession, utterance_id: int, body: UtteranceUpdate, user: CurrentUser,
                    store: StoreDep, settings: SettingsDep) -> dict:
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
@@ -49,7 +50,7 @@ def edit_utterance(session_id: CorrectableSession, utterance_id: int, body: Utte
     return after
 
 
-@router.post("/utterances/{utterance_id}/split")
+@router.post("/utterances/{utterance_id}/split", response_model=list[UtterancePublic])
 def split_utterance(session_id: CorrectableSession, utterance_id: int, body: SplitRequest, user: CurrentUser,
                     store: StoreDep, settings: SettingsDep) -> list[dict]:
     """Two lines: the first keeps the id; the words go to the side their middle falls on."""
@@ -59,7 +60,7 @@ def split_utterance(session_id: CorrectableSession, utterance_id: int, body: Spl
     return [first, second]
 
 
-@router.post("/utterances/{utterance_id}/merge")
+@router.post("/utterances/{utterance_id}/merge", response_model=UtterancePublic)
 def merge_utterances(session_id: CorrectableSession, utterance_id: int, body: MergeRequest, user: CurrentUser,
                      store: StoreDep, settings: SettingsDep) -> dict:
     """One line (the earlier one's id) from two neighbours."""
@@ -69,7 +70,7 @@ def merge_utterances(session_id: CorrectableSession, utterance_id: int, body: Me
     return merged
 
 
-@router.get("/utterances/{utterance_id}/revisions")
+@router.get("/utterances/{utterance_id}/revisions", response_model=list[RevisionPublic])
 def utterance_revisions(session_id: VisibleSession, utterance_id: int, user: CurrentUser, store: StoreDep) -> list[dict]:
     """The line's history: who changed what, when, from what to what."""
     revisions = store.revisions(session_id, utterance_id)
@@ -77,7 +78,7 @@ def utterance_revisions(session_id: VisibleSession, utterance_id: int, user: Cur
     return revisions
 
 
-@router.get("/revisions")
+@router.get("/revisions", response_model=list[RevisionPublic])
 def session_revisions(session_id: VisibleSession, user: CurrentUser, store: StoreDep) -> list[dict]:
     revisions = store.revisions(session_id)
     store.record_audit(user, "revisions.read", session_id=session_id)

@@ -1,0 +1,33 @@
+"""The response models of the JSON routes, one module per resource family: the OpenAPI document's contract.
+
+Request bodies (`…Create`, `…Update`) stay beside their routes; these are the `…Public` side.
+"""
+from api.schemas.accounts import UnitPublic, UserAccount, UserPublic
+from api.schemas.auth import LoginPublic, MePublic, TokenIssued, TokenPublic
+from api.schemas.cases import CaseDetail, CasePublic, PersonPublic
+from api.schemas.integrity import IntegrityProblem, IntegrityReportPublic
+from api.schemas.search import SearchHit, SessionMatch, UnmetStatement
+from api.schemas.service import HealthPublic
+from api.schemas.sessions import (
+    ExportIntegrity,
+    ExportedUtterance,
+    FindingPublic,
+    RecordingStarted,
+    SessionDetail,
+    SessionPublic,
+    SessionSpeaker,
+    SessionWithFindings,
+    SpeakerPublic,
+    SpeakerRelabelled,
+    TranscriptExport,
+    UploadAccepted,
+)
+from api.schemas.utterances import RevisionPublic, UtterancePublic, WordPublic
+
+__all__ = [
+    "CaseDetail", "CasePublic", "ExportIntegrity", "ExportedUtterance", "FindingPublic", "HealthPublic",
+    "IntegrityProblem", "IntegrityReportPublic", "LoginPublic", "MePublic", "PersonPublic", "RecordingStarted",
+    "RevisionPublic", "SearchHit", "SessionDetail", "SessionMatch", "SessionPublic", "SessionSpeaker",
+    "SessionWithFindings", "SpeakerPublic", "SpeakerRelabelled", "TokenIssued", "TokenPublic", "TranscriptExport",
+    "UnitPublic", "UnmetStatement", "UploadAccepted", "UserAccount", "UserPublic", "UtterancePublic", "WordPublic",
+]

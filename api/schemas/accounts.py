@@ -1,0 +1,34 @@
+"""Units and users (what /units, /users and the `user` of /auth return)."""
+from typing import Literal
+
+from cases import LEVELS, ROLES
+
+from api.schemas.base import Public, Timestamp
+
+UserRole = Literal[ROLES]  # officer, recorder, supervisor, prosecutor, admin
+UnitLevel = Literal[LEVELS]  # city, centre, unit
+
+
+class UnitPublic(Public):
+    id: int
+    name: str
+    level: UnitLevel
+    parent: str | None  # a centre's city bureau, a unit's centre; none for a city
+    created_at: Timestamp
+
+
+class UserPublic(Public):
+    """A user as anyone logged in may see them (Account.public())."""
+
+    name: str
+    display_name: str
+    role: UserRole
+    unit: str
+    unit_level: UnitLevel
+
+
+class UserAccount(UserPublic):
+    """A user as an administrator lists them."""
+
+    active: bool
+    created_at: Timestamp

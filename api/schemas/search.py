@@ -1,0 +1,42 @@
+"""Search: lines holding the query's words, and sessions matching filters alone."""
+from typing import Literal
+
+from pydantic import Field
+
+from cases import SESSION_STATUSES
+from lexicon.findings import STATUSES as FINDING_STATUSES
+
+from api.schemas.base import Public, Timestamp
+
+
+class SearchHit(Public):
+    utterance_id: int
+    session_id: int
+    case_no: str
+    room: str | None
+    session_created_at: Timestamp
+    start_s: float = Field(..., description="Play from here.")
+    end_s: float
+    speaker: str | None
+    role: str | None
+    text: str
+    snippet: str = Field(..., description="The text with the matched words marked 【 】.")
+
+
+class UnmetStatement(Public):
+    key: str
+    title: str
+    status: Literal[FINDING_STATUSES]
+    start_s: float | None
+    utterance_ids: list[int]
+
+
+class SessionMatch(Public):
+    session_id: int
+    case_no: str
+    room: str | None
+    status: Literal[SESSION_STATUSES]
+    created_at: Timestamp
+    duration_s: float
+    unmet: list[UnmetStatement] = Field(..., description="Its required statements not satisfied.")
+    play_from_s: float = Field(..., description="Where the first of those was found, else 0.")

@@ -1,0 +1,116 @@
+"""Sessions, their speakers and findings, and what starting or uploading one answers."""
+from typing import Any, Literal
+
+from pydantic import Field
+
+from cases import SESSION_KINDS, SESSION_STATUSES
+from lexicon.findings import STATUSES as FINDING_STATUSES
+
+from api.schemas.base import Public, Timestamp
+from api.schemas.utterances import WordPublic
+
+
+class SessionSpeaker(Public):
+    label: str
+    role: str | None
+    channel: int | None
+
+
+class SessionPublic(Public):
+    id: int
+    case_id: int
+    case_no: str
+    case_title: str | None
+    number_in_case: int = Field(..., description="Which interview of the case (第 N 次), failed ones not counted.")
+    room: str | None
+    kind: Literal[SESSION_KINDS]
+    status: Literal[SESSION_STATUSES]
+    source_name: str | None
+    audio_path: str
+    audio_sha256: str | None
+    audio_bytes: int | None
+    duration_s: float
+    sample_rate: int
+    channels: int
+    diarizer: str | None
+    model: str
+    options: dict[str, Any] = Field(..., description="The recognition options the transcript was made with.")
+    timings: dict[str, Any] | None
+    error: str | None
+    created_at: Timestamp
+    finished_at: Timestamp | None
+    utterance_count: int
+    speakers: list[SessionSpeaker]
+    rule_set: str
+    conditions: list[str]
+
+
+class FindingPublic(Public):
+    """One required statement of the procedural checklist."""
+
+    key: str
+    title: str
+    status: Literal[FINDING_STATUSES]
+    utterance_ids: list[int]
+    start_s: float | None
+    evidence: str
+    score: float
+    basis: str
+    detail: str
+    checked_at: Timestamp
+
+
+class SessionWithFindings(SessionPublic):
+    findings: list[FindingPublic]
+
+
+class SessionDetail(SessionWithFindings):
+    officers: list[str]  # user names of who questioned
+
+
+class SpeakerPublic(Public):
+    label: str
+    role: str | None
+    channel: int | None
+    version: int = Field(..., description="Send it back when relabelling (409 if it changed since).")
+
+
+class SpeakerRelabelled(SpeakerPublic):
+    utterance_ids: list[int]  # the speaker's lines after the change
+
+
+class RecordingStarted(Public):
+    session_id: int
+    room: str
+    websocket: str = Field(..., description="Where to follow the recording's events.")
+
+
+class UploadAccepted(Public):
+    session_id: int
+    status: Literal["transcribing"]
+
+
+class ExportedUtterance(Public):
+    id: int
+    start_s: float
+    end_s: float
+    speaker: str | None
+    role: str | None
+    channel: int | None
+    text: str
+    committed: bool
+    words: list[WordPublic]
+
+
+class ExportIntegrity(Public):
+    chain_head: str = Field(..., description="The hash of the export's own audit entry (bilu verify --code).")
+    session_digest: str
+    entries: int
+
+
+class TranscriptExport(Public):
+    """`GET /sessions/{id}/export?format=json` (and `bilu export --format json`)."""
+
+    session: SessionWithFindings
+    utterances: list[ExportedUtterance]
+    integrity: ExportIntegrity
