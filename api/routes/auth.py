@@ -84,7 +84,7 @@ def logout(auth: Auth, store: StoreDep) -> Response:
     return response
 
 
-@router.get("/auth/me", response_model=MePublic, response_model_exclude_unset=True)
+@router.get("/auth/me", response_model=MePublic)
 def me(auth: Auth, request: Request) -> dict:
     """Who is logged in (and, for a cookie login, the CSRF token the page must send)."""
     body = {"user": auth.account.public(), "via": auth.via}

@@ -1,4 +1,4 @@
-"""The response models of the JSON routes, one module per resource family: the OpenAPI document's contract.
+"""The response schemas of the JSON routes, one module per resource family: the OpenAPI document's contract.
 
 Request bodies (`…Create`, `…Update`) stay beside their routes; these are the `…Public` side.
 """

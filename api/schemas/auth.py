@@ -1,7 +1,8 @@
 """Logging in, who is logged in, API tokens."""
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
+from typing_extensions import NotRequired
 
 from api.schemas.accounts import UserPublic
 from api.schemas.base import Public, Timestamp
@@ -9,19 +10,19 @@ from api.schemas.base import Public, Timestamp
 
 class LoginPublic(Public):
     user: UserPublic
-    csrf_token: str = Field(..., description="Send it back in the X-CSRF-Token header on unsafe requests.")
+    csrf_token: Annotated[str, Field(description="Send it back in the X-CSRF-Token header on unsafe requests.")]
     expires_at: Timestamp
 
 
 class MePublic(Public):
     user: UserPublic
     via: Literal["bearer", "cookie"]
-    csrf_token: str = Field(None, description="Only for a cookie login: the token the page must send.")
+    csrf_token: NotRequired[Annotated[str, Field(description="Only for a cookie login: the token the page send.")]]
 
 
 class TokenIssued(Public):
     id: int
-    token: str = Field(..., description="The secret: shown only here, once. Send it as `Authorization: Bearer`.")
+    token: Annotated[str, Field(description="The secret: shown only here, once. Send it as `Authorization: Bearer`.")]
     kind: Literal["api", "session"]
     label: str | None
     expires_at: Timestamp

@@ -1,5 +1,5 @@
 """Search: lines holding the query's words, and sessions matching filters alone."""
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -15,12 +15,12 @@ class SearchHit(Public):
     case_no: str
     room: str | None
     session_created_at: Timestamp
-    start_s: float = Field(..., description="Play from here.")
+    start_s: Annotated[float, Field(description="Play from here.")]
     end_s: float
     speaker: str | None
     role: str | None
     text: str
-    snippet: str = Field(..., description="The text with the matched words marked 【 】.")
+    snippet: Annotated[str, Field(description="The text with the matched words marked 【 】.")]
 
 
 class UnmetStatement(Public):
@@ -38,5 +38,5 @@ class SessionMatch(Public):
     status: Literal[SESSION_STATUSES]
     created_at: Timestamp
     duration_s: float
-    unmet: list[UnmetStatement] = Field(..., description="Its required statements not satisfied.")
-    play_from_s: float = Field(..., description="Where the first of those was found, else 0.")
+    unmet: Annotated[list[UnmetStatement], Field(description="Its required statements not satisfied.")]
+    play_from_s: Annotated[float, Field(description="Where the first of those was found, else 0.")]

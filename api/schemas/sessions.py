@@ -1,5 +1,5 @@
 """Sessions, their speakers and findings, and what starting or uploading one answers."""
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -21,7 +21,8 @@ class SessionPublic(Public):
     case_id: int
     case_no: str
     case_title: str | None
-    number_in_case: int = Field(..., description="Which interview of the case (第 N 次), failed ones not counted.")
+    number_in_case: Annotated[int, Field(description="Which interview of the case (第 N 次), failed ones "
+                                                     "not counted.")]
     room: str | None
     kind: Literal[SESSION_KINDS]
     status: Literal[SESSION_STATUSES]
@@ -34,7 +35,7 @@ class SessionPublic(Public):
     channels: int
     diarizer: str | None
     model: str
-    options: dict[str, Any] = Field(..., description="The recognition options the transcript was made with.")
+    options: Annotated[dict[str, Any], Field(description="The recognition options the transcript was made with.")]
     timings: dict[str, Any] | None
     error: str | None
     created_at: Timestamp
@@ -72,7 +73,7 @@ class SpeakerPublic(Public):
     label: str
     role: str | None
     channel: int | None
-    version: int = Field(..., description="Send it back when relabelling (409 if it changed since).")
+    version: Annotated[int, Field(description="Send it back when relabelling (409 if it changed since).")]
 
 
 class SpeakerRelabelled(SpeakerPublic):
@@ -82,7 +83,7 @@ class SpeakerRelabelled(SpeakerPublic):
 class RecordingStarted(Public):
     session_id: int
     room: str
-    websocket: str = Field(..., description="Where to follow the recording's events.")
+    websocket: Annotated[str, Field(description="Where to follow the recording's events.")]
 
 
 class UploadAccepted(Public):
@@ -103,7 +104,7 @@ class ExportedUtterance(Public):
 
 
 class ExportIntegrity(Public):
-    chain_head: str = Field(..., description="The hash of the export's own audit entry (bilu verify --code).")
+    chain_head: Annotated[str, Field(description="The hash of the export's own audit entry (bilu verify --code).")]
     session_digest: str
     entries: int
 

@@ -1,5 +1,5 @@
 """Transcript lines, their words, and the revisions that corrected them."""
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -19,12 +19,12 @@ class UtterancePublic(Public):
     start_s: float
     end_s: float
     speaker: str | None
-    role: str | None = Field(..., description="The line's own role if one was set, else its speaker's.")
+    role: Annotated[str | None, Field(description="The line's own role if one was set, else its speaker's.")]
     channel: int | None
-    text: str = Field(..., description="As corrected.")
-    original_text: str = Field(..., description="As the recognizer wrote it (never overwritten).")
+    text: Annotated[str, Field(description="As corrected.")]
+    original_text: Annotated[str, Field(description="As the recognizer wrote it (never overwritten).")]
     corrected: bool
-    version: int = Field(..., description="Send it back with a correction (409 if it changed since).")
+    version: Annotated[int, Field(description="Send it back with a correction (409 if it changed since).")]
     committed: bool
     words: list[WordPublic]
 
@@ -36,5 +36,5 @@ class RevisionPublic(Public):
     kind: Literal["text", "speaker", "role", "relabel", "split", "merge"]
     user: str
     at: Timestamp
-    before: dict[str, Any] = Field(..., description="The changed fields (or lines) before, with their version.")
-    after: dict[str, Any] = Field(..., description="The same after the change.")
+    before: Annotated[dict[str, Any], Field(description="The changed fields (or lines) before, with their version.")]
+    after: Annotated[dict[str, Any], Field(description="The same after the change.")]
