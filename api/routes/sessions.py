@@ -22,7 +22,7 @@ _MEDIA_TYPES = {
     "docx": DOCX_MEDIA_TYPE,
 }
 
-# The JSON export is described by its model; the other formats are text, and the Word document bytes.
+# The JSON export is described by its schema; the other formats are text, and the Word document bytes.
 _EXPORT_RESPONSE = {
     "description": "The transcript as a download, in `format`",
     "model": TranscriptExport,
