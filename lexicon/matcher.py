@@ -426,7 +426,18 @@ def _covered_chars(found: list[tuple[float, int, int]]) -> int:
 
 
 def _keeps_own_sound(term: str, matched: str) -> bool:
-    """A two-character term matched in `matched` keeps at least one of its characters, or one with the very
-    same toned syllable (戶 for 户). Both characters replaced by look-alike sounds is another word: 组织 is
-    not 住址, 知道 is not 制度; a recognizer that garbles both characters of a short word is rare."""
-    return any(a == b or _cost(a, b) <= COST_SAME_TONED for a in term for b in matched)
+    """A two-character term matched in `matched` keeps at least one of its characters (or one with the very
+    same toned syllable, 戶 for 户), or else both of its syllables exactly, tones aside: a recognizer that
+    mishears a short word writes homophones of it (慨实 for 开始, 避鲁 for 笔录). Both characters replaced
+    and a syllable reached only through the accent merges (z/zh, n/l, -n/-ng) is another word: 组织 (zu)
+    is not 住址 (zhu). The merges stay for one character; for both at once they say too little."""
+    if any(a == b or _cost(a, b) <= COST_SAME_TONED for a in term for b in matched):
+        return True
+    return len(matched) == len(term) and all(_bare_syllables(a) & _bare_syllables(b)
+                                             for a, b in zip(term, matched))
+
+
+@lru_cache(maxsize=20000)
+def _bare_syllables(ch: str) -> frozenset[str]:
+    """A character's syllables without tones and without the accent merges (zhu stays zhu)."""
+    return frozenset(r.rstrip("012345") for r in _sound(ch).toned)

@@ -18,6 +18,9 @@ OFF_TOPIC = [
     "这笔钱你是怎么借的，借条在哪里？",
     "你偷的那些手机卖给谁了？",  # 给谁 has the reading ji3 sui: 几岁
     "老黑住在哪里，怎么联系？",  # someone else's address, one kind of fact, not put to the person
+    "孩子是哪年出生的？",  # one kind of fact (出生), not put to the person
+    "你那天上学了吗？",  # going to school that day is a fact, not where the person goes to school
+    "你问他借了多少钱？",  # 问他 with no identity word
 ]
 
 TRUE_PHRASINGS = [
@@ -40,6 +43,16 @@ TRUE_PHRASINGS = [
     "佳住哪里",
     "你报一下倪的明字和民身份号码",
     "逆使什么文化程度在哪上班",
+    # the core word of a garbled long term: 出生日期 -> 楚生日 (one homophone, one dropped) is still 出生
+    "请授语老师问一下他的姓名和楚生日",
+    # a minor's school is an adult's work unit, and 你 may be lost or misheard (逆)
+    "你叫什么？在哪上学？",
+    "叫什么在哪尚学",
+    "逆叫什么在纳上学",
+    # a question put through the interpreter is put to the person, even with the other item garbled
+    "请手语老师问一下他的出生日期",
+    "请手语老师问一下她的明和出升日期",
+    "请手语老师问一他的姓和出生日期",
 ]
 
 
