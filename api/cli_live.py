@@ -36,11 +36,13 @@ def devices() -> None:
               help="Replay a recording in real time through the same path instead of a microphone.")
 @click.option("--diarizer", type=click.Choice(["channel", "voice"]), default=None,
               help="Default: channel for two or more channels, voice for one.")
+@click.option("--hotwords", default=None, help="Words to favour in recognition (names, places), space separated; "
+              "harms the base model (README).")
 @click.option("--rules", "rule_set", default="criminal_first", show_default=True, help="Procedural rule set.")
 @click.option("--condition", "conditions", multiple=True, help="Conditional requirements (repeatable).")
 @click.pass_obj
-def record(settings: Settings, case_no, room, device, channels, seat_roles, duration_s, file, diarizer, rule_set,
-           conditions) -> None:
+def record(settings: Settings, case_no, room, device, channels, seat_roles, duration_s, file, diarizer, hotwords,
+           rule_set, conditions) -> None:
     """Record a session in a room: prints its id, then the transcript as it is committed.
 
     Stops on Ctrl-C, SIGTERM or --duration, after transcribing the last words.
@@ -57,7 +59,7 @@ def record(settings: Settings, case_no, room, device, channels, seat_roles, dura
     if file is not None and not file.is_file():
         raise click.BadParameter(f"{file}: no such file", param_hint="--file")
     request = LiveRequest(case_no=case_no, room=room, seat_roles=parse_seat_roles(seat_roles) if seat_roles else (),
-                          diarizer=diarizer, rule_set=rule_set, conditions=tuple(conditions))
+                          diarizer=diarizer, rule_set=rule_set, conditions=tuple(conditions), hotwords=hotwords)
     pipeline = Pipeline(settings)
     with Store.open(settings.home) as store:
         report_recovered(recover_abandoned(settings, store, lambda: pipeline.model))

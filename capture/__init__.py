@@ -9,7 +9,7 @@ from capture.decode import SAMPLE_RATE, AudioDecodeError, DecodedAudio, decode_f
 from capture.devices import CaptureArgumentError, CaptureError, InputDevice, list_input_devices
 from capture.microphone import ChunkResampler, DeviceLost, Microphone
 from capture.recorder import RecordingError, SegmentInfo, SegmentRecorder
-from capture.recovery import read_segments, recover_segments
+from capture.recovery import read_segments, recover_segments, segment_windows
 from capture.replay import replay_file
 from capture.windows import WINDOW_S, AudioInfo, AudioWindow, decode_windows, probe_file
 
@@ -37,4 +37,5 @@ __all__ = [
     "read_segments",
     "recover_segments",
     "replay_file",
+    "segment_windows",
 ]

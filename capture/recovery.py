@@ -1,4 +1,5 @@
-"""After a crash: find the segments a recorder left, repair the last header, read the audio back.
+"""After a crash: find the segments a recorder left, repair the last header, read the audio back (whole
+with `read_segments`, or a window at a time with `segment_windows`, cut as a recorded file is cut).
 
 A recorder killed between writing samples and patching the header leaves a segment whose header
 declares less audio than the file holds (or a half-written last frame). The samples themselves are
@@ -8,13 +9,14 @@ import hashlib
 import logging
 import os
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from capture.chunk import AudioChunk
+from capture.decode import SAMPLE_RATE
 from capture.microphone import ChunkResampler
 from capture.recorder import (
     HEADER_BYTES,
@@ -25,6 +27,7 @@ from capture.recorder import (
     file_sha256,
     patch_wav_sizes,
 )
+from capture.windows import WINDOW_S, AudioWindow, cut_windows
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +126,38 @@ def read_segments(
     if not parts:
         return AudioChunk(samples=np.zeros((0, width), dtype=np.float32), sample_rate=sample_rate, start_s=begin_s)
     return AudioChunk(samples=np.concatenate([p.samples for p in parts]), sample_rate=sample_rate, start_s=begin_s)
+
+
+def segment_windows(segments: Sequence[SegmentInfo], *, from_s: float = 0.0, window_s: float = WINDOW_S,
+                    search_s: float | None = None) -> Iterator[AudioWindow]:
+    """The audio of `segments` from `from_s` on, at 16 kHz, in windows cut at quiet moments exactly as
+    capture.decode_windows cuts a file (the first window starts at `from_s`). Read one segment at a time:
+    memory follows the window, not the recording. Gaps between segments are silence, as in read_segments."""
+    if not segments:
+        raise RecordingError("no segments to read")
+    ordered = [s for s in sorted(segments, key=lambda s: s.start_s) if s.start_s + s.duration_s > from_s]
+    channels = segments[0].channels
+
+    def blocks() -> Iterator[np.ndarray]:
+        resampler = ChunkResampler(target_rate=SAMPLE_RATE)
+        rate = ordered[0].sample_rate if ordered else SAMPLE_RATE
+        begin_s = max(from_s, ordered[0].start_s) if ordered else from_s
+        if begin_s > from_s:  # silence before the first segment, so that times stay true
+            yield np.zeros((int(round((begin_s - from_s) * SAMPLE_RATE)), channels), dtype=np.float32)
+        written = 0  # frames at the recorded rate, from begin_s
+        for info in ordered:
+            chunk = read_segments([info], from_s=max(from_s, info.start_s))
+            gap = int(round((chunk.start_s - begin_s) * rate)) - written
+            samples = chunk.samples if gap >= 0 else chunk.samples[-gap:]
+            if gap > 0:
+                samples = np.concatenate([np.zeros((gap, channels), dtype=np.float32), samples])
+            written += samples.shape[0]
+            if (out := resampler.resample(AudioChunk(samples, rate, begin_s))) is not None:
+                yield out.samples
+        if (tail := resampler.flush()) is not None:
+            yield tail.samples
+
+    return cut_windows(blocks(), channels, window_s=window_s, search_s=search_s, start_s=from_s)
 
 
 def _read_samples(info: SegmentInfo) -> np.ndarray:

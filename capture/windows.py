@@ -75,7 +75,7 @@ def decode_windows(path: str | Path, *, window_s: float = WINDOW_S, search_s: fl
     if not (isinstance(search_s, (int, float)) and 0 < search_s <= window_s):
         raise ValueError(f"search_s must be more than 0 and at most window_s ({window_s}), got {search_s!r}")
     audio_format, blocks = decoded_blocks(path, name=name)
-    return audio_format, _windows(blocks, audio_format.source_channels, window_s=window_s, search_s=search_s)
+    return audio_format, cut_windows(blocks, audio_format.source_channels, window_s=window_s, search_s=search_s)
 
 
 def probe_file(path: str | Path, *, name: str | None = None) -> AudioInfo:
@@ -86,8 +86,12 @@ def probe_file(path: str | Path, *, name: str | None = None) -> AudioInfo:
                      source_rate=audio_format.source_rate, codec=audio_format.codec)
 
 
-def _windows(blocks: Iterator[np.ndarray], channels: int, *, window_s: float,
-             search_s: float) -> Iterator[AudioWindow]:
+def cut_windows(blocks: Iterator[np.ndarray], channels: int, *, window_s: float = WINDOW_S,
+                search_s: float | None = None, start_s: float = 0.0) -> Iterator[AudioWindow]:
+    """16 kHz float32 [frames, channels] `blocks` cut into windows at quiet moments (as decode_windows cuts a
+    file), the first starting `start_s` into the recording: a recorded file and the segments of a live
+    recording (capture.recovery.segment_windows) are cut the same way."""
+    search_s = min(SEARCH_S, window_s / 4) if search_s is None else search_s
     window = int(round(window_s * SAMPLE_RATE))
     search = int(round(search_s * SAMPLE_RATE))
     # A window is cut only once `search` more frames than it are there: the last window is never a sliver.
@@ -103,13 +107,13 @@ def _windows(blocks: Iterator[np.ndarray], channels: int, *, window_s: float,
             buffer = np.concatenate(pending, axis=0)
             cut = quiet_cut(buffer[window - search : window]) + window - search
             # Rows of a C-ordered array: the slice is contiguous already, no copy needed.
-            yield AudioWindow(buffer[:cut], start / SAMPLE_RATE, index, last=False)
+            yield AudioWindow(buffer[:cut], start_s + start / SAMPLE_RATE, index, last=False)
             start += cut
             index += 1
             pending, pending_frames = [buffer[cut:]], buffer.shape[0] - cut
     rest = (np.concatenate(pending, axis=0) if pending else np.zeros((0, channels), dtype=np.float32))
     log.debug("decoded in %d window(s), %.1f s", index + 1, (start + rest.shape[0]) / SAMPLE_RATE)
-    yield AudioWindow(np.ascontiguousarray(rest), start / SAMPLE_RATE, index, last=True)
+    yield AudioWindow(np.ascontiguousarray(rest), start_s + start / SAMPLE_RATE, index, last=True)
 
 
 def quiet_cut(span: np.ndarray) -> int:
@@ -130,5 +134,5 @@ def quiet_cut(span: np.ndarray) -> int:
     return int(chosen[len(chosen) // 2] * frame + frame // 2)
 
 
-__all__ = ["AudioDecodeError", "AudioInfo", "AudioWindow", "SEARCH_S", "WINDOW_S", "decode_windows",
+__all__ = ["AudioDecodeError", "AudioInfo", "AudioWindow", "SEARCH_S", "WINDOW_S", "cut_windows", "decode_windows",
            "probe_file", "quiet_cut"]

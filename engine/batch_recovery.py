@@ -2,14 +2,13 @@
 
 What a dead `transcribe_file` can leave: the kept audio (copied in, fsynced and named by its sha256 before the
 session exists), perhaps the diarizer's speaker turns (stored in one transaction), and the utterances stored so
-far (each in its own transaction). Recovery checks the kept audio against the session's sha256, diarizes again
-only if no turns were stored, transcribes the audio after the last stored utterance (so nothing is stored
-twice), gives speakers their roles as the pipeline does, runs the procedural checker and marks the session
-"recovered". A long file is read in windows as the pipeline reads it (engine/file_windows.py): windows before the
-point of resumption are decoded and skipped. The caller holds the session's lock (engine/session_locks.py)
-throughout.
+far (each in its own transaction). Recovery checks the kept audio against the session's sha256 and hands the
+session to the one session runner (engine/session_run.py) from after the last stored utterance, with the options
+the session stored at its start (hotwords included): it diarizes again only if no turns were stored, transcribes
+the rest (nothing stored twice; the transcript an uninterrupted run gives), gives speakers their roles, runs the
+procedural checker and marks the session "recovered". The caller holds the session's lock
+(engine/session_locks.py) throughout.
 """
-import dataclasses
 import hashlib
 import logging
 import time
@@ -17,11 +16,9 @@ from pathlib import Path
 
 from capture import AudioDecodeError
 from cases import Store
-from diarize import SpeakerTurn, exclusive_turns, make_diarizer, speaker_roles
-from transcribe import TranscribeOptions
 
-from engine.checking import check_session
-from engine.file_windows import decode_checked, diarize_windows, transcribe_windows, window_source
+from engine.file_windows import decode_checked
+from engine.session_run import file_audio, resume_point, run_session
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,56 +47,16 @@ def recover_file_session(settings: Settings, store: Store, model_loader, session
         store.fail_session(session_id, error=f"the transcription stopped unexpectedly and cannot be resumed: {problem}")
         return _summary(session, status="failed", from_s=0.0, before=0, added=0, error=problem)
 
-    record = session["options"]
-    num_speakers = record.get("num_speakers")
-    seat_roles = tuple(record.get("seat_roles") or ())  # stored with the session by the pipeline
-    timings: dict[str, float] = {}
-    stored = store.utterances(session_id)
-    # As the pipeline: the turns as heard (seats may overlap) are stored; words go by exclusive turns.
-    heard = [SpeakerTurn(t["start_s"], t["end_s"], t["speaker"], t["channel"]) for t in store.speaker_turns(session_id)]
-    turns = exclusive_turns(heard)
-    windows = window_source(audio_path, window_s=settings.file_window_s, audio=audio)
-    if num_speakers == 1:  # one assumed speaker, never stored as a turn
-        turns = [SpeakerTurn(0.0, duration_s, "S1")]
-    elif not heard and not stored and duration_s > 0:  # it died before the turns were stored
-        t = time.perf_counter()
-        diarizer = make_diarizer(session["diarizer"], pipeline_dir=settings.pyannote_pipeline)
-        turns, heard = diarize_windows(diarizer, windows, duration_s=duration_s, num_speakers=num_speakers)
-        store.add_speaker_turns(session_id, heard)
-        timings["diarize_s"] = time.perf_counter() - t
-
-    # Resume after the last utterance stored, whether or not transcribed_until was moved past it.
-    from_s = max([u["end_s"] for u in stored] + [store.transcribed_until(session_id)])
-    t = time.perf_counter()
-    added = 0
-    if from_s < duration_s:
-        model = model_loader()
-        if session["model"] != settings.asr_model:
-            log.warning("session %d was started with model %s and is resumed with %s", session_id,
-                        session["model"], settings.asr_model)
-        options = _options_from_record(record)
-        # Overlaps of seats wholly in the rest get each seat's own words, as in the pipeline; one that began
-        # before the crash keeps what was stored, and its rest comes from the mixdown.
-        for utterance in transcribe_windows(windows(), turns=turns, heard=heard, model=model, options=options,
-                                            model_name=settings.asr_model, from_s=from_s):
-            store.add_utterance(session_id, utterance)
-            store.set_transcribed_until(session_id, utterance.end_s)
-            added += 1
-    timings["transcribe_s"] = time.perf_counter() - t
-
-    speakers = {u["speaker"] for u in store.utterances(session_id) if u["speaker"]}
-    roles = speaker_roles(turns, seat_roles)
-    store.set_speaker_roles(session_id, {s: roles.get(s) for s in speakers}, {t.speaker: t.channel for t in turns})
-    t = time.perf_counter()
-    check_session(store, session_id, settings)
-    timings["check_s"] = time.perf_counter() - t
-    timings["recover_total_s"] = time.perf_counter() - started
-    store.finish_session(session_id, status="recovered", timings={k: round(v, 3) for k, v in timings.items()},
-                         error=f"the transcription stopped unexpectedly; recovered: {len(stored)} utterances were "
+    from_s = resume_point(store, session_id)
+    before = len(store.utterances(session_id))
+    source = file_audio(audio_path, duration_s=duration_s, window_s=settings.file_window_s, audio=audio)
+    result = run_session(store, session_id, source, settings=settings, model_loader=model_loader, from_s=from_s,
+                         status="recovered", total_key="recover_total_s", started=started,
+                         error=f"the transcription stopped unexpectedly; recovered: {before} utterances were "
                                f"kept, the audio after {from_s:.1f} s was transcribed again")
-    log.info("file session %d recovered: %d utterances kept, %d added after %.1f s", session_id, len(stored), added,
-             from_s)
-    return _summary(session, status="recovered", from_s=from_s, before=len(stored), added=added)
+    log.info("file session %d recovered: %d utterances kept, %d added after %.1f s", session_id, before,
+             result.added, from_s)
+    return _summary(session, status="recovered", from_s=from_s, before=before, added=result.added)
 
 
 def _kept_audio_problem(path: Path, sha256: str) -> str | None:
@@ -114,12 +71,6 @@ def _kept_audio_problem(path: Path, sha256: str) -> str | None:
     if digest.hexdigest() != sha256:
         return f"the kept audio {path.name} no longer matches its sha256"
     return None
-
-
-def _options_from_record(record: dict) -> TranscribeOptions:
-    """The recognition options the session was started with (its stored record), for the rest of it."""
-    names = {f.name for f in dataclasses.fields(TranscribeOptions)}
-    return TranscribeOptions(**{k: v for k, v in record.items() if k in names})
 
 
 def _summary(session: dict, *, status: str, from_s: float, before: int, added: int, error: str | None = None) -> dict:

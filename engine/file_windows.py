@@ -10,12 +10,13 @@ How each backend takes windows: the voice diarizer (`diarize_chunks_overlapping`
 (`diarize_chunks`) match each window's voices to those heard before with a speaker ledger; the channel
 diarizer names speakers by seat, so each window is diarized on its own and the times shifted.
 
-Shared by the pipeline (engine/pipeline.py) and crash recovery (engine/batch_recovery.py), which resumes part-way
-through with `from_s`: windows wholly before it are decoded and skipped, the one holding it is transcribed
-from there.
+Used by the one session runner (engine/session_run.py), for a fresh file, a file resumed after a crash and the rest
+of a live recording; a run resumed part-way through passes `from_s`: windows wholly before it are decoded and
+skipped, the one holding it is transcribed again from its start and what was already stored of it is skipped
+(see `transcribe_windows`).
 """
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 
@@ -70,23 +71,28 @@ def diarize_windows(
     report = progress or (lambda fraction: None)
     passes = windows()
     first = next(passes)
+    at_s = first.start_s  # 0, or where the rest of a recording begins (turns are given on the session clock)
     if first.last:  # one window: the whole recording in one call, as always
-        return diarize_with_overlap(diarizer, first.samples, first.sample_rate, num_speakers=num_speakers,
-                                    progress=progress)
+        turns, heard = diarize_with_overlap(diarizer, first.samples, first.sample_rate, num_speakers=num_speakers,
+                                            progress=progress)
+        return _all_shifted(turns, at_s), _all_shifted(heard, at_s)
     rest = _chain(first, passes)
     if hasattr(diarizer, "diarize_chunks_overlapping"):  # voice: overlaps heard, identities carried across
         heard = diarizer.diarize_chunks_overlapping((w.samples for w in rest), first.sample_rate,
-                                                    num_speakers=num_speakers, progress=progress, total_s=duration_s)
+                                                    num_speakers=num_speakers, progress=progress,
+                                                    total_s=duration_s - at_s)
+        heard = _all_shifted(heard, at_s)
         return exclusive_turns(heard), heard
     if hasattr(diarizer, "diarize_chunks"):  # pyannote: identities carried across chunks, exclusive output
         turns = diarizer.diarize_chunks((w.samples for w in rest), first.sample_rate, num_speakers=num_speakers,
-                                        progress=progress, total_s=duration_s)
+                                        progress=progress, total_s=duration_s - at_s)
+        turns = _all_shifted(turns, at_s)
         return turns, turns
     # channel: speaker = seat, so windows are independent
     heard: list[SpeakerTurn] = []
     for window in rest:
         def within(fraction: float, window: AudioWindow = window) -> None:
-            report(min(1.0, (window.start_s + fraction * window.duration_s) / max(duration_s, 1e-9)))
+            report(min(1.0, (window.start_s - at_s + fraction * window.duration_s) / max(duration_s - at_s, 1e-9)))
         found = diarizer.diarize_overlapping(window.samples, window.sample_rate, num_speakers=num_speakers,
                                              progress=within)
         heard = _joined(heard, [_shifted(t, window.start_s) for t in found], at_s=window.start_s)
@@ -96,26 +102,65 @@ def diarize_windows(
 
 def transcribe_windows(
     windows: Iterable[AudioWindow], *, turns: list[SpeakerTurn], heard: list[SpeakerTurn], model,
-    options: TranscribeOptions, model_name: str, from_s: float = 0.0,
+    options: TranscribeOptions, model_name: str, from_s: float = 0.0, stored: Sequence[dict] = (),
 ) -> Iterator[Utterance]:
     """The speaker-assigned utterances of every window, in time order, from `from_s` on (lazy: a window is
     decoded and recognised when the one before has been consumed). Where seats overlap, each seat's own
-    words replace the mixdown's (engine/seat_transcription.py); an overlap that began before `from_s` keeps
-    what was stored, its rest comes from the mixdown."""
-    episodes = [e for e in overlap_episodes(heard) if e.start_s >= from_s]
+    words replace the mixdown's (engine/seat_transcription.py).
+
+    Resuming (`from_s` inside a window, `stored`: the session's stored utterances, in the order stored): the
+    window holding `from_s` is transcribed again from its start, as the run that stored them transcribed it,
+    and the utterances it gives again exactly (times to the ms, speaker, text) are skipped; what follows is
+    then what an uninterrupted run gives. Should the new run differ (another machine, another model), that
+    window is transcribed from `from_s` instead: nothing stored twice, nothing lost, and an overlap that began
+    before `from_s` keeps what was stored, its rest coming from the mixdown."""
     for window in windows:
         rate = window.sample_rate
         start = int(round(window.start_s * rate))
         first = min(max(0, int(round(from_s * rate)) - start), window.samples.shape[0])
         if first >= window.samples.shape[0]:
             continue  # wholly before where transcription resumes (or empty)
-        mono = window.mono()[first:]
-        utterances, _ = transcribe_samples(model, mono, options=options, model_name=model_name,
-                                           offset_s=(start + first) / rate)
-        mine = _episodes_in(episodes, window)
-        yield from with_seat_words(assign_speakers(utterances, turns), mine, seats=window.samples,
-                                   sample_rate=rate, model=model, options=options, model_name=model_name,
-                                   seats_start_s=window.start_s)
+        kept = [u for u in stored if u["start_s"] >= window.start_s] if first > 0 else []
+        if kept:
+            again = _window_utterances(window, 0, turns=turns, heard=heard, model=model, options=options,
+                                       model_name=model_name, from_s=window.start_s)
+            if _gives_again(again, kept):
+                yield from again
+                continue
+            again.close()
+            log.warning("the window from %.1f s is not transcribed as it was before the stop: it is resumed at "
+                        "%.1f s instead", window.start_s, from_s)
+        yield from _window_utterances(window, first, turns=turns, heard=heard, model=model, options=options,
+                                      model_name=model_name, from_s=from_s)
+
+
+def _window_utterances(window: AudioWindow, first: int, *, turns, heard, model, options, model_name,
+                       from_s: float) -> Iterator[Utterance]:
+    """One window's utterances from its frame `first` on, overlaps that begin at `from_s` or later with each seat's
+    own words."""
+    rate = window.sample_rate
+    start = int(round(window.start_s * rate))
+    episodes = [e for e in overlap_episodes(heard) if e.start_s >= from_s]
+    mono = window.mono()[first:]
+    utterances, _ = transcribe_samples(model, mono, options=options, model_name=model_name,
+                                       offset_s=(start + first) / rate)
+    yield from with_seat_words(assign_speakers(utterances, turns), _episodes_in(episodes, window),
+                               seats=window.samples, sample_rate=rate, model=model, options=options,
+                               model_name=model_name, seats_start_s=window.start_s)
+
+
+def _gives_again(again: Iterator[Utterance], kept: Sequence[dict]) -> bool:
+    """Whether the first utterances of `again` are exactly `kept` (as stored), consuming them."""
+    for stored in kept:
+        utterance = next(again, None)
+        if utterance is None or _key(utterance.start_s, utterance.end_s, utterance.speaker, utterance.text) != \
+                _key(stored["start_s"], stored["end_s"], stored["speaker"], stored["original_text"]):
+            return False
+    return True
+
+
+def _key(start_s: float, end_s: float, speaker: str | None, text: str) -> tuple:
+    return int(round(start_s * 1000)), int(round(end_s * 1000)), speaker, text
 
 
 def _episodes_in(episodes: list[OverlapEpisode], window: AudioWindow) -> list[OverlapEpisode]:
@@ -126,6 +171,10 @@ def _episodes_in(episodes: list[OverlapEpisode], window: AudioWindow) -> list[Ov
 def _chain(first: AudioWindow, rest: Iterator[AudioWindow]) -> Iterator[AudioWindow]:
     yield first
     yield from rest
+
+
+def _all_shifted(turns: list[SpeakerTurn], offset_s: float) -> list[SpeakerTurn]:
+    return turns if offset_s == 0 else [_shifted(t, offset_s) for t in turns]
 
 
 def _shifted(turn: SpeakerTurn, offset_s: float) -> SpeakerTurn:

@@ -35,6 +35,7 @@ from lexicon import LiveChecker, Statement
 from transcribe import StreamingTranscriber, TranscribeOptions, Utterance
 
 from engine.checking import DEFAULT_RULE_SET, check_session, rule_set_for
+from engine.session_run import RESUME_KEY
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class LiveRequest:
     rule_set: str = DEFAULT_RULE_SET
     conditions: tuple[str, ...] = ()
     segment_s: float = 5.0
+    hotwords: str | None = None  # words to favour in recognition, in every pass and after a crash
 
 
 def utterance_message(utterance_id: int | None, u: Utterance, role: str | None) -> dict:
@@ -140,7 +142,8 @@ class LiveSession:
         self._labeller = None
         self._lock_file = None
         # One transcriber per session: its pass options are also what the session record states.
-        self._transcriber = StreamingTranscriber(model, options=TranscribeOptions(beam_size=settings.asr_beam_size))
+        self._options = TranscribeOptions(beam_size=settings.asr_beam_size, hotwords=request.hotwords)
+        self._transcriber = StreamingTranscriber(model, options=self._options)
 
     def stop(self) -> None:
         self.stop_requested.set()
@@ -157,9 +160,10 @@ class LiveSession:
             case_no=self.request.case_no, room=self.request.room, kind="live", source_name=source_name,
             audio_path=folder.as_posix(), audio_sha256="", audio_bytes=0, duration_s=0.0, sample_rate=sample_rate,
             channels=channels, diarizer=diarizer, model=self.settings.asr_model,
-            # What the streaming passes really use, and the seat roles (recovery after a crash needs them).
-            options={**self._transcriber.pass_record(),
-                     "streaming": True, "seat_roles": list(self.request.seat_roles)},
+            # What the streaming passes really use, the seat roles, and the options the rest of the recording is
+            # transcribed with if the recorder dies (engine/session_run.py).
+            options={**self._transcriber.pass_record(), "streaming": True,
+                     "seat_roles": list(self.request.seat_roles), RESUME_KEY: self._options.as_record()},
         )
         self.store.set_rule_set(self.session_id, self.request.rule_set, self.request.conditions)
         self._live_checker = LiveChecker(rule_set_for(self.settings, self.request.rule_set, self.request.conditions))

@@ -1,4 +1,5 @@
-"""The file path through Bilu: keep the audio, decode, diarize, transcribe, store.
+"""The file path through Bilu: keep the audio, decode, open the session; then the one session runner
+(engine/session_run.py) diarizes, transcribes, stores and checks it.
 
 Utterances are stored as recognition yields them, so a long file shows progress in the store (and on
 the progress bar) while it runs; a failure leaves the session marked failed with what was stored. A file
@@ -10,24 +11,21 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from capture import AudioDecodeError, DecodedAudio
 from cases import Store, check_case_no
 from cases.checks import check_room_name
-from diarize import SpeakerTurn, choose_diarizer, make_diarizer, speaker_roles
+from diarize import choose_diarizer, make_diarizer
 from transcribe import ModelSpec, TranscribeOptions, load_model
 
 from engine import audio_files
-from engine.checking import DEFAULT_RULE_SET, check_session, rule_set_for
-from engine.file_windows import decode_checked, diarize_windows, transcribe_windows, window_source
+from engine.checking import DEFAULT_RULE_SET, rule_set_for
+from engine.file_windows import decode_checked
+from engine.session_run import ProgressCallback, file_audio, run_session
 from engine.session_locks import SessionLock, create_locked_file_session
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
-
-ProgressCallback = Callable[[str, float, float], None]
-"""Called with the stage ("diarizing", "transcribing"), the seconds of audio done in it, and the total."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +160,8 @@ class Pipeline:
                         timings={"decode_s": time.perf_counter() - started}, lock=lock, duration_s=duration_s)
 
     def run(self, store: Store, prepared: Prepared, *, progress: ProgressCallback | None = None) -> FileResult:
-        """Diarize, transcribe, check and store a prepared session; a failure marks it failed."""
+        """Diarize, transcribe, check and store a prepared session (engine/session_run.py); a failure marks it
+        failed."""
         try:
             audio, duration_s = prepared.audio, prepared.duration_s
             if audio is not None:
@@ -172,61 +171,21 @@ class Pipeline:
                 # (then it is read once, not once per stage).
                 audio, duration_s, _, _ = decode_checked(prepared.audio_path, window_s=self.window_s,
                                                             name=str(prepared.request.path))
-            windows = window_source(prepared.audio_path, window_s=self.window_s, name=str(prepared.request.path),
-                                    audio=audio)
-            return self._run(store, prepared, windows, duration_s, self._diarizer(prepared.diarizer_name),
-                             dict(prepared.timings), progress)
+            # A long file is read once to diarize and once more to transcribe: the stages follow each other,
+            # each with its bar from 0 to the file's length, as for a short one.
+            source = file_audio(prepared.audio_path, duration_s=duration_s, window_s=self.window_s,
+                                name=str(prepared.request.path), audio=audio)
+            result = run_session(store, prepared.session_id, source, settings=self.settings,
+                                 model_loader=lambda: self.model, diarizer=self._diarizer(prepared.diarizer_name),
+                                 progress=progress, timings=prepared.timings, started=prepared.started)
+            return FileResult(session_id=prepared.session_id, duration_s=duration_s, utterances=result.added,
+                              speakers=result.speakers)
         except BaseException as exc:  # Ctrl-C included: the session must not stay "transcribing"
             store.fail_session(prepared.session_id, error=f"{type(exc).__name__}: {exc}"[:500])
             raise
         finally:  # after the final status is stored
             if prepared.lock is not None:
                 prepared.lock.release()
-
-    def _run(self, store: Store, prepared: Prepared, windows, duration_s: float, diarizer, timings: dict,
-             progress: ProgressCallback | None) -> FileResult:
-        session_id, request, options = prepared.session_id, prepared.request, prepared.options
-        report = progress or (lambda stage, done_s, total_s: None)
-        t = time.perf_counter()
-        turns: list[SpeakerTurn] = []
-        heard: list[SpeakerTurn] = []  # as diarized, overlaps included; `turns` are exclusive, for words
-        if request.num_speakers == 1:  # nothing to tell apart: one speaker over the whole recording
-            turns = [SpeakerTurn(0.0, duration_s, "S1")]
-        elif duration_s > 0:
-            # A long file is read once for this and once more to transcribe: the stages follow each other,
-            # each with its bar from 0 to the file's length, as for a short one.
-            turns, heard = diarize_windows(
-                diarizer,
-                windows,
-                duration_s=duration_s,
-                num_speakers=request.num_speakers,
-                progress=lambda fraction: report("diarizing", fraction * duration_s, duration_s),
-            )
-        timings["diarize_s"] = time.perf_counter() - t
-        if request.num_speakers != 1:  # the one-speaker "turn" is an assumption, not something heard
-            store.add_speaker_turns(session_id, heard)
-        roles = speaker_roles(turns, request.seat_roles)
-        channels = {turn.speaker: turn.channel for turn in turns}
-
-        t = time.perf_counter()
-        count = 0
-        speakers: set[str] = set()
-        for utterance in transcribe_windows(windows(), turns=turns, heard=heard, model=self.model, options=options,
-                                            model_name=self.settings.asr_model):
-            store.add_utterance(session_id, utterance)
-            count += 1
-            if utterance.speaker:
-                speakers.add(utterance.speaker)
-            report("transcribing", utterance.end_s, duration_s)
-        report("transcribing", duration_s, duration_s)
-        timings["transcribe_s"] = time.perf_counter() - t
-        store.set_speaker_roles(session_id, {s: roles.get(s) for s in speakers}, channels)
-        t = time.perf_counter()
-        check_session(store, session_id, self.settings)
-        timings["check_s"] = time.perf_counter() - t
-        timings["total_s"] = time.perf_counter() - prepared.started
-        store.finish_session(session_id, status="done", timings={k: round(v, 3) for k, v in timings.items()})
-        return FileResult(session_id=session_id, duration_s=duration_s, utterances=count, speakers=len(speakers))
 
     def _diarizer(self, name: str):
         if name not in self._diarizers:

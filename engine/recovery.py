@@ -4,23 +4,22 @@ A recording in progress holds an exclusive lock on its folder's lock file, a fil
 BILU_HOME/locks/session-N.lock (engine/session_locks.py); the kernel drops a lock when its process dies, however it
 dies. So a session still marked "transcribing" whose lock can be taken was left behind. For a live session,
 recovery repairs the last segment's header (capture.recover_segments), records the segments the database had
-not heard of, transcribes the audio after the last committed utterance, and marks the session "recovered"; a
-file session is resumed by engine/batch_recovery.py. Recovery holds the session's lock while it works.
+not heard of, and runs the audio after the last committed utterance through the one session runner
+(engine/session_run.py), which marks the session "recovered"; a file session is resumed by
+engine/batch_recovery.py, through the same runner. Recovery holds the session's lock while it works.
 """
 import fcntl
 import logging
 import threading
 
-from capture import read_segments, recover_segments
+from capture import recover_segments
 from cases import Store
 from cases.segments import segments_digest
-from diarize import ChannelDiarizer, SpeakerTurn, assign_speakers, make_online_labeller, speaker_roles
-from transcribe import TranscribeOptions, transcribe_samples
 
 from engine.audio_files import remove_stale_staged
 from engine.batch_recovery import recover_file_session
-from engine.checking import check_session
 from engine.live import LOCK_NAME, write_playback
+from engine.session_run import archive_audio, resume_point, run_session
 from engine.session_locks import SessionLock, creating_file_sessions, try_lock, try_lock_file_session
 from engine.settings import Settings
 
@@ -41,8 +40,12 @@ def is_abandoned(store: Store, session: dict) -> bool:
         return True
 
 
-def recover_session(settings: Settings, store: Store, model, session_id: int) -> dict:
-    """Recover one abandoned live session; returns a summary (seconds of audio, utterances added)."""
+def recover_session(settings: Settings, store: Store, model_loader, session_id: int) -> dict:
+    """Recover one abandoned live session; returns a summary (seconds of audio, utterances added).
+
+    The rest of the recording (after the last committed utterance) goes through the one session runner
+    (engine/session_run.py), read from the segment archive a window at a time, with the options the session
+    stored at its start (hotwords included); the model is loaded only if there is audio left."""
     session = store.get_session(session_id)
     folder = store.home / session["audio_path"]
     known = {s["seq"] for s in store.audio_segments(session_id)}
@@ -52,54 +55,22 @@ def recover_session(settings: Settings, store: Store, model, session_id: int) ->
             store.add_audio_segment(session_id, seq=segment.index, path=segment.path.relative_to(store.home).as_posix(),
                                     start_s=segment.start_s, duration_s=segment.duration_s, frames=segment.frames,
                                     sample_rate=segment.sample_rate, channels=segment.channels, sha256=segment.sha256)
-    kept = store.utterances(session_id)
-    # An utterance may have been stored just before the kill, without transcribed_until moving past it.
-    from_s = max([u["end_s"] for u in kept] + [store.transcribed_until(session_id)])
-    added = 0
-    if segments:
-        added = _transcribe_rest(settings, store, model, session, segments, from_s)
-    if segments:
+    kept = len(store.utterances(session_id))
+    from_s = resume_point(store, session_id)
+    if segments:  # before the session is finished: finishing it records the playback copy's sha256
         write_playback(folder)
     stored = store.audio_segments(session_id)
     duration_s = max((s["start_s"] + s["duration_s"] for s in stored), default=0.0)
-    store.finish_session(session_id, status="recovered", duration_s=duration_s,
-                         audio_sha256=segments_digest(stored) if stored else "",
-                         audio_bytes=sum((store.home / s["path"]).stat().st_size for s in stored),
-                         error="the recorder stopped unexpectedly; recovered from its audio segments")
-    check_session(store, session_id, settings)
-    log.info("session %d recovered: %.1f s of audio, %d utterances added", session_id, duration_s, added)
+    result = run_session(
+        store, session_id, archive_audio(segments, from_s=from_s, window_s=settings.file_window_s),
+        settings=settings, model_loader=model_loader, from_s=from_s, status="recovered",
+        total_key="recover_total_s", error="the recorder stopped unexpectedly; recovered from its audio segments",
+        finish={"duration_s": duration_s, "audio_sha256": segments_digest(stored) if stored else "",
+                "audio_bytes": sum((store.home / s["path"]).stat().st_size for s in stored)})
+    log.info("session %d recovered: %.1f s of audio, %d utterances added", session_id, duration_s, result.added)
     return {"session_id": session_id, "kind": "live", "status": "recovered", "duration_s": duration_s,
-            "transcribed_from_s": from_s, "utterances_before": len(kept), "utterances_added": added, "error": None}
-
-
-def _transcribe_rest(settings, store, model, session, segments, from_s: float) -> int:
-    audio = read_segments(segments, from_s=from_s, sample_rate=16000)
-    if audio.samples.shape[0] == 0:
-        return 0
-    mono = audio.samples.mean(axis=1, dtype="float32")
-    options = TranscribeOptions(beam_size=settings.asr_beam_size)
-    utterances, _ = transcribe_samples(model, mono, options=options, offset_s=audio.start_s)
-    if session["diarizer"] == "channel" and audio.channels >= 2:
-        turns = [SpeakerTurn(t.start_s + audio.start_s, t.end_s + audio.start_s, t.speaker, t.channel)
-                 for t in ChannelDiarizer().diarize(audio.samples, 16000)]
-        labelled = list(assign_speakers(utterances, turns))
-    else:
-        # Voices are told apart afresh over the rest: a speaker's label may differ from before the crash.
-        labeller = make_online_labeller("voice")
-        labelled = [piece for u in utterances for piece in labeller.label(u, audio.samples, audio.start_s)]
-    known = [s["label"] for s in store.get_session(session["id"])["speakers"]]
-    seat_roles = tuple(session["options"].get("seat_roles", ()))  # kept with the session when it started
-    for u in labelled:
-        if u.speaker and u.speaker not in known:
-            # Seats by channel; voices by order of first speaking, counting those heard before the crash.
-            earlier = [SpeakerTurn(0.0, 0.0, label, None) for label in known]
-            turns = earlier + [SpeakerTurn(u.start_s, u.end_s, u.speaker, u.channel)]
-            role = speaker_roles(turns if u.channel is None else turns[-1:], seat_roles).get(u.speaker)
-            store.set_speaker_roles(session["id"], {u.speaker: role}, {u.speaker: u.channel})
-            known.append(u.speaker)
-        store.add_utterance(session["id"], u)
-        store.set_transcribed_until(session["id"], u.end_s)
-    return len(labelled)
+            "transcribed_from_s": from_s, "utterances_before": kept, "utterances_added": result.added,
+            "error": None}
 
 
 def recover_abandoned(settings: Settings, store: Store, model_loader) -> list[dict]:
@@ -117,7 +88,7 @@ def recover_claimed(settings: Settings, store: Store, model_loader,
     try:
         for kind, session_id, _ in claims:
             if kind == "live":
-                summaries.append(recover_session(settings, store, model_loader(), session_id))
+                summaries.append(recover_session(settings, store, model_loader, session_id))
             else:
                 summaries.append(recover_file_session(settings, store, model_loader, session_id))
     finally:
