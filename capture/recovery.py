@@ -131,19 +131,19 @@ def read_segments(
 def segment_windows(segments: Sequence[SegmentInfo], *, from_s: float = 0.0, window_s: float = WINDOW_S,
                     search_s: float | None = None) -> Iterator[AudioWindow]:
     """The audio of `segments` from `from_s` on, at 16 kHz, in windows cut at quiet moments exactly as
-    capture.decode_windows cuts a file (the first window starts at `from_s`). Read one segment at a time:
+    capture.decode_windows cuts a file (the first window starts at `from_s`, or at the first segment after it). Read one segment at a time:
     memory follows the window, not the recording. Gaps between segments are silence, as in read_segments."""
     if not segments:
         raise RecordingError("no segments to read")
     ordered = [s for s in sorted(segments, key=lambda s: s.start_s) if s.start_s + s.duration_s > from_s]
     channels = segments[0].channels
+    if len({(s.sample_rate, s.channels) for s in segments}) != 1:
+        raise RecordingError("segments mix sample rates or channel counts")
+    begin_s = max(from_s, ordered[0].start_s) if ordered else from_s  # as read_segments begins
 
     def blocks() -> Iterator[np.ndarray]:
         resampler = ChunkResampler(target_rate=SAMPLE_RATE)
-        rate = ordered[0].sample_rate if ordered else SAMPLE_RATE
-        begin_s = max(from_s, ordered[0].start_s) if ordered else from_s
-        if begin_s > from_s:  # silence before the first segment, so that times stay true
-            yield np.zeros((int(round((begin_s - from_s) * SAMPLE_RATE)), channels), dtype=np.float32)
+        rate = ordered[0].sample_rate
         written = 0  # frames at the recorded rate, from begin_s
         for info in ordered:
             chunk = read_segments([info], from_s=max(from_s, info.start_s))
@@ -157,7 +157,9 @@ def segment_windows(segments: Sequence[SegmentInfo], *, from_s: float = 0.0, win
         if (tail := resampler.flush()) is not None:
             yield tail.samples
 
-    return cut_windows(blocks(), channels, window_s=window_s, search_s=search_s, start_s=from_s)
+    if not ordered:
+        return cut_windows(iter(()), channels, window_s=window_s, search_s=search_s, start_s=begin_s)
+    return cut_windows(blocks(), channels, window_s=window_s, search_s=search_s, start_s=begin_s)
 
 
 def _read_samples(info: SegmentInfo) -> np.ndarray:

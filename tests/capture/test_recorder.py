@@ -264,3 +264,23 @@ def test_a_full_disk_stops_the_recorder_clearly_and_keeps_what_was_written(tmp_p
         assert handed_on_s <= kept.duration_s + 1e-9  # nothing handed on that is not on disk
     finally:
         subprocess.run(["umount", str(mount_point)], check=False)
+
+
+def test_segments_read_in_windows_are_read_segments_cut_as_a_file_is(tmp_path, data_dir):
+    """capture.segment_windows: the rest of a recording from a point, window by window, every sample once, cut
+    where capture.cut_windows cuts the same audio; a gap stays silence."""
+    from capture import segment_windows
+    from capture.windows import cut_windows
+
+    seats = decode_file(data_dir / "dev_room_2spk.seats.flac").samples
+    chunks = [AudioChunk(seats[i : i + 1600], 16000, i / 16000) for i in range(0, 20 * 16000, 1600)]
+    chunks += [AudioChunk(seats[i : i + 1600], 16000, 2.0 + i / 16000) for i in range(20 * 16000, len(seats), 1600)]
+    segments, _ = _record(tmp_path / "rec", chunks, segment_s=5.0)
+    whole = read_segments(segments, from_s=3.3, sample_rate=16000)
+    windows = list(segment_windows(segments, from_s=3.3, window_s=12.0))
+    assert len(windows) >= 3 and windows[0].start_s == 3.3 and windows[-1].last
+    assert np.array_equal(np.concatenate([w.samples for w in windows]), whole.samples)
+    np.testing.assert_array_equal(whole.samples[int(16.7 * 16000) : int(18.7 * 16000)], 0)  # the 2 s gap
+    same = list(cut_windows(iter([whole.samples]), 2, window_s=12.0, start_s=3.3))
+    assert [(w.start_s, w.samples.shape) for w in windows] == [(w.start_s, w.samples.shape) for w in same]
+    assert list(segment_windows(segments, from_s=100.0))[0].samples.shape == (0, 2)  # nothing after the end
