@@ -12,6 +12,8 @@ from api.access import require_login
 from engine.pipeline import Pipeline
 from engine.recovery import start_recovery
 from engine.rooms import LiveRooms
+from agent.receiver import StreamReceiver
+from api.routes import agents as agent_routes
 from api.routes import (audio, auth, cases, findings, health, pages, people, rooms, search, sessions, speakers, units,
                         uploads, users, utterances)
 from api.routes import integrity  # GET /sessions/{id}/verify
@@ -54,11 +56,12 @@ def create_app(settings: Settings, *, model=None) -> FastAPI:
     app.state.pipeline = Pipeline(settings, model=model)
     app.state.rooms = LiveRooms(settings, pipeline=app.state.pipeline)
     app.state.upload_worker = UploadWorker(settings, pipeline=app.state.pipeline)
+    app.state.agent_streams = StreamReceiver(settings, app.state.rooms)
     app.state.cookie_signer = CookieSigner(load_secret_key(settings), max_age_s=int(settings.session_hours * 3600))
     app.state.login_throttle = LoginThrottle(max_failures=settings.login_max_failures,
                                              window_s=settings.login_window_s)
     for module in (health, auth, units, users, cases, people, sessions, utterances, speakers, findings, audio, search,
-                   rooms, uploads, pages, integrity):
+                   rooms, uploads, pages, integrity, agent_routes):
         app.include_router(module.router)
     # The pages' scripts and styles: public, like any site's (nothing in them is data).
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -283,8 +283,9 @@ def serve(settings: Settings, host: str | None, port: int | None, demo: bool) ->
 from api.cli_users import units, users  # noqa: E402  (groups defined in their own module)
 from api.cli_live import devices, record, recover  # noqa: E402
 from api.cli_verify import verify  # noqa: E402
+from api.cli_rooms import agent, rooms  # noqa: E402
 
-for group in (users, units, devices, record, recover, verify):
+for group in (users, units, devices, record, recover, verify, rooms, agent):
     cli.add_command(group)
 
 

@@ -78,6 +78,11 @@ MESSAGES_ZH = {
     "version_stale": "他人已先保存了修改：请查看最新内容后再试",
     # engine and api
     "room_busy": "该讯问室正在录音",
+    "room_not_found": "找不到该审讯室（bilu rooms list 列出已登记的审讯室）",
+    "stream_invalid": "审讯室终端发送的录音数据有误",
+    "agent_offline": "审讯室终端不在线：请检查审讯室电脑上的 bilu agent 和网络",
+    "agent_refused": "服务器拒绝了审讯室终端：令牌无效、已被吊销或属于其他审讯室",
+    "agent_option_invalid": "审讯室终端的设置有误",
     "service_stopping": "服务正在停止：请在服务重新启动后再上传",
     "upload_invalid": "上传的内容有误",
     "upload_too_large": "上传的文件超过大小上限",

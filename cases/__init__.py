@@ -31,6 +31,7 @@ from cases.errors import (
     UtteranceNotFound,
 )
 from cases.passwords import generate_password
+from cases.room_agents import RoomNotFound
 from cases.search_filters import SearchFilters
 from cases.exports import FORMATS, export
 from cases.checks import check_case_no
@@ -53,6 +54,7 @@ __all__ = [
     "UnitNotFound",
     "UserNotFound",
     "UtteranceNotFound",
+    "RoomNotFound",
     "generate_password",
     "may_administer",
     "may_correct",

@@ -396,6 +396,47 @@ def _v8_audit_chain(db: Database) -> None:
     logger.info("audit chain: %d baseline entries for rows stored before migration 8", chained_rows)
 
 
+def _v9_room_agents(db: Database) -> None:
+    """Interview rooms whose agent streams to this service (cases/room_agents.py): each room's unit and its one
+    token (stored as sha256 only), the stream an agent started for a session (its key, the agent clock's
+    offset to ours), and the outages of a session's link, from and to."""
+    statements = [
+        """
+        CREATE TABLE rooms (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            unit_id INTEGER NOT NULL REFERENCES units(id),
+            token_sha256 TEXT UNIQUE,
+            token_issued_at TEXT,
+            token_revoked_at TEXT,
+            created_at TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE agent_streams (
+            session_id INTEGER PRIMARY KEY REFERENCES sessions(id),
+            room_id INTEGER NOT NULL REFERENCES rooms(id),
+            stream_key TEXT NOT NULL UNIQUE,
+            clock_offset_ms INTEGER NOT NULL DEFAULT 0,
+            ended_at TEXT,
+            created_at TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE session_outages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            from_at TEXT NOT NULL,
+            to_at TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (session_id, from_at)
+        )
+        """,
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial_schema", _v1_initial_schema),
     (2, "speaker_turns", _v2_speaker_turns),
@@ -405,6 +446,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (6, "corrections_and_audit", _v6_corrections_and_audit),
     (7, "people", _v7_people),
     (8, "audit_chain", _v8_audit_chain),
+    (9, "room_agents", _v9_room_agents),
 )
 
 

@@ -16,6 +16,8 @@ writer (cases/concern.py); none reaches into another's private members:
     store.audit        Audit        cases/audit.py         entries for what changes nothing (reads, failed logins);
                                                            reading the audit table
     store.exports      Exports      cases/integrity.py     an export's entry with its read; `bilu verify`
+    store.room_agents  RoomAgents   cases/room_agents.py   rooms whose agent streams here, their tokens, the
+                                                           streams and their outages
 
 Callers keep the flat names: every public method of a concern is also a method of `Store` with the same name
 and signature (`store.add_user(...)` is `store.accounts.add_user(...)`), generated below from the concern
@@ -59,6 +61,7 @@ from cases.integrity import Exports
 from cases.migrations import apply_migrations
 from cases.people import People
 from cases.revisions import Corrections
+from cases.room_agents import RoomAgents
 from cases.search_filters import Search
 from cases.segments import Segments
 from cases.sessions import SESSION_KINDS, SESSION_STATUSES, Sessions
@@ -74,7 +77,7 @@ BUSY_TIMEOUT_MS = 10_000
 CONCERNS: dict[str, type[Concern]] = {
     "cases": Cases, "sessions": Sessions, "segments": Segments, "corrections": Corrections,
     "case_people": People, "accounts": Accounts, "tokens": Tokens, "access": Access, "full_text": Search,
-    "audit": Audit, "exports": Exports,
+    "audit": Audit, "exports": Exports, "room_agents": RoomAgents,
 }
 """The attribute of `Store` that holds each concern, and its class (named apart from every method: `store.people`
 and `store.search` are methods)."""
@@ -94,6 +97,7 @@ class Store:
     full_text: Search
     audit: Audit
     exports: Exports
+    room_agents: RoomAgents
 
     def __init__(self, *, home: Path, db: Database) -> None:
         """Use `Store.open(home)`; this only wraps a database that is already set up."""
@@ -109,6 +113,7 @@ class Store:
             "corrections": Corrections(shared), "case_people": People(shared), "accounts": accounts,
             "tokens": Tokens(shared, accounts=accounts), "access": Access(shared), "full_text": Search(shared),
             "audit": Audit(shared), "exports": Exports(shared, sessions=sessions),
+            "room_agents": RoomAgents(shared),
         }
         assert {name: type(concern) for name, concern in self._concerns.items()} == CONCERNS
 

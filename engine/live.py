@@ -171,6 +171,34 @@ class LiveSession:
         self._emit({"type": "state", "state": "recording"})
         return self.session_id
 
+    def resume(self, session_id: int) -> float:
+        """Take up a session this service left open when it stopped (a room agent's, whose audio is still
+        coming): its folder locked again, its speakers and roles, the checker fed what was committed.
+        Returns the session time from which the audio is to be transcribed (fed again from the folder)."""
+        session = self.store.get_session(session_id)
+        self.session_id, self.folder = session_id, self.store.home / session["audio_path"]
+        self.channels, self.sample_rate = session["channels"], session["sample_rate"]
+        self._lock_file = open(self.folder / LOCK_NAME, "w")
+        fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._labeller = make_online_labeller(session["diarizer"] or ("channel" if self.channels >= 2 else "voice"))
+        self._live_checker = LiveChecker(rule_set_for(self.settings, session.get("rule_set") or self.request.rule_set,
+                                                      tuple(session.get("conditions") or ())))
+        kept = self.store.utterances(session_id)
+        for speaker in session["speakers"]:
+            self._roles[speaker["label"]] = speaker["role"]
+            self._first_turns.append(SpeakerTurn(0.0, 0.0, speaker["label"], speaker["channel"]))
+        for u in kept:  # the checklist goes on from where it was; its alerts were raised already
+            try:
+                self._live_checker.add(Statement(u["id"], u["start_s"], u["end_s"], u.get("role"), u["text"]))
+            except Exception:
+                log.exception("session %s: the live check could not take up a stored utterance", session_id)
+        from_s = max([u["end_s"] for u in kept] + [self.store.transcribed_until(session_id)])
+        self._transcriber = StreamingTranscriber(self.model, options=TranscribeOptions(beam_size=self.settings.asr_beam_size),
+                                                 start_s=from_s)
+        self.status = "recording"
+        self._emit({"type": "state", "state": "recording"})
+        return from_s
+
     def _make_folder(self, folder: Path, *, sample_rate: int, channels: int) -> None:
         """The session's audio folder, locked; refused (before anything is stored) on a disk without room."""
         needed = int(_MIN_FREE_S * sample_rate * channels * 2)
@@ -199,12 +227,9 @@ class LiveSession:
         if self.session_id is None:
             self.open(sample_rate=first.sample_rate, channels=first.channels)
         recorder = SegmentRecorder(self.folder, sample_rate=first.sample_rate, channels=first.channels,
-                                   segment_s=self.request.segment_s, on_segment=self._segment_closed,
+                                   segment_s=self.request.segment_s, on_segment=self.segment_closed,
                                    on_written=self._written.put)
-        worker = threading.Thread(target=self._transcribe_loop, name=f"live-{self.session_id}", daemon=True)
-        labeller = threading.Thread(target=self._label_loop, name=f"live-label-{self.session_id}", daemon=True)
-        labeller.start()
-        worker.start()
+        threads = self._start_threads()
         final, error = "done", None
         recorded_s = 0.0
         try:
@@ -225,12 +250,43 @@ class LiveSession:
             log.error("session %s: %s", self.session_id, exc)
             self._emit({"type": "state", "state": "recording_error", "message": str(exc)})
         finally:
-            self._written.put(_STOP)
-            worker.join()
-            self._to_label.put(_STOP)  # after the transcriber's last utterances
-            labeller.join()
+            self._join_threads(threads)
         self._close(final, error)
         return final
+
+    def run_received(self, chunks: Iterable[AudioChunk]) -> str:
+        """Transcribe audio another machine recorded and this one has already written to the session's folder
+        (a room agent's stream, engine/received.py): each chunk is on disk here before it comes. The caller
+        reports each segment with `segment_closed`. Ends when `chunks` ends: the session is then closed, unless
+        `chunks.suspended` says the service is stopping mid-recording (the session stays open, its agent
+        resends when the service is back, and `resume` goes on from what was stored)."""
+        threads = self._start_threads()
+        try:
+            for chunk in chunks:
+                self._written.put(chunk)
+        finally:
+            self._join_threads(threads)
+        if getattr(chunks, "suspended", False):
+            self.status = "suspended"
+            if self._lock_file is not None:
+                self._lock_file.close()
+            return self.status
+        self._close("done", None)
+        return "done"
+
+    def _start_threads(self) -> tuple[threading.Thread, threading.Thread]:
+        worker = threading.Thread(target=self._transcribe_loop, name=f"live-{self.session_id}", daemon=True)
+        labeller = threading.Thread(target=self._label_loop, name=f"live-label-{self.session_id}", daemon=True)
+        labeller.start()
+        worker.start()
+        return worker, labeller
+
+    def _join_threads(self, threads: tuple[threading.Thread, threading.Thread]) -> None:
+        worker, labeller = threads
+        self._written.put(_STOP)
+        worker.join()
+        self._to_label.put(_STOP)  # after the transcriber's last utterances
+        labeller.join()
 
     # -- the transcriber thread --------------------------------------------------------------------------
 
@@ -330,7 +386,8 @@ class LiveSession:
 
     # -- closing ---------------------------------------------------------------------------------------
 
-    def _segment_closed(self, segment: SegmentInfo) -> None:
+    def segment_closed(self, segment: SegmentInfo) -> None:
+        """Record a closed segment of the session's folder (the recorder's, or a room agent's copy)."""
         self.store.add_audio_segment(
             self.session_id, seq=segment.index, path=segment.path.relative_to(self.store.home).as_posix(),
             start_s=segment.start_s, duration_s=segment.duration_s, frames=segment.frames,
@@ -355,6 +412,10 @@ class LiveSession:
         finally:
             if self._lock_file is not None:  # releases the lock: if closing failed, `recover` can finish it
                 self._lock_file.close()
+
+    def notify(self, message: dict) -> None:
+        """Tell the session's listeners something from outside the recording (a room agent went offline)."""
+        self._emit(message)
 
     def _emit(self, message: dict) -> None:
         try:

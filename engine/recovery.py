@@ -104,7 +104,10 @@ def claim_abandoned(store: Store) -> list[tuple[str, int, SessionLock | None]]:
     if removed := remove_stale_staged(store.audio_dir):
         log.info("deleted %d stale staged cop%s in audio/.incoming", removed, "y" if removed == 1 else "ies")
     claims: list[tuple[str, int, SessionLock | None]] = []
+    streamed = store.open_agent_sessions()  # taken up when their room's agent reconnects (agent/receiver.py)
     for session_id in store.unfinished_sessions("live"):
+        if session_id in streamed:
+            continue
         folder = store.home / store.get_session(session_id)["audio_path"]
         if not folder.is_dir():  # nothing was ever recorded there: no recorder can be at work on it
             claims.append(("live", session_id, None))

@@ -37,6 +37,8 @@ class _Running:
     thread: threading.Thread
     listeners: set = field(default_factory=set)
     history: list = field(default_factory=list)  # every event so far, for listeners that join late
+    on_stop: object = None  # a room agent's session: tells the agent to stop
+    feed: object = None  # a room agent's session: its ReceivedAudio
 
 
 class LiveRooms:
@@ -110,12 +112,70 @@ class LiveRooms:
             raise state.get("error") or RuntimeError("the recording did not start")
         return state["session"].session_id
 
+    def start_received(self, request: LiveRequest, feed, *, sample_rate: int, channels: int,
+                       resume_session_id: int | None = None, on_stop=None) -> tuple[LiveSession, float]:
+        """Start (or take up again, after this service restarted) a session whose audio a room agent sends:
+        `feed` (engine/received.py) yields it once it is on disk here. `on_stop()` is called when the session
+        is stopped from the page (the agent is told, and finishes sending). Returns the session and the time
+        from which its stored audio is to be fed again (0 for a new session)."""
+        with self._lock:
+            if request.room in self._by_room:
+                raise RoomBusy(f"room {request.room!r} is already recording session {self._by_room[request.room]}")
+            self._by_room[request.room] = -1
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        early: list[dict] = []
+
+        def publish(message: dict) -> None:
+            running = self._by_session.get(message.get("session_id"))
+            if running is None:
+                early.append(message)
+            else:
+                self._fan_out(running, message)
+
+        store = Store.open(self.settings.home)
+        try:
+            session = LiveSession(self.settings, store, self._pipeline.model, request, on_event=publish)
+            if resume_session_id is None:
+                session.open(sample_rate=sample_rate, channels=channels, source_name="room agent")
+                from_s = 0.0
+            else:
+                from_s = session.resume(resume_session_id)
+        except BaseException:
+            store.close()
+            with self._lock:
+                self._by_room.pop(request.room, None)
+            raise
+
+        def record() -> None:
+            try:
+                session.run_received(feed)
+            except Exception:
+                log.exception("the received recording in room %s failed", request.room)
+            finally:
+                store.close()
+                with self._lock:
+                    self._by_room.pop(request.room, None)
+                    self._by_session.pop(session.session_id, None)
+
+        thread = threading.Thread(target=record, name=f"room-{request.room}", daemon=True)
+        running = _Running(session, request.room, thread, history=early, on_stop=on_stop, feed=feed)
+        with self._lock:
+            self._by_session[session.session_id] = running
+            self._by_room[request.room] = session.session_id
+        thread.start()
+        return session, from_s
+
     def stop(self, session_id: int, *, wait_s: float = 120.0) -> bool:
         """Stop a recording and wait for its last words to be transcribed; False if it is not recording."""
         running = self._by_session.get(session_id)
         if running is None or not running.thread.is_alive():
             return False
         running.session.stop()
+        if running.on_stop is not None:  # a room agent's session ends when the agent has sent everything
+            running.on_stop()
         running.thread.join(wait_s)
         return True
 
@@ -139,8 +199,22 @@ class LiveRooms:
                 running.listeners.discard(queue)
 
     def stop_all(self) -> None:
-        for session_id in list(self._by_session):
-            self.stop(session_id)
+        """At the service's stop: rooms on this machine's devices are finished; a room agent's session stays
+        open (its agent keeps recording and resends when the service is back)."""
+        for session_id, running in list(self._by_session.items()):
+            if running.feed is not None:
+                running.feed.suspend()
+                running.thread.join(30)
+            else:
+                self.stop(session_id)
+
+    def thread_of(self, session_id: int) -> threading.Thread | None:
+        running = self._by_session.get(session_id)
+        return None if running is None else running.thread
+
+    def running(self, session_id: int) -> LiveSession | None:
+        running = self._by_session.get(session_id)
+        return None if running is None else running.session
 
     def _fan_out(self, running: _Running, message: dict) -> None:
         with self._lock:

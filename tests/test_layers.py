@@ -1,7 +1,7 @@
 """Imports point one way (ARCHITECTURE.md): each package may import only the packages listed before it.
 
-error_kinds → capture → transcribe → diarize → lexicon → cases → engine → api: the session engine never reaches
-into the service or the command line, and nothing below the store reaches into it. error_kinds (what kind of
+error_kinds → capture → transcribe → diarize → lexicon → cases → engine → agent → api: the session engine never
+reaches into the room agents, the service or the command line, and nothing below the store reaches into it. error_kinds (what kind of
 failure an error is) sits under everything, so every package's errors can carry their kind.
 """
 import ast
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ("error_kinds", "capture", "transcribe", "diarize", "lexicon", "cases", "engine", "api")
+LAYERS = ("error_kinds", "capture", "transcribe", "diarize", "lexicon", "cases", "engine", "agent", "api")
 
 
 def imported_packages(path: Path) -> set[str]:

@@ -1,0 +1,295 @@
+"""The service's end of a room agent's stream: store each piece once, acknowledge it, and feed the live session.
+
+One `StreamReceiver` per service. A stream (one recording of one room) outlives its connections: when the link
+drops, its session keeps waiting for audio, and the agent's next connection carries on from what is stored here
+(`welcome` says how many frames and closed segments that is). When this service restarts, the stream is taken
+up from the session's folder: the segments are read back (headers repaired), the audio after the last committed
+utterance is transcribed again from the disk, and the agent resends the rest.
+
+Written once: `SegmentMirror` skips what it holds already and refuses gaps; a closed segment's sha256 must be
+the agent's. Acknowledged only after fsync. Fed to the transcriber once: frames up to `fed_frames` are not fed
+again, even when a segment that did not match is received a second time.
+"""
+import asyncio
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from fastapi import WebSocket, WebSocketDisconnect
+
+from capture import read_segments
+from capture.mirror import MirrorError, SegmentMirror
+from cases import CaseNotFound, Store, check_case_no
+from diarize import parse_seat_roles
+from engine.live import LiveRequest, LiveSession
+from engine.received import ReceivedAudio
+from engine.rooms import LiveRooms, RoomBusy
+from engine.settings import Settings
+
+from agent.protocol import PROTOCOL, REFUSED_REQUEST, ROOM_BUSY, ProtocolError, parse_audio
+
+log = logging.getLogger(__name__)
+
+# Shown on the live page when a room's agent drops during a recording (the recording goes on in the room).
+OFFLINE_ALERT = "审讯室终端与服务器的连接中断：录音在审讯室本地继续，恢复连接后自动补传"
+
+
+@dataclass
+class _Stream:
+    key: str
+    room: str
+    session: LiveSession
+    feed: ReceivedAudio
+    mirror: SegmentMirror
+    clock_offset_s: float
+    fed_frames: int = 0
+    connection: WebSocket | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    stop_requested: bool = False
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class StreamReceiver:
+    def __init__(self, settings: Settings, rooms: LiveRooms):
+        self.settings, self.rooms = settings, rooms
+        self._streams: dict[str, _Stream] = {}
+        self._opening = threading.Lock()
+
+    async def serve(self, websocket: WebSocket, room: dict) -> None:
+        """Run one connection of `room`'s agent (already authenticated and accepted) until it closes."""
+        try:
+            hello = _checked_hello(json.loads(await websocket.receive_text()), room["name"])
+        except (ProtocolError, ValueError, KeyError, TypeError) as exc:
+            await _refuse(websocket, REFUSED_REQUEST, f"bad hello: {exc}")
+            return
+        offset_s = time.time() - hello["agent_time"]
+        try:
+            stream, ended = await asyncio.to_thread(self._stream_for, hello, room, offset_s)
+        except RoomBusy as exc:
+            await _refuse(websocket, ROOM_BUSY, str(exc))
+            return
+        except (ValueError, MirrorError) as exc:
+            await _refuse(websocket, REFUSED_REQUEST, str(exc))
+            return
+        if stream is None:  # finished before: the agent only needs to hear so
+            await websocket.send_json({"type": "welcome", "session_id": ended, "frames": None, "segments": None,
+                                       "server_time": time.time(), "ended": True})
+            await websocket.close()
+            return
+        previous = stream.connection
+        if previous is not None:  # a half-open connection the agent has given up on
+            with _suppressed():
+                await previous.close()
+        async with stream.lock:
+            await self._run_connection(websocket, stream, offset_s)
+
+    async def _run_connection(self, websocket: WebSocket, stream: _Stream, offset_s: float) -> None:
+        stream.connection, stream.loop = websocket, asyncio.get_running_loop()
+        stream.clock_offset_s = offset_s
+        session_id = stream.session.session_id
+        await asyncio.to_thread(_with_store, self.settings, lambda s: s.set_agent_clock_offset(session_id, offset_s))
+        await websocket.send_json({"type": "welcome", "session_id": session_id, "frames": stream.mirror.stored_frames,
+                                   "segments": stream.mirror.closed_count, "server_time": time.time(), "ended": False})
+        stream.session.notify({"type": "agent", "state": "online", "room": stream.room})
+        if stream.stop_requested:
+            await websocket.send_json({"type": "stop"})
+        finished = False
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                if message.get("bytes") is not None:
+                    await asyncio.to_thread(self._store_audio, stream, message["bytes"])
+                else:
+                    finished = await self._handle_text(websocket, stream, json.loads(message["text"]))
+                    if finished:
+                        break
+                    continue
+                await websocket.send_json({"type": "ack", "frames": stream.mirror.stored_frames,
+                                           "segments": stream.mirror.closed_count})
+        except (ProtocolError, MirrorError, ValueError, KeyError, TypeError) as exc:
+            log.error("room %s, session %s: the agent's stream was refused: %s", stream.room, session_id, exc)
+            await _refuse(websocket, REFUSED_REQUEST, str(exc))
+        except WebSocketDisconnect:
+            pass
+        finally:
+            if stream.connection is websocket:
+                stream.connection = None
+        if not finished and stream.session.status == "recording":
+            log.warning("room %s: its agent went offline during session %s", stream.room, session_id)
+            stream.session.notify({"type": "agent", "state": "offline", "room": stream.room})
+            stream.session.notify({"type": "alert", "kind": "agent_offline", "message": OFFLINE_ALERT,
+                                   "rule_keys": [], "utterance_id": None, "start_s": None})
+
+    async def _handle_text(self, websocket: WebSocket, stream: _Stream, message: dict) -> bool:
+        kind = message.get("type")
+        if kind == "segment":
+            await asyncio.to_thread(self._close_segment, stream, message)
+            await websocket.send_json({"type": "ack", "frames": stream.mirror.stored_frames,
+                                       "segments": stream.mirror.closed_count})
+        elif kind == "outage":
+            start, end = float(message["from"]), float(message["to"])
+            session_id = stream.session.session_id
+            await asyncio.to_thread(_with_store, self.settings, lambda s: s.add_outage(
+                session_id, from_epoch_s=start + stream.clock_offset_s, to_epoch_s=max(start, end) + stream.clock_offset_s))
+        elif kind == "end":
+            if (message.get("frames"), message.get("segments")) != (stream.mirror.stored_frames,
+                                                                    stream.mirror.closed_count):
+                raise ProtocolError(f"the agent ended at {message.get('frames')} frames and {message.get('segments')} "
+                                    f"segments; {stream.mirror.stored_frames} and {stream.mirror.closed_count} are here")
+            status = await asyncio.to_thread(self._finish, stream)
+            await websocket.send_json({"type": "closed", "status": status})
+            with _suppressed():
+                await websocket.close()
+            return True
+        else:
+            raise ProtocolError(f"unknown message type {kind!r}")
+        return False
+
+    # -- on a worker thread (disk and database) ----------------------------------------------------------
+
+    def _stream_for(self, hello: dict, room: dict, offset_s: float) -> tuple[_Stream | None, int | None]:
+        """The stream the hello names: running here, taken up after a restart, or new."""
+        with self._opening:
+            stream = self._streams.get(hello["stream"])
+            if stream is not None and stream.session.status == "recording":
+                return stream, None
+            with Store.open(self.settings.home) as store:
+                known = store.agent_stream(hello["stream"])
+                if known is not None and known["room"] != room["name"]:
+                    raise ProtocolError(f"stream {hello['stream']} belongs to room {known['room']!r}")
+                if known is not None and (known["ended_at"] is not None
+                                          or store.get_session(known["session_id"])["status"] != "transcribing"):
+                    self._streams.pop(hello["stream"], None)
+                    return None, known["session_id"]
+                request = LiveRequest(case_no=hello["case_no"], room=room["name"], seat_roles=hello["seat_roles"],
+                                      diarizer=hello["diarizer"])
+                feed = ReceivedAudio()
+                holder: dict = {}
+                on_stop = lambda: self._request_stop(holder["stream"])  # noqa: E731
+                if known is None:
+                    self._prepare_case(store, hello["case_no"], room)
+                    session, from_s = self.rooms.start_received(
+                        request, feed, sample_rate=hello["sample_rate"], channels=hello["channels"], on_stop=on_stop)
+                    store.add_agent_stream(session.session_id, room=room["name"], stream_key=hello["stream"],
+                                           clock_offset_s=offset_s)
+                    closed = set()
+                else:
+                    session, from_s = self.rooms.start_received(
+                        request, feed, sample_rate=hello["sample_rate"], channels=hello["channels"],
+                        resume_session_id=known["session_id"], on_stop=on_stop)
+                    closed = {s["seq"] for s in store.audio_segments(known["session_id"])}
+                mirror = SegmentMirror(session.folder, sample_rate=hello["sample_rate"], channels=hello["channels"],
+                                       closed=closed)
+            for info in mirror.closed:  # closed before the restart, perhaps not yet recorded then
+                session.segment_closed(info)
+            stream = _Stream(hello["stream"], room["name"], session, feed, mirror, offset_s,
+                             fed_frames=mirror.stored_frames)
+            holder["stream"] = stream
+            if known is not None and mirror.stored_frames:
+                audio = read_segments(mirror.segments(), from_s=from_s)
+                if audio.samples.shape[0]:
+                    feed.put(audio)
+                log.info("room %s: session %s taken up again from %.1f s (%d frames stored)", room["name"],
+                         session.session_id, from_s, mirror.stored_frames)
+            self._streams[hello["stream"]] = stream
+            return stream, None
+
+    def _prepare_case(self, store: Store, case_no: str, room: dict) -> None:
+        check_case_no(case_no)
+        try:
+            store.get_case(case_no)
+        except CaseNotFound:  # a new case belongs to the room's unit
+            store.ensure_case(case_no)
+            store.set_case_unit(case_no, room["unit"])
+
+    def _store_audio(self, stream: _Stream, message: bytes) -> None:
+        offset, index, start_s, pcm = parse_audio(message)
+        before = stream.mirror.stored_frames
+        chunk = stream.mirror.append(index=index, start_s=start_s, offset=offset, pcm=pcm)
+        stream.mirror.sync()
+        if chunk is None:
+            return
+        skip = max(0, stream.fed_frames - before)  # fed already (a segment received a second time)
+        if skip < chunk.samples.shape[0]:
+            from capture import AudioChunk
+
+            stream.feed.put(AudioChunk(samples=chunk.samples[skip:], sample_rate=chunk.sample_rate,
+                                       start_s=chunk.start_s + skip / chunk.sample_rate))
+        stream.fed_frames = max(stream.fed_frames, before + chunk.samples.shape[0])
+
+    def _close_segment(self, stream: _Stream, message: dict) -> None:
+        info = stream.mirror.close_segment(index=int(message["index"]), start_s=float(message["start_s"]),
+                                           frames=int(message["frames"]),
+                                           sha256=str(message["sha256"]))
+        if info is not None:
+            stream.session.segment_closed(info)
+
+    def _finish(self, stream: _Stream) -> str:
+        stream.mirror.close()
+        thread = self.rooms.thread_of(stream.session.session_id)
+        stream.feed.end()
+        if thread is not None:
+            thread.join()
+        session_id = stream.session.session_id
+        _with_store(self.settings, lambda s: s.end_agent_stream(session_id))
+        self._streams.pop(stream.key, None)
+        return stream.session.status
+
+    def _request_stop(self, stream: _Stream) -> None:
+        """Stopped from the page: the agent stops recording, sends the rest and ends the stream."""
+        stream.stop_requested = True
+        connection, loop = stream.connection, stream.loop
+        if connection is not None and loop is not None:
+            asyncio.run_coroutine_threadsafe(_send_quietly(connection, {"type": "stop"}), loop)
+
+
+def _checked_hello(hello: dict, room: str) -> dict:
+    if not isinstance(hello, dict) or hello.get("type") != "hello" or hello.get("protocol") != PROTOCOL:
+        raise ProtocolError(f"the first message must be a hello of protocol {PROTOCOL}")
+    if hello.get("room") != room:
+        raise ProtocolError(f"the hello names room {hello.get('room')!r}, the connection room {room!r}")
+    stream = hello.get("stream")
+    if not isinstance(stream, str) or not 8 <= len(stream) <= 64 or not stream.isalnum():
+        raise ProtocolError("stream must be 8 to 64 letters and digits")
+    rate, channels = hello.get("sample_rate"), hello.get("channels")
+    if not isinstance(rate, int) or not 8000 <= rate <= 192000 or not isinstance(channels, int) or not 1 <= channels <= 32:
+        raise ProtocolError(f"sample_rate {rate!r} (8000..192000) or channels {channels!r} (1..32) out of range")
+    seat_roles = hello.get("seat_roles") or []
+    diarizer = hello.get("diarizer")
+    if diarizer not in (None, "channel", "voice"):
+        raise ProtocolError(f"diarizer must be channel or voice, not {diarizer!r}")
+    return {**hello, "seat_roles": parse_seat_roles(",".join(seat_roles)) if seat_roles else (),
+            "agent_time": float(hello["agent_time"]), "case_no": check_case_no(hello.get("case_no"))}
+
+
+async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
+    with _suppressed():
+        await websocket.send_json({"type": "error", "message": reason})
+        await websocket.close(code=code, reason=reason.encode("utf-8")[:120].decode("utf-8", "ignore"))
+
+
+async def _send_quietly(websocket: WebSocket, message: dict) -> None:
+    with _suppressed():
+        await websocket.send_json(message)
+
+
+def _with_store(settings: Settings, action):
+    with Store.open(settings.home) as store:
+        return action(store)
+
+
+class _suppressed:
+    """Ignore a socket that is already gone."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        return exc_type is not None and issubclass(exc_type, (RuntimeError, WebSocketDisconnect, OSError))
+
+
+__all__ = ["OFFLINE_ALERT", "StreamReceiver"]

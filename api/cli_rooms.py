@@ -1,0 +1,121 @@
+"""`bilu rooms ...` (the centre's rooms and their agents' tokens) and `bilu agent` (run on a room's own machine)."""
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from engine.settings import Settings
+
+from api.cli_users import _os_user
+
+
+def _store(settings: Settings):
+    from cases import Store
+
+    return Store.open(settings.home)
+
+
+@click.group()
+def rooms() -> None:
+    """Interview rooms whose agent streams to this service, and their tokens."""
+
+
+@rooms.command("add")
+@click.argument("name")
+@click.option("--unit", required=True, help="The unit the room belongs to (bilu units list); its new cases go there.")
+@click.pass_obj
+def add_room(settings: Settings, name: str, unit: str) -> None:
+    """Add a room (then give its agent a token: bilu rooms token NAME)."""
+    with _store(settings) as store:
+        room = store.add_room(name, unit=unit, actor=f"cli:{_os_user()}")
+    click.echo(f"added room {room['name']} ({room['unit']})")
+
+
+@rooms.command("token")
+@click.argument("name")
+@click.pass_obj
+def room_token(settings: Settings, name: str) -> None:
+    """Print a new token for the room's agent, once (the one before it stops working). Only its hash is kept."""
+    with _store(settings) as store:
+        token = store.issue_room_token(name, actor=f"cli:{_os_user()}")
+    click.echo(token)
+
+
+@rooms.command("list")
+@click.pass_obj
+def list_rooms(settings: Settings) -> None:
+    """List the rooms: name, unit, whether a token is issued."""
+    with _store(settings) as store:
+        found = store.list_rooms()
+    if not found:
+        click.echo("no rooms yet: bilu rooms add NAME --unit UNIT")
+    for room in found:
+        token = (f"token issued {room['token_issued_at']}" if room["has_token"]
+                 else f"token revoked {room['token_revoked_at']}" if room["token_revoked_at"] else "no token")
+        click.echo(f"{room['name']}  {room['unit']}  {token}")
+
+
+@rooms.command("revoke")
+@click.argument("name")
+@click.pass_obj
+def revoke_room(settings: Settings, name: str) -> None:
+    """Revoke the room's token: its agent is refused until it gets a new one."""
+    with _store(settings) as store:
+        revoked = store.revoke_room_token(name, actor=f"cli:{_os_user()}")
+    click.echo(f"revoked the token of room {name}" if revoked else f"room {name} has no token to revoke")
+
+
+@click.command()
+@click.option("--server", "server_url", required=True, help="The service's address, e.g. https://bilu.centre:8000.")
+@click.option("--room", required=True, help="This room's name, as in bilu rooms list on the service.")
+@click.option("--token-file", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="A file holding the room's token (bilu rooms token NAME on the service).")
+@click.option("--case", "case_no", required=True, help="Record one session of this case now (created if new).")
+@click.option("--duration", "duration_s", type=click.FloatRange(min=0.1), default=None,
+              help="Stop after this many seconds of session (default: Ctrl-C, SIGTERM or the page's stop).")
+@click.option("--device", default=None, help="Input device: index or (part of) its name (bilu devices lists them).")
+@click.option("--channels", type=click.IntRange(1, 32), default=1, show_default=True,
+              help="Channels to record: one per seat microphone.")
+@click.option("--seat-roles", default="", help="Roles by seat (channel), e.g. 讯问人,被讯问人; one mic: by first speaking.")
+@click.option("--diarizer", type=click.Choice(["channel", "voice"]), default=None,
+              help="Default: channel for two or more channels, voice for one.")
+@click.option("--spool", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The room's own copy of the audio (default BILU_HOME/agent).")
+@click.option("--ca-file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="A CA certificate to trust for an https server with a certificate of its own.")
+@click.pass_obj
+def agent(settings: Settings, server_url, room, token_file, case_no, duration_s, device, channels, seat_roles, diarizer,
+          spool, ca_file) -> None:
+    """Run on a room's machine: record to this disk first and stream to the service; prints the session id
+    first. A cut link or a restarted service loses nothing: the agent resends what was not acknowledged.
+    Started again after it was killed, it takes up the same session."""
+    # Only capture/ and the agent: the room's machine need not load the store or the speaker models (10 s).
+    from capture import Microphone
+
+    from agent.room import AgentArgumentError, AgentOptions, AgentRefused, RoomAgent
+
+    if not case_no.strip() or len(case_no) > 64 or any(ch in case_no for ch in "/\\"):
+        raise click.BadParameter(f"{case_no!r}: a case number is 1 to 64 characters without / or \\",
+                                 param_hint="--case")  # the service checks it in full
+    try:
+        token = token_file.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise click.BadParameter(f"{token_file}: {exc.strerror}", param_hint="--token-file")
+    if not token:
+        raise AgentArgumentError(f"{token_file} holds no token: put the output of `bilu rooms token {room}` in it")
+    options = AgentOptions(server_url=server_url, room=room, token=token, spool=spool or Path(settings.home) / "agent",
+                           case_no=case_no, seat_roles=tuple(r.strip() for r in seat_roles.split(",")) if seat_roles else (),
+                           diarizer=diarizer, duration_s=duration_s, ca_file=ca_file)
+    room_agent = RoomAgent(options, on_session=lambda session_id: click.echo(session_id),
+                           on_notice=lambda text: click.echo(f"bilu agent: {text}", err=True))
+    previous = {s: signal.signal(s, lambda *_: room_agent.stop()) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with Microphone(device, channels=channels) as microphone:
+            room_agent.run(microphone.chunks(), sample_rate=microphone.sample_rate, channels=channels)
+    except AgentRefused as exc:
+        click.echo(f"bilu: error: {exc}; the audio is kept in {room_agent.state.folder}", err=True)
+        sys.exit(2)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)

@@ -1,0 +1,184 @@
+"""Interview rooms whose agent streams to this service: the room, its unit, its token; the stream of each session
+an agent records; the outages of that stream.
+
+The `RoomAgents` concern of the store (`store.room_agents`). A room has at most one token at a time: a new one
+replaces the old, and revoking leaves none. The token is shown once when issued and stored only as its sha256; it
+lets an agent stream its own room, nothing else (it reads no case). Every change appends its audit entry in its own
+transaction: room.added, room.token_issued, room.token_revoked, agent.stream_opened, agent.clock_offset,
+agent.stream_ended, session.outage.
+"""
+import secrets
+from datetime import datetime, timezone
+
+from error_kinds import NotFound
+
+from cases.accounts import check_name
+from cases.actors import SYSTEM_ACTOR, Actor
+from cases.auth_tokens import token_digest
+from cases.concern import Concern
+from cases.errors import AccountExists, StoreError
+from cases.locking import locked
+from cases.lookups import require_session, unit_row
+from cases.migrations import immediate_transaction
+from cases.reads import local_iso, now_utc_iso, one
+
+
+class RoomNotFound(NotFound, StoreError):
+    """No room of that name (bilu rooms list shows them)."""
+
+    code = "room_not_found"
+
+
+_ROOM_COLUMNS = ("SELECT r.id, r.name, n.name AS unit, r.token_sha256, r.token_issued_at, r.token_revoked_at,"
+                 " r.created_at FROM rooms r JOIN units n ON n.id = r.unit_id")
+
+
+class RoomAgents(Concern):
+    """Rooms and their tokens, the streams their agents send, the outages of those streams."""
+
+    @locked
+    def add_room(self, name: str, *, unit: str, actor: Actor = SYSTEM_ACTOR) -> dict:
+        """A new room of `unit` (without a token yet: `issue_room_token`)."""
+        check_name("room", name)
+        with immediate_transaction(self._db):
+            unit_id = unit_row(self._db, unit)["id"]
+            if one(self._db, "SELECT 1 FROM rooms WHERE name = ?", [name]):
+                raise AccountExists(f"a room named {name!r} exists already")
+            self._db.execute("INSERT INTO rooms (name, unit_id, created_at) VALUES (?, ?, ?)",
+                             [name, unit_id, now_utc_iso()])
+            self._audit.action(actor, "room.added", detail={"room": name, "unit": unit})
+        return self.room(name)
+
+    @locked
+    def room(self, name: str) -> dict:
+        return _room_dict(self._room_row(name))
+
+    @locked
+    def list_rooms(self) -> list[dict]:
+        return [_room_dict(row) for row in self._db.query(f"{_ROOM_COLUMNS} ORDER BY r.id")]
+
+    @locked
+    def issue_room_token(self, name: str, *, actor: Actor = SYSTEM_ACTOR) -> str:
+        """A new token for the room's agent (the one before it stops working). Returned once, kept as sha256."""
+        token = secrets.token_urlsafe(32)
+        with immediate_transaction(self._db):
+            row = self._room_row(name)
+            self._db.execute("UPDATE rooms SET token_sha256 = ?, token_issued_at = ?, token_revoked_at = NULL"
+                             " WHERE id = ?", [token_digest(token), now_utc_iso(), row["id"]])
+            self._audit.action(actor, "room.token_issued", detail={"room": name})
+        return token
+
+    @locked
+    def revoke_room_token(self, name: str, *, actor: Actor = SYSTEM_ACTOR) -> bool:
+        """The room's token stops working; False if it had none."""
+        with immediate_transaction(self._db):
+            row = self._room_row(name)
+            if row["token_sha256"] is None:
+                return False
+            self._db.execute("UPDATE rooms SET token_sha256 = NULL, token_revoked_at = ? WHERE id = ?",
+                             [now_utc_iso(), row["id"]])
+            self._audit.action(actor, "room.token_revoked", detail={"room": name})
+        return True
+
+    @locked
+    def room_for_token(self, token: str) -> dict | None:
+        """The room whose current token this is, else None (unknown, replaced or revoked)."""
+        if not isinstance(token, str) or not token or len(token) > 200:
+            return None
+        row = one(self._db, f"{_ROOM_COLUMNS} WHERE r.token_sha256 = ?", [token_digest(token)])
+        return None if row is None else _room_dict(row)
+
+    # The streams agents send
+
+    @locked
+    def agent_stream(self, stream_key: str) -> dict | None:
+        """The session a stream belongs to: {"session_id", "room", "ended_at"}, or None for a new stream."""
+        row = one(self._db, "SELECT a.session_id, r.name AS room, a.ended_at, a.clock_offset_ms FROM agent_streams a"
+                            " JOIN rooms r ON r.id = a.room_id WHERE a.stream_key = ?", [stream_key])
+        return None if row is None else {"session_id": row["session_id"], "room": row["room"],
+                                         "ended_at": local_iso(row["ended_at"]),
+                                         "clock_offset_s": row["clock_offset_ms"] / 1000}
+
+    @locked
+    def add_agent_stream(self, session_id: int, *, room: str, stream_key: str, clock_offset_s: float,
+                         actor: Actor = SYSTEM_ACTOR) -> None:
+        if not isinstance(stream_key, str) or not 8 <= len(stream_key) <= 64 or not stream_key.isalnum():
+            raise StoreError("a stream key is 8 to 64 letters and digits")
+        with immediate_transaction(self._db):
+            require_session(self._db, session_id)
+            self._db.execute("INSERT INTO agent_streams (session_id, room_id, stream_key, clock_offset_ms, created_at)"
+                             " VALUES (?, ?, ?, ?, ?)", [session_id, self._room_row(room)["id"], stream_key,
+                                                         int(round(clock_offset_s * 1000)), now_utc_iso()])
+            self._audit.action(actor, "agent.stream_opened", session_id=session_id,
+                               detail={"room": room, "clock_offset_ms": int(round(clock_offset_s * 1000))})
+
+    @locked
+    def set_agent_clock_offset(self, session_id: int, clock_offset_s: float, *, actor: Actor = SYSTEM_ACTOR) -> None:
+        """The agent clock's offset to ours (ours minus the agent's), measured again at each connection."""
+        offset_ms = int(round(clock_offset_s * 1000))
+        with immediate_transaction(self._db):
+            if self._db.execute("UPDATE agent_streams SET clock_offset_ms = ? WHERE session_id = ? AND"
+                                " clock_offset_ms != ?", [offset_ms, session_id, offset_ms]).rowcount:
+                self._audit.action(actor, "agent.clock_offset", session_id=session_id,
+                                   detail={"clock_offset_ms": offset_ms})
+
+    @locked
+    def end_agent_stream(self, session_id: int, *, actor: Actor = SYSTEM_ACTOR) -> None:
+        """The agent has sent everything and the session is closed."""
+        with immediate_transaction(self._db):
+            if self._db.execute("UPDATE agent_streams SET ended_at = ? WHERE session_id = ? AND ended_at IS NULL",
+                                [now_utc_iso(), session_id]).rowcount:
+                self._audit.action(actor, "agent.stream_ended", session_id=session_id)
+
+    @locked
+    def open_agent_sessions(self) -> set[int]:
+        """Sessions whose agent has not finished sending: the service takes them up when the agent reconnects,
+        so recovery at start-up leaves them alone."""
+        return {row["session_id"] for row in self._db.query(
+            "SELECT a.session_id FROM agent_streams a JOIN sessions s ON s.id = a.session_id"
+            " WHERE a.ended_at IS NULL AND s.status = 'transcribing'")}
+
+    @locked
+    def add_outage(self, session_id: int, *, from_epoch_s: float, to_epoch_s: float,
+                   actor: Actor = SYSTEM_ACTOR) -> bool:
+        """The link of a session's agent was down from .. to (Unix time on this machine's clock). The same outage
+        reported twice is kept once; False then."""
+        if not 0 < from_epoch_s <= to_epoch_s:
+            raise StoreError(f"an outage runs forwards in time, not from {from_epoch_s} to {to_epoch_s}")
+        from_at, to_at = _iso(from_epoch_s), _iso(to_epoch_s)
+        with immediate_transaction(self._db):
+            require_session(self._db, session_id)
+            added = self._db.execute("INSERT OR IGNORE INTO session_outages (session_id, from_at, to_at, created_at)"
+                                     " VALUES (?, ?, ?, ?)", [session_id, from_at, to_at, now_utc_iso()]).rowcount
+            if added:
+                self._audit.action(actor, "session.outage", session_id=session_id,
+                                   detail={"from": from_at, "to": to_at, "seconds": round(to_epoch_s - from_epoch_s, 3)})
+        return bool(added)
+
+    @locked
+    def outages(self, session_id: int) -> list[dict]:
+        """The session's outages, oldest first: {"from", "to", "seconds"} (local time)."""
+        return [{"from": local_iso(r["from_at"]), "to": local_iso(r["to_at"]),
+                 "seconds": round((datetime.fromisoformat(r["to_at"]) - datetime.fromisoformat(r["from_at"]))
+                                  .total_seconds(), 3)}
+                for r in self._db.query("SELECT from_at, to_at FROM session_outages WHERE session_id = ? ORDER BY"
+                                        " from_at", [session_id])]
+
+    def _room_row(self, name: str) -> dict:
+        row = one(self._db, f"{_ROOM_COLUMNS} WHERE r.name = ?", [name])
+        if row is None:
+            raise RoomNotFound(f"no room named {name!r} (bilu rooms list shows them)")
+        return row
+
+
+def _room_dict(row: dict) -> dict:
+    return {"name": row["name"], "unit": row["unit"], "has_token": row["token_sha256"] is not None,
+            "token_issued_at": local_iso(row["token_issued_at"]), "token_revoked_at": local_iso(row["token_revoked_at"]),
+            "created_at": local_iso(row["created_at"])}
+
+
+def _iso(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, timezone.utc).isoformat(timespec="milliseconds")
+
+
+__all__ = ["RoomAgents", "RoomNotFound"]

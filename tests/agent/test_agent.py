@@ -1,0 +1,146 @@
+"""Room agents end to end: the service and the agent as separate processes, a real PulseAudio null sink as the
+room's microphone, a fault-injecting proxy between them (tests/agent/proxy.py), kill -9 of either side."""
+import json
+import random
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from capture import decode_file
+from cases import Store
+from tests.agent.helpers import ROOM, Agent, Service, add_room, agent_segments, service_segments
+from tests.agent.proxy import FaultProxy
+from tests.audio_helpers import write_audio
+from tests.capture.conftest import pulse  # noqa: F401  (the shared PulseAudio server fixture)
+from tests.crash_helpers import duplicates
+
+SEATS = "dev_room_2spk.seats.flac"
+
+
+@pytest.fixture(scope="module")
+def opening(tmp_path_factory, data_dir) -> Path:
+    """The first 13 s of the two-seat mix (two turns, one per seat), as a 16 kHz stereo WAV."""
+    audio = decode_file(data_dir / SEATS).samples[: 13 * 16000]
+    return write_audio(tmp_path_factory.mktemp("clips") / "opening.wav", audio, 16000)
+
+
+def agent_args(port: int, token_file: Path, case_no: str, duration_s: float, room: str = ROOM) -> list:
+    return ["--server", f"http://127.0.0.1:{port}", "--room", room, "--token-file", token_file, "--case", case_no,
+            "--device", "vmic_stereo", "--channels", "2", "--seat-roles", "讯问人,被讯问人", "--duration", duration_s]
+
+
+def play_later(pulse, clip: Path, after_s: float) -> threading.Thread:  # noqa: F811
+    thread = threading.Thread(target=lambda: (time.sleep(after_s), pulse.play(clip, sink="vmic_stereo")), daemon=True)
+    thread.start()
+    return thread
+
+
+def test_cuts_and_a_service_killed_lose_nothing_and_store_nothing_twice(tmp_path, opening, pulse):  # noqa: F811
+    service_home, agent_home = tmp_path / "service" / "home", tmp_path / "room" / "home"
+    service_home.mkdir(parents=True), agent_home.mkdir(parents=True)
+    token_file = tmp_path / "room" / "token"
+    token_file.write_text(add_room(service_home))
+    service = Service(service_home).start()
+    proxy = FaultProxy(service.port)
+    try:
+        agent = Agent(agent_home, agent_args(proxy.port, token_file, "N-1", 22), pulse.env)
+        session_id = int(agent.first_line())
+        started = time.monotonic()
+        player = play_later(pulse, opening, 0.5)
+        rng = random.Random(17)
+        time.sleep(rng.uniform(2.0, 3.0))
+        proxy.cut()  # a cable pulled
+        time.sleep(rng.uniform(1.5, 2.5))
+        service.kill9()  # the service dies mid-sentence ...
+        killed_at_s = time.monotonic() - started
+        time.sleep(1.0)
+        service.start()  # ... and comes back (loading the model again) while the room goes on recording
+        proxy.stall(rng.uniform(1.0, 2.0))  # a link that hangs
+        time.sleep(2.5)
+        proxy.down(rng.uniform(1.0, 2.0))  # the network away for a while
+        player.join(60)
+        assert agent.finish(240) == 0, agent.log() + service.log()[-4000:]
+    finally:
+        proxy.close()
+        service.stop()
+    assert agent.stdout[0] == str(session_id)
+    with Store.open(service_home) as store:
+        session = store.get_session(session_id)
+        utterances = store.utterances(session_id)
+        outages = store.outages(session_id)
+        audit = [row["action"] for row in store.audit_rows()]
+    # The service's archive is the room's, byte for byte: every segment's sha256 equal, none missing.
+    assert service_segments(service_home, session_id) == agent_segments(agent_home)
+    assert session["status"] == "done" and session["duration_s"] == pytest.approx(22.0, abs=0.2)
+    assert session["room"] == ROOM and session["channels"] == 2
+    # Each outage is on the session, from before to after; nothing said is stored twice.
+    assert len(outages) >= 2 and all(o["seconds"] > 0 for o in outages), outages
+    assert duplicates(utterances) == []
+    # The transcript goes on after the service's restart, speakers by seat.
+    assert utterances and max(u["end_s"] for u in utterances) > killed_at_s + 1.0, (killed_at_s, utterances)
+    assert {u["role"] for u in utterances} <= {"讯问人", "被讯问人"}
+    assert audit.count("agent.connected") >= 3
+    state = json.loads(next((agent_home / "agent" / ROOM).glob("*/state.json")).read_text())
+    assert state["finished"] and state["session_id"] == session_id
+
+
+def test_an_agent_killed_and_started_again_takes_up_its_session(tmp_path, opening, pulse):  # noqa: F811
+    service_home, agent_home = tmp_path / "service" / "home", tmp_path / "room" / "home"
+    service_home.mkdir(parents=True), agent_home.mkdir(parents=True)
+    token_file = tmp_path / "room" / "token"
+    token_file.write_text(add_room(service_home))
+    service = Service(service_home).start()
+    try:
+        args = agent_args(service.port, token_file, "K-1", 16)
+        first = Agent(agent_home, args, pulse.env)
+        session_id = int(first.first_line())
+        player = play_later(pulse, opening, 0.3)
+        time.sleep(5.0)
+        first.kill9()
+        with Store.open(service_home) as store:
+            assert store.get_session(session_id)["status"] == "transcribing"
+        second = Agent(agent_home, args, pulse.env)
+        assert int(second.first_line()) == session_id  # the same session, from the room's own archive
+        player.join(60)
+        assert second.finish(240) == 0, second.log() + service.log()[-4000:]
+    finally:
+        service.stop()
+    with Store.open(service_home) as store:
+        session = store.get_session(session_id)
+        utterances = store.utterances(session_id)
+        outages = store.outages(session_id)
+    assert service_segments(service_home, session_id) == agent_segments(agent_home)
+    assert session["status"] == "done" and session["duration_s"] == pytest.approx(16.0, abs=0.2)
+    assert len(outages) == 1 and outages[0]["seconds"] > 0
+    assert duplicates(utterances) == []
+    assert utterances
+
+
+def test_wrong_revoked_and_other_rooms_tokens_are_refused(tmp_path, pulse):  # noqa: F811
+    service_home, agent_home = tmp_path / "service" / "home", tmp_path / "room" / "home"
+    service_home.mkdir(parents=True), agent_home.mkdir(parents=True)
+    token = add_room(service_home)
+    other = add_room(service_home, "二号讯问室")
+    with Store.open(service_home) as store:
+        store.issue_room_token(ROOM)  # the first token is replaced: it no longer works
+        store.revoke_room_token("二号讯问室")
+        revoked = other
+    service = Service(service_home).start()
+    try:
+        other_room_token = add_room(service_home, "三号讯问室")
+        for name, value in (("wrong", "not-a-token"), ("replaced", token), ("revoked", revoked),
+                            ("other", other_room_token)):
+            token_file = tmp_path / name
+            token_file.write_text(value)
+            agent = Agent(agent_home, agent_args(service.port, token_file, "T-1", 30), pulse.env)
+            assert agent.finish(60) == 2, (name, agent.log())
+            assert "refused" in agent.log() and "Traceback" not in agent.log(), (name, agent.log())
+            assert not agent.stdout, name  # no session was opened
+    finally:
+        service.stop()
+    with Store.open(service_home) as store:
+        assert store.list_sessions() == []
+        refusals = [row["detail"]["reason"] for row in store.audit_rows() if row["action"] == "agent.refused"]
+    assert sorted(refusals) == sorted(["unknown or revoked token"] * 3 + ["another room's token"])
