@@ -37,6 +37,7 @@ def play_later(pulse, clip: Path, after_s: float) -> threading.Thread:  # noqa: 
     return thread
 
 
+@pytest.mark.recognition  # the service transcribes in its own process
 def test_cuts_and_a_service_killed_lose_nothing_and_store_nothing_twice(tmp_path, opening, pulse):  # noqa: F811
     service_home, agent_home = tmp_path / "service" / "home", tmp_path / "room" / "home"
     service_home.mkdir(parents=True), agent_home.mkdir(parents=True)
@@ -82,10 +83,12 @@ def test_cuts_and_a_service_killed_lose_nothing_and_store_nothing_twice(tmp_path
     assert utterances and max(u["end_s"] for u in utterances) > killed_at_s + 1.0, (killed_at_s, utterances)
     assert {u["role"] for u in utterances} <= {"讯问人", "被讯问人"}
     assert audit.count("agent.connected") >= 3
+    assert "taken up again" in service.log()  # the restarted service went on with the same session
     state = json.loads(next((agent_home / "agent" / ROOM).glob("*/state.json")).read_text())
     assert state["finished"] and state["session_id"] == session_id
 
 
+@pytest.mark.recognition
 def test_an_agent_killed_and_started_again_takes_up_its_session(tmp_path, opening, pulse):  # noqa: F811
     service_home, agent_home = tmp_path / "service" / "home", tmp_path / "room" / "home"
     service_home.mkdir(parents=True), agent_home.mkdir(parents=True)
