@@ -47,7 +47,7 @@ def session_page(session_id: int, user: PageUser, store: StoreDep,
                  t: float | None = Query(None, ge=0, description="Seek the player to this time (seconds).")
                  ) -> HTMLResponse:
     store.require_session_in_scope(session_id, scope_of(user))
-    session = store.get_session(session_id)
+    session = {**store.get_session(session_id), "outages": store.outages(session_id)}
     store.record_audit(user, "session.page", session_id=session_id, case_no=session["case_no"])
     # An uploaded file still being transcribed is not a live room: it has no WebSocket to follow.
     live = session["kind"] == "live" and session["status"] == "transcribing"

@@ -316,7 +316,14 @@
         tentative.hidden = !message.text;
       },
       speaker(message) { addSpeaker(message.speaker, message.role); },
-      alert(message) { alerts.prepend(el("p", "alert", `⚠ ${clock(message.start_s)} ${message.message}`)); },
+      alert(message) {
+        const at = message.start_s == null ? "" : `${clock(message.start_s)} `;  // a room agent's outage has no time in the session
+        alerts.prepend(el("p", "alert", `⚠ ${at}${message.message}`));
+      },
+      agent(message) {  // a room agent (README "Room agents"): its link to the service
+        state.textContent = message.state === "online" ? "审讯室终端在线，正在录音，转写实时显示"
+          : "审讯室终端离线：录音在审讯室本地继续，恢复连接后补传";
+      },
       checklist(message) { renderChecklist(message.findings); },
       state(message) {
         const words = { recording: "正在录音，转写实时显示", stopped: "录音已结束", interrupted: "录音中断，中断前录下的音频已保存",
