@@ -12,12 +12,16 @@ again, even when a segment that did not match is received a second time.
 """
 import asyncio
 import json
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
 
 from fastapi import WebSocket, WebSocketDisconnect
+
+from error_kinds import Unavailable
 
 from capture import read_segments
 from capture.mirror import MirrorError, SegmentMirror
@@ -34,6 +38,12 @@ log = logging.getLogger(__name__)
 
 # Shown on the live page when a room's agent drops during a recording (the recording goes on in the room).
 OFFLINE_ALERT = "审讯室终端与服务器的连接中断：录音在审讯室本地继续，恢复连接后自动补传"
+
+
+class AgentOffline(Unavailable):
+    """The room's agent is not connected (or did not start): a fault of the room, not of the request (503)."""
+
+    code = "agent_offline"
 
 
 @dataclass
@@ -56,11 +66,17 @@ class StreamReceiver:
         self.settings, self.rooms = settings, rooms
         self._streams: dict[str, _Stream] = {}
         self._opening = threading.Lock()
+        self._standing_by: dict[str, tuple[WebSocket, asyncio.AbstractEventLoop]] = {}
+        self._starting: dict[str, tuple[str, Future, dict]] = {}  # room -> (case_no, session id to come, rules)
 
     async def serve(self, websocket: WebSocket, room: dict) -> None:
         """Run one connection of `room`'s agent (already authenticated and accepted) until it closes."""
         try:
-            hello = _checked_hello(json.loads(await websocket.receive_text()), room["name"])
+            raw = json.loads(await websocket.receive_text())
+            if isinstance(raw, dict) and raw.get("standby") is True and raw.get("room") == room["name"]:
+                await self._stand_by(websocket, room["name"])
+                return
+            hello = _checked_hello(raw, room["name"])
         except (ProtocolError, ValueError, KeyError, TypeError) as exc:
             await _refuse(websocket, REFUSED_REQUEST, f"bad hello: {exc}")
             return
@@ -84,6 +100,45 @@ class StreamReceiver:
                 await previous.close()
         async with stream.lock:
             await self._run_connection(websocket, stream, offset_s)
+
+    # -- agents standing by for the page's start --------------------------------------------------------------
+
+    async def _stand_by(self, websocket: WebSocket, room: str) -> None:
+        """An agent waiting for a session to be started on the page: kept until it goes, or is told to start."""
+        self._standing_by[room] = (websocket, asyncio.get_running_loop())
+        try:
+            await websocket.send_json({"type": "standby"})
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass  # an agent says nothing while it stands by
+        except WebSocketDisconnect:
+            pass
+        finally:
+            if self._standing_by.get(room, (None,))[0] is websocket:
+                del self._standing_by[room]
+
+    def agent_standing_by(self, room: str) -> bool:
+        return room in self._standing_by
+
+    def start_remote(self, room: str, start: dict, *, wait_s: float = 60.0) -> int:
+        """Tell `room`'s standing-by agent to record a session (`start`: case_no, seat_roles, diarizer, channels,
+        duration_s) and wait until its stream has opened the session; its id. Called from a worker thread.
+        Raises AgentOffline when the room's agent is not connected or does not start in `wait_s`."""
+        standing = self._standing_by.get(room)
+        if standing is None:
+            raise AgentOffline(f"room {room}: its agent is not connected",
+                               zh=f"审讯室 {room} 的终端不在线：请检查审讯室电脑上的 bilu agent 和网络")
+        websocket, loop = standing
+        started: Future = Future()
+        rules = {key: start.pop(key) for key in ("rule_set", "conditions") if key in start}
+        self._starting[room] = (start["case_no"], started, rules)
+        try:
+            asyncio.run_coroutine_threadsafe(websocket.send_json({"type": "start", **start}), loop).result(5)
+            return started.result(wait_s)
+        except (TimeoutError, FutureTimeout, RuntimeError) as exc:
+            raise AgentOffline(f"room {room}: its agent did not start recording ({type(exc).__name__})",
+                               zh=f"审讯室 {room} 的终端没有开始录音") from exc
+        finally:
+            self._starting.pop(room, None)
 
     async def _run_connection(self, websocket: WebSocket, stream: _Stream, offset_s: float) -> None:
         stream.connection, stream.loop = websocket, asyncio.get_running_loop()
@@ -165,8 +220,11 @@ class StreamReceiver:
                                           or store.get_session(known["session_id"])["status"] != "transcribing"):
                     self._streams.pop(hello["stream"], None)
                     return None, known["session_id"]
+                waiting = self._starting.get(room["name"])
+                page_start = waiting if known is None and waiting and waiting[0] == hello["case_no"] else None
+                rules = page_start[2] if page_start else {}  # the rule set and conditions chosen on the page
                 request = LiveRequest(case_no=hello["case_no"], room=room["name"], seat_roles=hello["seat_roles"],
-                                      diarizer=hello["diarizer"])
+                                      diarizer=hello["diarizer"], **rules)
                 feed = ReceivedAudio()
                 holder: dict = {}
                 on_stop = lambda: self._request_stop(holder["stream"])  # noqa: E731
@@ -196,6 +254,8 @@ class StreamReceiver:
                 log.info("room %s: session %s taken up again from %.1f s (%d frames stored)", room["name"],
                          session.session_id, from_s, mirror.stored_frames)
             self._streams[hello["stream"]] = stream
+            if page_start is not None and not page_start[1].done():
+                page_start[1].set_result(session.session_id)  # the page's start: its answer
             return stream, None
 
     def _prepare_case(self, store: Store, case_no: str, room: dict) -> None:
@@ -292,4 +352,4 @@ class _suppressed:
         return exc_type is not None and issubclass(exc_type, (RuntimeError, WebSocketDisconnect, OSError))
 
 
-__all__ = ["OFFLINE_ALERT", "StreamReceiver"]
+__all__ = ["AgentOffline", "OFFLINE_ALERT", "StreamReceiver"]

@@ -355,6 +355,49 @@ class RoomAgent:
         return int(_MAX_MESSAGE_S * self.state.sample_rate)
 
 
+def wait_for_start(options: AgentOptions, stop_requested: threading.Event, *,
+                   on_notice: Callable[[str], None] = lambda text: None) -> dict | None:
+    """Stand by for the service's start (a session started on the room's page): the start message
+    (`case_no`, `seat_roles`, `diarizer`, `duration_s`), or None when stop_requested is set first. Reconnects with
+    backoff while the service is away; raises AgentRefused when it refuses the token."""
+    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+    from websockets.sync.client import connect
+
+    url = options.stream_url()
+    context = None
+    if url.startswith("wss://"):
+        context = ssl.create_default_context(cafile=str(options.ca_file) if options.ca_file else None)
+    backoff_s, announced = 0.5, False
+    while not stop_requested.is_set():
+        try:
+            with connect(url, additional_headers={"Authorization": f"Bearer {options.token}"}, ssl=context,
+                         open_timeout=10, ping_interval=5, ping_timeout=10, close_timeout=2) as connection:
+                connection.send(json.dumps({"type": "hello", "protocol": PROTOCOL, "room": options.room,
+                                            "standby": True, "agent_time": time.time()}))
+                while not stop_requested.is_set():
+                    try:
+                        message = json.loads(connection.recv(timeout=0.5))
+                    except TimeoutError:
+                        continue
+                    if message.get("type") == "standby" and not announced:
+                        announced = True
+                        on_notice("已连接服务器，等待在页面上开始录音")
+                    elif message.get("type") == "start":
+                        return message
+                    backoff_s = 0.5
+        except ConnectionClosed as exc:
+            if exc.rcvd is not None and exc.rcvd.code in REFUSALS:
+                raise AgentRefused(f"the service refused the agent: {exc.rcvd.reason or exc.rcvd.code}") from None
+        except InvalidStatus as exc:
+            if exc.response.status_code in (401, 403):
+                raise AgentRefused(f"the service refused the agent (HTTP {exc.response.status_code})") from None
+        except (OSError, InvalidHandshake, TimeoutError):
+            pass
+        stop_requested.wait(backoff_s)
+        backoff_s = min(backoff_s * 2, options.max_backoff_s)
+    return None
+
+
 def _read_frames(path: Path, first: int, count: int, channels: int) -> bytes:
     block = channels * SAMPLE_WIDTH_BYTES
     with open(path, "rb") as f:
@@ -370,4 +413,4 @@ def _segment_start_s(path: Path) -> float:
     return struct.unpack_from("<d", head, 44)[0]
 
 
-__all__ = ["AgentArgumentError", "AgentOptions", "AgentRefused", "RoomAgent", "unfinished_recording"]
+__all__ = ["AgentArgumentError", "AgentOptions", "AgentRefused", "RoomAgent", "unfinished_recording", "wait_for_start"]

@@ -71,9 +71,10 @@ def revoke_room(settings: Settings, name: str) -> None:
 @click.option("--room", required=True, help="This room's name, as in bilu rooms list on the service.")
 @click.option("--token-file", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="A file holding the room's token (bilu rooms token NAME on the service).")
-@click.option("--case", "case_no", required=True, help="Record one session of this case now (created if new).")
+@click.option("--case", "case_no", default=None,
+              help="Record one session of this case now (created if new). Without it: wait for the page's start.")
 @click.option("--duration", "duration_s", type=click.FloatRange(min=0.1), default=None,
-              help="Stop after this many seconds of session (default: Ctrl-C, SIGTERM or the page's stop).")
+              help="With --case: stop after this many seconds of session (default: Ctrl-C, SIGTERM or the page's stop).")
 @click.option("--device", default=None, help="Input device: index or (part of) its name (bilu devices lists them).")
 @click.option("--channels", type=click.IntRange(1, 32), default=1, show_default=True,
               help="Channels to record: one per seat microphone.")
@@ -87,17 +88,22 @@ def revoke_room(settings: Settings, name: str) -> None:
 @click.pass_obj
 def agent(settings: Settings, server_url, room, token_file, case_no, duration_s, device, channels, seat_roles, diarizer,
           spool, ca_file) -> None:
-    """Run on a room's machine: record to this disk first and stream to the service; prints the session id
-    first. A cut link or a restarted service loses nothing: the agent resends what was not acknowledged.
-    Started again after it was killed, it takes up the same session."""
+    """Run on a room's machine: record to this disk first and stream to the service; prints each session id as
+    its recording starts. With --case: one session now. Without: stand by, record each session started on the
+    room's page until it is stopped there, and stand by again (Ctrl-C or SIGTERM ends the agent). A cut link or a
+    restarted service loses nothing: the agent resends what was not acknowledged. Started again after it was
+    killed, it takes up the same session."""
+    import dataclasses
+    import threading
+
     # Only capture/ and the agent: the room's machine need not load the store or the speaker models (10 s).
-    from capture import Microphone
+    from agent.room import AgentArgumentError, AgentOptions, AgentRefused, unfinished_recording, wait_for_start
 
-    from agent.room import AgentArgumentError, AgentOptions, AgentRefused, RoomAgent
-
-    if not case_no.strip() or len(case_no) > 64 or any(ch in case_no for ch in "/\\"):
+    if case_no is not None and (not case_no.strip() or len(case_no) > 64 or any(ch in case_no for ch in "/\\")):
         raise click.BadParameter(f"{case_no!r}: a case number is 1 to 64 characters without / or \\",
                                  param_hint="--case")  # the service checks it in full
+    if duration_s is not None and case_no is None:
+        raise click.UsageError("--duration goes with --case (a session started on the page is stopped there)")
     try:
         token = token_file.read_text(encoding="utf-8").strip()
     except OSError as exc:
@@ -105,17 +111,52 @@ def agent(settings: Settings, server_url, room, token_file, case_no, duration_s,
     if not token:
         raise AgentArgumentError(f"{token_file} holds no token: put the output of `bilu rooms token {room}` in it")
     options = AgentOptions(server_url=server_url, room=room, token=token, spool=spool or Path(settings.home) / "agent",
-                           case_no=case_no, seat_roles=tuple(r.strip() for r in seat_roles.split(",")) if seat_roles else (),
+                           case_no=case_no or "", seat_roles=tuple(r.strip() for r in seat_roles.split(",")) if seat_roles else (),
                            diarizer=diarizer, duration_s=duration_s, ca_file=ca_file)
-    room_agent = RoomAgent(options, on_session=lambda session_id: click.echo(session_id),
-                           on_notice=lambda text: click.echo(f"bilu agent: {text}", err=True))
-    previous = {s: signal.signal(s, lambda *_: room_agent.stop()) for s in (signal.SIGINT, signal.SIGTERM)}
+    options.stream_url()  # a bad --server fails here, before the microphone opens
+    stopping = threading.Event()
+    current: dict = {}
+
+    def stop(*_) -> None:
+        stopping.set()
+        if "agent" in current:
+            current["agent"].stop()
+
+    def notice(text: str) -> None:
+        click.echo(f"bilu agent: {text}", err=True)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with Microphone(device, channels=channels) as microphone:
-            room_agent.run(microphone.chunks(), sample_rate=microphone.sample_rate, channels=channels)
+        if case_no is not None:
+            _record_one(options, device, channels, current, notice)
+            return
+        earlier = unfinished_recording(options.spool, room)
+        if earlier is not None:  # killed mid-session: take it up, until it is stopped on the page
+            notice(f"继续未完成的录音（案件 {earlier.case_no}）")
+            _record_one(dataclasses.replace(options, case_no=earlier.case_no), device, channels, current, notice)
+        while not stopping.is_set():
+            start = wait_for_start(options, stopping, on_notice=notice)
+            if start is None:
+                break
+            _record_one(dataclasses.replace(
+                options, case_no=start["case_no"], seat_roles=tuple(start.get("seat_roles") or options.seat_roles),
+                diarizer=start.get("diarizer") or options.diarizer, duration_s=start.get("duration_s")),
+                device, start.get("channels") or channels, current, notice)
     except AgentRefused as exc:
-        click.echo(f"bilu: error: {exc}; the audio is kept in {room_agent.state.folder}", err=True)
+        where = current["agent"].state.folder if current.get("agent") and current["agent"].state else None
+        click.echo(f"bilu: error: {exc}" + (f"; the audio is kept in {where}" if where else ""), err=True)
         sys.exit(2)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def _record_one(options, device, channels: int, current: dict, notice) -> None:
+    from capture import Microphone
+
+    from agent.room import RoomAgent
+
+    room_agent = RoomAgent(options, on_session=lambda session_id: click.echo(session_id), on_notice=notice)
+    current["agent"] = room_agent
+    with Microphone(device, channels=channels) as microphone:
+        room_agent.run(microphone.chunks(), sample_rate=microphone.sample_rate, channels=channels)

@@ -48,8 +48,9 @@ class StartRecording(BaseModel):
 
 @router.post("/rooms/{room}/sessions", status_code=201, response_model=RecordingStarted)
 def start_recording(room: str, body: StartRecording, user: CurrentUser, store: StoreDep,
-                    settings: SettingsDep, rooms: RoomsDep) -> dict:
-    """Start recording a session in `room` from its microphones; returns the session id."""
+                    settings: SettingsDep, rooms: RoomsDep, http_request: Request) -> dict:
+    """Start recording a session in `room` from its microphones; returns the session id. A room added with
+    `bilu rooms add` records through its agent (told to start; 503 when it is not connected)."""
     from capture import Microphone
 
     check_case_no(body.case_no)
@@ -75,13 +76,29 @@ def start_recording(room: str, body: StartRecording, user: CurrentUser, store: S
             yield mic.chunks()
 
     try:
-        session_id = rooms.start(request, microphone, duration_s=body.duration_s)
+        if _is_agent_room(store, room):  # its microphones are on the room's own machine: its agent records
+            session_id = http_request.app.state.agent_streams.start_remote(room, {
+                "case_no": body.case_no, "seat_roles": list(request.seat_roles), "diarizer": body.diarizer,
+                "channels": body.channels, "duration_s": body.duration_s, "rule_set": body.rule_set,
+                "conditions": tuple(body.conditions)})
+        else:
+            session_id = rooms.start(request, microphone, duration_s=body.duration_s)
     except Exception:
         if new_case:  # opened for this recording, which never started (no device, a full disk): not kept
             store.discard_case_if_unused(body.case_no, actor=user)
         raise
     store.record_audit(user, "session.recording_started", session_id=session_id, detail={"room": room})
     return {"session_id": session_id, "room": room, "websocket": f"/ws/sessions/{session_id}"}
+
+
+def _is_agent_room(store, room: str) -> bool:
+    from cases import RoomNotFound
+
+    try:
+        store.room(room)
+        return True
+    except RoomNotFound:
+        return False
 
 
 def _case_exists(store, case_no: str) -> bool:

@@ -147,3 +147,55 @@ def test_wrong_revoked_and_other_rooms_tokens_are_refused(tmp_path, pulse):  # n
         assert store.list_sessions() == []
         refusals = [row["detail"]["reason"] for row in store.audit_rows() if row["action"] == "agent.refused"]
     assert sorted(refusals) == sorted(["unknown or revoked token"] * 3 + ["another room's token"])
+
+
+@pytest.mark.recognition
+def test_a_standing_by_agent_records_what_the_page_starts_and_stops(tmp_path, opening, pulse):  # noqa: F811
+    import httpx
+
+    from tests.api.helpers import PASSWORD
+
+    service_home, agent_home = tmp_path / "service" / "home", tmp_path / "room" / "home"
+    service_home.mkdir(parents=True), agent_home.mkdir(parents=True)
+    token_file = tmp_path / "room" / "token"
+    token_file.write_text(add_room(service_home))
+    add_room(service_home, "二号讯问室")  # its agent never connects
+    with Store.open(service_home) as store:
+        store.add_user("officer", role="officer", unit="默认单位", password=PASSWORD)
+    service = Service(service_home).start()
+    agent = Agent(agent_home, ["--server", f"http://127.0.0.1:{service.port}", "--room", ROOM, "--token-file",
+                               token_file, "--device", "vmic_stereo", "--channels", "2"], pulse.env)
+    try:
+        deadline = time.monotonic() + 120
+        while "等待在页面上开始录音" not in agent.log() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "等待在页面上开始录音" in agent.log(), agent.log()
+        with httpx.Client(base_url=f"http://127.0.0.1:{service.port}", timeout=180) as client:
+            token = client.post("/auth/tokens", json={"name": "officer", "password": PASSWORD, "label": "t"}).json()["token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            offline = client.post("/rooms/二号讯问室/sessions", headers=headers, json={"case_no": "P-2"})
+            assert offline.status_code == 503 and "不在线" in offline.json()["detail"]
+            started = client.post(f"/rooms/{ROOM}/sessions", headers=headers,
+                                  json={"case_no": "P-1", "channels": 2, "seat_roles": "讯问人,被讯问人"})
+            assert started.status_code == 201, started.text
+            session_id = started.json()["session_id"]
+            assert int(agent.first_line()) == session_id
+            pulse.play(opening, sink="vmic_stereo")
+            stopped = client.post(f"/sessions/{session_id}/stop", headers=headers)
+            assert stopped.status_code == 200 and stopped.json()["status"] == "done", stopped.text
+        deadline = time.monotonic() + 60
+        while agent.log().count("等待在页面上开始录音") < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert agent.process.poll() is None  # standing by again for the next session
+        agent.process.terminate()
+        assert agent.finish(60) == 0, agent.log()
+    finally:
+        if agent.process.poll() is None:
+            agent.process.kill()
+        service.stop()
+    with Store.open(service_home) as store:
+        session = store.get_session(session_id)
+        utterances = store.utterances(session_id)
+    assert service_segments(service_home, session_id) == agent_segments(agent_home)
+    assert session["status"] == "done" and session["duration_s"] > 10.0
+    assert {u["role"] for u in utterances} == {"讯问人", "被讯问人"}
