@@ -263,8 +263,8 @@ class StreamReceiver:
         try:
             store.get_case(case_no)
         except CaseNotFound:  # a new case belongs to the room's unit
-            store.ensure_case(case_no)
-            store.set_case_unit(case_no, room["unit"])
+            store.ensure_case(case_no, actor=f"agent:{room['name']}")
+            store.set_case_unit(case_no, room["unit"], actor=f"agent:{room['name']}")
 
     def _store_audio(self, stream: _Stream, message: bytes) -> None:
         offset, index, start_s, pcm = parse_audio(message)

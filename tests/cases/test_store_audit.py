@@ -79,8 +79,14 @@ def seeded(tmp_path_factory) -> tuple[Path, dict]:
         officer = store.account("officer")
         api_token = store.issue_token(officer, kind="api", lifetime_s=3600, label="test")
         login = store.issue_token(officer, kind="session", lifetime_s=3600, via="json")
+        store.add_room("一号讯问室", unit="默认单位")
+        room_token = store.issue_room_token("一号讯问室")
+        store.add_room("二号讯问室", unit="默认单位")
+        streamed = _session(store, "A-1", kind="live", room="一号讯问室")
+        store.add_agent_stream(streamed, room="一号讯问室", stream_key="0123456789abcdef", clock_offset_s=0.5)
     return home, {"done": done, "failed": failed, "running": running, "live": live, "lines": ids,
-                  "person": person["id"], "api_token": api_token, "login": login}
+                  "person": person["id"], "api_token": api_token, "login": login, "streamed": streamed,
+                  "room_token": room_token}
 
 
 @pytest.fixture
@@ -191,6 +197,23 @@ CALLS = {
     "export_snapshot": lambda st, ids: st.export_snapshot(ids["done"], fmt="json", actor=ACTOR),
     "verify": lambda st, ids: st.verify(),
     "check_export_code": lambda st, ids: st.check_export_code("0123456789ab"),
+    # Rooms and their agents
+    "add_room": lambda st, ids: st.add_room("三号讯问室", unit="默认单位", actor=ACTOR),
+    "room": lambda st, ids: st.room("一号讯问室"),
+    "list_rooms": lambda st, ids: st.list_rooms(),
+    "issue_room_token": lambda st, ids: st.issue_room_token("二号讯问室", actor=ACTOR),
+    "revoke_room_token": lambda st, ids: st.revoke_room_token("一号讯问室", actor=ACTOR),
+    "room_for_token": lambda st, ids: st.room_for_token(ids["room_token"]),
+    "agent_stream": lambda st, ids: st.agent_stream("0123456789abcdef"),
+    "add_agent_stream": lambda st, ids: st.add_agent_stream(ids["live"], room="一号讯问室",
+                                                            stream_key="fedcba9876543210", clock_offset_s=0.0,
+                                                            actor=ACTOR),
+    "set_agent_clock_offset": lambda st, ids: st.set_agent_clock_offset(ids["streamed"], 1.25, actor=ACTOR),
+    "end_agent_stream": lambda st, ids: st.end_agent_stream(ids["streamed"], actor=ACTOR),
+    "open_agent_sessions": lambda st, ids: st.open_agent_sessions(),
+    "add_outage": lambda st, ids: st.add_outage(ids["streamed"], from_epoch_s=1.8e9, to_epoch_s=1.8e9 + 5,
+                                                actor=ACTOR),
+    "outages": lambda st, ids: st.outages(ids["streamed"]),
 }
 
 WRITES = {
@@ -199,6 +222,8 @@ WRITES = {
     "set_transcribed_until", "edit_utterance", "relabel_speaker", "split_utterance", "merge_utterances",
     "add_person", "add_unit", "add_user", "authenticate", "set_password", "update_user", "set_case_unit",
     "assign_case", "unassign_case", "set_session_officers", "issue_token", "revoke_token",
+    "add_room", "issue_room_token", "revoke_room_token", "add_agent_stream", "set_agent_clock_offset",
+    "end_agent_stream", "add_outage",
 }
 """The calls above that change data (checked: `test_the_writing_methods_are_those_that_change_data`)."""
 ACCOUNT_ACTS = {"edit_utterance", "relabel_speaker", "split_utterance", "merge_utterances", "issue_token",
