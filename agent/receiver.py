@@ -11,6 +11,7 @@ the agent's. Acknowledged only after fsync. Fed to the transcriber once: frames 
 again, even when a segment that did not match is received a second time.
 """
 import asyncio
+import contextlib
 import json
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -23,7 +24,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 
 from error_kinds import Unavailable
 
-from capture import read_segments
+from capture import AudioChunk, read_segments
 from capture.mirror import MirrorError, SegmentMirror
 from cases import CaseNotFound, Store, check_case_no
 from diarize import parse_seat_roles
@@ -275,8 +276,6 @@ class StreamReceiver:
             return
         skip = max(0, stream.fed_frames - before)  # fed already (a segment received a second time)
         if skip < chunk.samples.shape[0]:
-            from capture import AudioChunk
-
             stream.feed.put(AudioChunk(samples=chunk.samples[skip:], sample_rate=chunk.sample_rate,
                                        start_s=chunk.start_s + skip / chunk.sample_rate))
         stream.fed_frames = max(stream.fed_frames, before + chunk.samples.shape[0])
@@ -342,14 +341,9 @@ def _with_store(settings: Settings, action):
         return action(store)
 
 
-class _suppressed:
+def _suppressed() -> contextlib.AbstractContextManager:
     """Ignore a socket that is already gone."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        return exc_type is not None and issubclass(exc_type, (RuntimeError, WebSocketDisconnect, OSError))
+    return contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError)
 
 
 __all__ = ["AgentOffline", "OFFLINE_ALERT", "StreamReceiver"]

@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -87,7 +87,6 @@ class _State:
     session_id: int | None = None
     offline_since: float | None = None
     finished: bool = False
-    extra: dict = field(default_factory=dict)
 
     def save(self) -> None:
         data = {"stream": self.stream, "room": self.room, "case_no": self.case_no, "sample_rate": self.sample_rate,
