@@ -1,7 +1,8 @@
 """Sessions, their speakers and findings, and what starting or uploading one answers."""
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 from cases import SESSION_KINDS, SESSION_STATUSES
 from lexicon.findings import STATUSES as FINDING_STATUSES
@@ -65,8 +66,15 @@ class SessionWithFindings(SessionPublic):
     findings: list[FindingPublic]
 
 
+# A room agent's link to the service was down from .. to (README "Room agents"); the audio was kept in the room and
+# sent afterwards. Functional form: "from" is a Python keyword.
+SessionOutage = with_config(ConfigDict(extra="forbid"))(
+    TypedDict("SessionOutage", {"from": Timestamp, "to": Timestamp, "seconds": float}))
+
+
 class SessionDetail(SessionWithFindings):
     officers: list[str]  # user names of who questioned
+    outages: list[SessionOutage]
 
 
 class SpeakerPublic(Public):
