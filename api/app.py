@@ -15,7 +15,7 @@ from engine.rooms import LiveRooms
 from api.routes import (audio, auth, cases, findings, health, pages, people, rooms, search, sessions, speakers, units,
                         uploads, users, utterances)
 from api.routes import integrity  # GET /sessions/{id}/verify
-from api.security import CookieSigner, LoginThrottle, load_secret_key
+from api.security import CookieSigner, load_secret_key
 from engine.settings import Settings
 from api.templating import STATIC_DIR
 from engine.upload_worker import UploadWorker
@@ -55,8 +55,6 @@ def create_app(settings: Settings, *, model=None) -> FastAPI:
     app.state.rooms = LiveRooms(settings, pipeline=app.state.pipeline)
     app.state.upload_worker = UploadWorker(settings, pipeline=app.state.pipeline)
     app.state.cookie_signer = CookieSigner(load_secret_key(settings), max_age_s=int(settings.session_hours * 3600))
-    app.state.login_throttle = LoginThrottle(max_failures=settings.login_max_failures,
-                                             window_s=settings.login_window_s)
     for module in (health, auth, units, users, cases, people, sessions, utterances, speakers, findings, audio, search,
                    rooms, uploads, pages, integrity):
         app.include_router(module.router)

@@ -30,6 +30,7 @@ from cases.errors import (
     UserNotFound,
     UtteranceNotFound,
 )
+from cases.login_throttle import LoginWait, ThrottlePolicy
 from cases.passwords import generate_password
 from cases.search_filters import SearchFilters
 from cases.exports import FORMATS, export
@@ -46,6 +47,8 @@ __all__ = [
     "AccountExists",
     "InvalidAccount",
     "InvalidCorrection",
+    "LoginWait",
+    "ThrottlePolicy",
     "Scope",
     "SearchFilters",
     "SpeakerNotFound",

@@ -396,6 +396,24 @@ def _v8_audit_chain(db: Database) -> None:
     logger.info("audit chain: %d baseline entries for rows stored before migration 8", chained_rows)
 
 
+def _v9_login_failures(db: Database) -> None:
+    """Failed logins per account (address '') and per (account, address), in the database so that an
+    administrator's unlock from the command line reaches the service (cases/login_throttle.py)."""
+    db.execute(
+        """
+        CREATE TABLE login_failures (
+            user_name TEXT NOT NULL,
+            address TEXT NOT NULL,
+            failures INTEGER NOT NULL,
+            last_failed_at REAL NOT NULL,
+            blocked_until REAL NOT NULL,
+            PRIMARY KEY (user_name, address)
+        )
+        """
+    )
+    db.execute("CREATE INDEX login_failures_last ON login_failures (last_failed_at)")
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial_schema", _v1_initial_schema),
     (2, "speaker_turns", _v2_speaker_turns),
@@ -405,6 +423,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (6, "corrections_and_audit", _v6_corrections_and_audit),
     (7, "people", _v7_people),
     (8, "audit_chain", _v8_audit_chain),
+    (9, "login_failures", _v9_login_failures),
 )
 
 

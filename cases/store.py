@@ -16,6 +16,7 @@ writer (cases/concern.py); none reaches into another's private members:
     store.audit        Audit        cases/audit.py         entries for what changes nothing (reads, failed logins);
                                                            reading the audit table
     store.exports      Exports      cases/integrity.py     an export's entry with its read; `bilu verify`
+    store.login_throttle  LoginThrottle  cases/login_throttle.py  failed logins per account and (account, address)
 
 Callers keep the flat names: every public method of a concern is also a method of `Store` with the same name
 and signature (`store.add_user(...)` is `store.accounts.add_user(...)`), generated below from the concern
@@ -56,6 +57,7 @@ from cases.auth_tokens import Tokens
 from cases.case_records import Cases
 from cases.concern import Concern, Shared
 from cases.integrity import Exports
+from cases.login_throttle import LoginThrottle
 from cases.migrations import apply_migrations
 from cases.people import People
 from cases.revisions import Corrections
@@ -74,7 +76,7 @@ BUSY_TIMEOUT_MS = 10_000
 CONCERNS: dict[str, type[Concern]] = {
     "cases": Cases, "sessions": Sessions, "segments": Segments, "corrections": Corrections,
     "case_people": People, "accounts": Accounts, "tokens": Tokens, "access": Access, "full_text": Search,
-    "audit": Audit, "exports": Exports,
+    "audit": Audit, "exports": Exports, "login_throttle": LoginThrottle,
 }
 """The attribute of `Store` that holds each concern, and its class (named apart from every method: `store.people`
 and `store.search` are methods)."""
@@ -94,6 +96,7 @@ class Store:
     full_text: Search
     audit: Audit
     exports: Exports
+    login_throttle: LoginThrottle
 
     def __init__(self, *, home: Path, db: Database) -> None:
         """Use `Store.open(home)`; this only wraps a database that is already set up."""
@@ -109,6 +112,7 @@ class Store:
             "corrections": Corrections(shared), "case_people": People(shared), "accounts": accounts,
             "tokens": Tokens(shared, accounts=accounts), "access": Access(shared), "full_text": Search(shared),
             "audit": Audit(shared), "exports": Exports(shared, sessions=sessions),
+            "login_throttle": LoginThrottle(shared),
         }
         assert {name: type(concern) for name, concern in self._concerns.items()} == CONCERNS
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from cases import Store
+from cases import Store, ThrottlePolicy
 from cases.migrations import immediate_transaction
 from cases.store import CONCERNS, public_methods
 from diarize.types import SpeakerTurn
@@ -30,6 +30,8 @@ SHA = "ab" * 32
 LINES = [(0.5, 4.0, "S1", "现在依法对你进行讯问"), (4.5, 7.0, "S2", "看清楚了"),
          (8.0, 12.0, "S1", "你是否申请回避")]
 ACTOR = "cli:tester"
+THROTTLE = ThrottlePolicy(free_failures=5, account_free_failures=20, first_delay_s=30, max_delay_s=900,
+                          window_s=3600)
 
 
 def _session(store: Store, case_no: str, *, kind: str = "file", room: str = "一号讯问室") -> int:
@@ -79,6 +81,7 @@ def seeded(tmp_path_factory) -> tuple[Path, dict]:
         officer = store.account("officer")
         api_token = store.issue_token(officer, kind="api", lifetime_s=3600, label="test")
         login = store.issue_token(officer, kind="session", lifetime_s=3600, via="json")
+        store.record_login_failure("officer", "10.0.0.1", THROTTLE, actor="anonymous:10.0.0.1")
     return home, {"done": done, "failed": failed, "running": running, "live": live, "lines": ids,
                   "person": person["id"], "api_token": api_token, "login": login}
 
@@ -191,6 +194,12 @@ CALLS = {
     "export_snapshot": lambda st, ids: st.export_snapshot(ids["done"], fmt="json", actor=ACTOR),
     "verify": lambda st, ids: st.verify(),
     "check_export_code": lambda st, ids: st.check_export_code("0123456789ab"),
+    # Failed logins
+    "login_wait": lambda st, ids: st.login_wait("officer", "10.0.0.1"),
+    "record_login_failure": lambda st, ids: st.record_login_failure("officer", "10.0.0.2", THROTTLE, actor=ACTOR),
+    "clear_login_failures": lambda st, ids: st.clear_login_failures("officer", "10.0.0.1", actor=ACTOR),
+    "login_locks": lambda st, ids: st.login_locks(),
+    "unlock_user": lambda st, ids: st.unlock_user("officer", actor=ACTOR),
 }
 
 WRITES = {
@@ -199,6 +208,7 @@ WRITES = {
     "set_transcribed_until", "edit_utterance", "relabel_speaker", "split_utterance", "merge_utterances",
     "add_person", "add_unit", "add_user", "authenticate", "set_password", "update_user", "set_case_unit",
     "assign_case", "unassign_case", "set_session_officers", "issue_token", "revoke_token",
+    "record_login_failure", "clear_login_failures", "unlock_user",
 }
 """The calls above that change data (checked: `test_the_writing_methods_are_those_that_change_data`)."""
 ACCOUNT_ACTS = {"edit_utterance", "relabel_speaker", "split_utterance", "merge_utterances", "issue_token",
