@@ -15,6 +15,7 @@ from cases.accounts import LEVELS, ROLES
 from cases.actors import SYSTEM_ACTOR, Account, Actor
 from cases.errors import (
     AccountExists,
+    CaseExists,
     CaseNotFound,
     InvalidAccount,
     InvalidCaseNumber,
@@ -63,6 +64,7 @@ __all__ = [
     "FORMATS",
     "SESSION_KINDS",
     "SESSION_STATUSES",
+    "CaseExists",
     "CaseNotFound",
     "InvalidCaseNumber",
     "InvalidQuery",

@@ -31,7 +31,8 @@ SEARCH_LIMIT = 100
 
 @router.get("/", response_class=HTMLResponse)
 def cases_page(user: PageUser, store: StoreDep) -> HTMLResponse:
-    return render_page("cases.html", user=user, cases=store.cases_in_scope(scope_of(user)))
+    return render_page("cases.html", user=user, cases=store.cases_in_scope(scope_of(user)),
+                       filing_units=store.units_for_new_cases(user))
 
 
 @router.get("/cases/{case_no}/page", response_class=HTMLResponse)

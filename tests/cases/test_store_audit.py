@@ -109,6 +109,9 @@ CALLS = {
     "discard_case_if_unused": lambda st, ids: st.discard_case_if_unused("B-2", actor=ACTOR),
     "get_case": lambda st, ids: st.get_case("A-1"),
     "list_cases": lambda st, ids: st.list_cases(),
+    "units_for_new_cases": lambda st, ids: st.units_for_new_cases(_officer(st)),
+    "open_case": lambda st, ids: st.open_case("E-5", title="抢劫案", unit="一号中心", actor=ACTOR),
+    "set_case_title": lambda st, ids: st.set_case_title("B-2", "诈骗案", actor=ACTOR),
     # Sessions
     "create_session": lambda st, ids: st.create_session(
         case_no="C-9", room="五号讯问室", kind="file", source_name="x.wav", audio_path="audio/new.wav",
@@ -208,7 +211,7 @@ WRITES = {
     "set_transcribed_until", "edit_utterance", "relabel_speaker", "split_utterance", "merge_utterances",
     "add_person", "add_unit", "add_user", "authenticate", "set_password", "update_user", "set_case_unit",
     "assign_case", "unassign_case", "set_session_officers", "issue_token", "revoke_token",
-    "record_login_failure", "clear_login_failures", "unlock_user",
+    "record_login_failure", "clear_login_failures", "unlock_user", "open_case", "set_case_title",
 }
 """The calls above that change data (checked: `test_the_writing_methods_are_those_that_change_data`)."""
 ACCOUNT_ACTS = {"edit_utterance", "relabel_speaker", "split_utterance", "merge_utterances", "issue_token",
