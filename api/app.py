@@ -42,8 +42,8 @@ def create_app(settings: Settings, *, model=None) -> FastAPI:
     app = FastAPI(
         lifespan=lifespan,
         title="Bilu 笔录",
-        description="Offline Chinese transcription for interview rooms: cases, sessions, transcripts, exports. "
-                    "Log in with POST /auth/login (cookie) or send `Authorization: Bearer` (POST /auth/tokens).",
+        description="离线中文讯问笔录转写：案件、讯问、笔录、导出。用 POST /auth/login 登录（Cookie），"
+                    "或用 POST /auth/tokens 取得令牌后发送 `Authorization: Bearer 令牌`。",
         version="0.1.0",
         # Served below behind a login: even the API's shape is only for users.
         docs_url=None,

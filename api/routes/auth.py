@@ -106,7 +106,7 @@ async def login(request: Request, store: StoreDep, settings: SettingsDep) -> Res
     return response
 
 
-@router.post("/auth/logout", status_code=204, summary="End this browser login (a bearer token stays valid)")
+@router.post("/auth/logout", status_code=204, summary="退出本浏览器的登录（API 令牌仍有效）")
 def logout(auth: Auth, store: StoreDep) -> Response:
     if auth.via == "cookie":
         store.revoke_token(auth.account, auth.token_id)  # a session token's revocation is audited as a logout
@@ -116,7 +116,7 @@ def logout(auth: Auth, store: StoreDep) -> Response:
     return response
 
 
-@router.get("/auth/me", response_model=MePublic)
+@router.get("/auth/me", response_model=MePublic, summary="当前登录的用户")
 def me(auth: Auth, request: Request) -> dict:
     """Who is logged in (and, for a cookie login, the CSRF token the page must send)."""
     body = {"user": auth.account.public(), "via": auth.via}
@@ -125,8 +125,8 @@ def me(auth: Auth, request: Request) -> dict:
     return body
 
 
-@router.post("/auth/tokens", summary="Get an API bearer token (logged in, or with name and password)",
-             response_model=TokenIssued)
+@router.post("/auth/tokens",
+             response_model=TokenIssued, summary="取得 API 令牌（已登录，或用用户名和密码）")
 def create_token(body: TokenRequest, request: Request, auth: OptionalAuth, store: StoreDep,
                  settings: SettingsDep) -> dict:
     """The token is shown only here, once; the store keeps its sha256. Send it as `Authorization: Bearer`."""
@@ -143,12 +143,12 @@ def create_token(body: TokenRequest, request: Request, auth: OptionalAuth, store
     return issued
 
 
-@router.get("/auth/tokens", response_model=list[TokenPublic])
+@router.get("/auth/tokens", response_model=list[TokenPublic], summary="本人的 API 令牌")
 def list_tokens(auth: Auth, store: StoreDep) -> list[dict]:
     return store.list_tokens(auth.account)
 
 
-@router.delete("/auth/tokens/{token_id}", status_code=204)
+@router.delete("/auth/tokens/{token_id}", status_code=204, summary="吊销一个 API 令牌")
 def revoke_token(token_id: int, auth: Auth, store: StoreDep) -> Response:
     if not store.revoke_token(auth.account, token_id):
         raise HTTPException(404, f"you have no live token with id {token_id}")

@@ -46,7 +46,7 @@ class StartRecording(BaseModel):
     duration_s: float | None = Field(None, gt=0, description="Stop by itself after this many seconds.")
 
 
-@router.post("/rooms/{room}/sessions", status_code=201, response_model=RecordingStarted)
+@router.post("/rooms/{room}/sessions", status_code=201, response_model=RecordingStarted, summary="在讯问室开始录音")
 def start_recording(room: str, body: StartRecording, user: CurrentUser, store: StoreDep,
                     settings: SettingsDep, rooms: RoomsDep) -> dict:
     """Start recording a session in `room` from its microphones; returns the session id."""
@@ -92,7 +92,7 @@ def _case_exists(store, case_no: str) -> bool:
         return False
 
 
-@router.post("/sessions/{session_id}/stop", response_model=SessionWithFindings)
+@router.post("/sessions/{session_id}/stop", response_model=SessionWithFindings, summary="结束录音（转写完最后的语句后返回）")
 def stop_recording(session_id: CorrectableSession, user: CurrentUser, store: StoreDep,
                    rooms: RoomsDep) -> dict:
     """Stop a recording; returns once the last words are transcribed and the session is closed."""

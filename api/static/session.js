@@ -201,7 +201,8 @@
       for (const revision of revisions) {
         const [was, now] = describe(revision);
         const item = el("li");
-        item.append(el("div", "rev-head", `${zhDateTime(revision.at)} · ${revision.user} · ${REVISION_KIND[revision.kind] || revision.kind}`),
+        const who = revision.user_display_name || revision.user;  // the name people know, not the login name
+        item.append(el("div", "rev-head", `${zhDateTime(revision.at)} · ${who} · ${REVISION_KIND[revision.kind] || revision.kind}`),
           el("div", "rev-before", `原：${was}`), el("div", "rev-after", `改：${now}`));
         list.append(item);
       }
