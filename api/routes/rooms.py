@@ -17,11 +17,11 @@ from cases import CaseNotFound, check_case_no
 from cases.access import may_correct, scope_of
 from diarize import parse_seat_roles
 
-from api.access import CorrectableSession, CurrentUser
+from api.access import CorrectableSession, CurrentUser, VisibleSession
 from engine.checking import DEFAULT_RULE_SET
 from api.deps import SettingsDep, StoreDep
-from api.schemas import RecordingStarted, SessionWithFindings
-from engine.live import LiveRequest
+from api.schemas import LiveStatus, RecordingStarted, SessionWithFindings
+from engine.live import DEVICE_LOST_ERROR, LiveRequest
 from engine.rooms import LiveRooms
 from api.websocket_auth import websocket_account
 
@@ -50,7 +50,7 @@ class StartRecording(BaseModel):
 def start_recording(room: str, body: StartRecording, user: CurrentUser, store: StoreDep,
                     settings: SettingsDep, rooms: RoomsDep) -> dict:
     """Start recording a session in `room` from its microphones; returns the session id."""
-    from capture import Microphone
+    from capture import Microphone, find_input_device
 
     check_case_no(body.case_no)
     try:
@@ -62,16 +62,18 @@ def start_recording(room: str, body: StartRecording, user: CurrentUser, store: S
         new_case = True
     if not may_correct(user):
         raise HTTPException(403, f"a {user.role} may not start recordings")
+    seat_roles = parse_seat_roles(body.seat_roles) if body.seat_roles else ()
+    # The device is found before anything is stored (its name goes on the session record and the live page).
+    device = find_input_device(body.device, channels=body.channels)
     if new_case:  # a new case belongs to the unit of the officer who opens it
         store.ensure_case(body.case_no, actor=user)
         store.set_case_unit(body.case_no, user.unit_name, actor=user)
-    request = LiveRequest(case_no=body.case_no, room=room, seat_roles=parse_seat_roles(body.seat_roles)
-                          if body.seat_roles else (), diarizer=body.diarizer, rule_set=body.rule_set,
-                          conditions=tuple(body.conditions))
+    request = LiveRequest(case_no=body.case_no, room=room, seat_roles=seat_roles, diarizer=body.diarizer,
+                          rule_set=body.rule_set, conditions=tuple(body.conditions), source_name=device.name)
 
     @contextlib.contextmanager
     def microphone():
-        with Microphone(body.device, channels=body.channels) as mic:
+        with Microphone(device.index, channels=body.channels) as mic:
             yield mic.chunks()
 
     try:
@@ -100,6 +102,21 @@ def stop_recording(session_id: CorrectableSession, user: CurrentUser, store: Sto
         raise HTTPException(409, f"session {session_id} is not recording")
     store.record_audit(user, "session.recording_stopped", session_id=session_id)
     return store.get_session(session_id)
+
+
+@router.get("/sessions/{session_id}/live", response_model=LiveStatus, summary="录音状态：已录时长、录音设备及其是否在送音频")
+def live_status(session_id: VisibleSession, store: StoreDep, rooms: RoomsDep) -> dict:
+    """While the room records: `recording` true, `recorded_s` (audio recorded so far), `audio_age_s` (seconds
+    since the device's last audio: a stalled device shows as a growing age), `device`, `channels`,
+    `sample_rate`. Otherwise `recording` false and the stored session's status, length and device."""
+    running = rooms.live_status(session_id)
+    if running is not None:
+        return {"recording": True, **running}
+    session = store.get_session(session_id)
+    return {"recording": False, "status": session["status"], "recorded_s": session["duration_s"],
+            "audio_age_s": None, "device": session["source_name"], "channels": session["channels"],
+            "sample_rate": session["sample_rate"],
+            "device_lost": (session.get("error") or "").startswith(DEVICE_LOST_ERROR)}
 
 
 @router.websocket("/ws/sessions/{session_id}")

@@ -12,6 +12,7 @@ from api.schemas.sessions import (
     ExportIntegrity,
     ExportedUtterance,
     FindingPublic,
+    LiveStatus,
     RecordingStarted,
     SessionDetail,
     SessionPublic,
@@ -26,7 +27,7 @@ from api.schemas.utterances import RevisionPublic, UtterancePublic, WordPublic
 
 __all__ = [
     "CaseDetail", "CasePublic", "ExportIntegrity", "ExportedUtterance", "FindingPublic", "HealthPublic",
-    "IntegrityProblem", "IntegrityReportPublic", "LoginPublic", "MePublic", "PersonPublic", "RecordingStarted",
+    "IntegrityProblem", "IntegrityReportPublic", "LiveStatus", "LoginPublic", "MePublic", "PersonPublic", "RecordingStarted",
     "RevisionPublic", "SearchHit", "SessionDetail", "SessionMatch", "SessionPublic", "SessionSpeaker",
     "SessionWithFindings", "SpeakerPublic", "SpeakerRelabelled", "TokenIssued", "TokenPublic", "TranscriptExport",
     "UnitPublic", "UnmetStatement", "UploadAccepted", "UserAccount", "UserPublic", "UtterancePublic", "WordPublic",

@@ -334,6 +334,8 @@
     socket.addEventListener("close", () => { tentative.hidden = true; });
     const stop = document.getElementById("stop-recording");
     stop?.addEventListener("click", async () => {
+      // A slip must not end the interview: the next recording would be a new 第 N 次 (static/live.js asks).
+      if (!(await BiluLive.confirmStop())) return;
       stop.disabled = true;
       state.textContent = "正在结束录音，转写最后的语句…";
       try { await api("POST", `${base}/stop`); location.reload(); } catch (exc) {

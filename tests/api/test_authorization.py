@@ -100,6 +100,7 @@ ROUTES = {
     ("GET", "/sessions/{session_id}/speakers"): ("read", f"/sessions/{S}/speakers", None, 200),
     ("GET", "/sessions/{session_id}/findings"): ("read", f"/sessions/{S}/findings", None, 200),
     ("GET", "/sessions/{session_id}/verify"): ("read", f"/sessions/{S}/verify", None, 200),
+    ("GET", "/sessions/{session_id}/live"): ("read", f"/sessions/{S}/live", None, 200),
     ("GET", "/sessions/{session_id}/page"): ("page", f"/sessions/{S}/page", None, 200),
     ("GET", "/cases/{case_no}/page"): ("page", f"/cases/{C}/page", None, 200),
     ("GET", "/search/page"): ("page_public", "/search/page?q=权利", None, 200),
