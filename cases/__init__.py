@@ -5,7 +5,7 @@ session (JSON, SRT, WebVTT, RTTM, 讯问笔录 as text and DOCX).
 The only package that talks to the database. Builds on transcribe (its Utterance type).
 
 `Store` is composed of one class per concern (cases, sessions, segments, corrections, people, accounts, tokens,
-access, search, audit, exports) over one connection and one audit writer; cases/store.py lists them and what a
+access, search, audit, exports, failed logins) over one connection and one audit writer; cases/store.py lists them and what a
 second backend must implement. Every store method that changes data takes the `actor` (an `Account`, a name
 such as "cli:root", or SYSTEM_ACTOR) and appends its audit entry in the transaction of the change.
 """
