@@ -146,6 +146,19 @@ def test_an_officer_opens_a_case_with_a_recording_from_the_case_list(context, da
     assert page.url.endswith("/")
 
 
+def test_an_untitled_case_gets_its_title_on_its_page(context):
+    page = new_page(context)
+    log_in(page, "wang")
+    page.goto(f"/cases/{CASE}/page")  # filed without a title, as bilu transcribe and a first recording do
+    page.fill("#case-title input[name=title]", "孙某故意伤害案")
+    page.click("#case-title button[type=submit]")
+    page.wait_for_selector("#case-title-status:has-text('已保存')")
+    assert page.locator("h1").text_content() == f"案件 {CASE} · 孙某故意伤害案"
+    page.goto("/")
+    row = page.locator("#case-list tr", has_text=CASE)
+    assert row.locator(".case-title").text_content() == "孙某故意伤害案"
+
+
 def test_pages_have_a_favicon_display_names_and_chinese_docs(context, world):
     _, session_id = world
     page = new_page(context)
@@ -178,6 +191,8 @@ def test_a_prosecutors_pages_say_read_only(context, world):
         assert page.locator("#readonly-mark").text_content() == "只读", url
     page.goto("/")
     assert not page.locator("#new-case").count()  # nothing to open a case with
+    page.goto(f"/cases/{CASE}/page")
+    assert page.locator("#readonly-mark").is_visible() and not page.locator("#case-title").count()
 
 
 @pytest.mark.recognition  # the room is transcribed in the service's process
