@@ -8,7 +8,7 @@ from cases import Scope
 
 from api.access import AdminUser, VisibleCase
 from api.deps import StoreDep
-from api.schemas import CasePublic, UserAccount, UserPublic
+from api.schemas import CasePublic, LoginLock, UserAccount, UserPublic, UserUnlocked
 
 router = APIRouter(tags=["users"])
 
@@ -53,13 +53,13 @@ def update_user(name: str, body: UserUpdate, admin: AdminUser, store: StoreDep) 
     return account.public()
 
 
-@router.get("/users/login-locks", summary="正在暂停登录的账号（按账号或按账号与地址）")
+@router.get("/users/login-locks", response_model=list[LoginLock], summary="正在暂停登录的账号（按账号或按账号与地址）")
 def login_locks(admin: AdminUser, store: StoreDep) -> list[dict]:
     """Each held count: the account, the address (null: the whole account), failures, seconds left."""
     return store.login_locks()
 
 
-@router.post("/users/{name}/unlock", summary="解除账号的登录暂停（所有地址），记入审计")
+@router.post("/users/{name}/unlock", response_model=UserUnlocked, summary="解除账号的登录暂停（所有地址），记入审计")
 def unlock_user(name: str, admin: AdminUser, store: StoreDep) -> dict:
     """Forget the account's failed logins from every address, so it may log in at once."""
     cleared = store.unlock_user(name, actor=admin)
