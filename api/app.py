@@ -17,7 +17,7 @@ from api.routes import agents as agent_routes
 from api.routes import (audio, auth, cases, findings, health, pages, people, rooms, search, sessions, speakers, units,
                         uploads, users, utterances)
 from api.routes import integrity  # GET /sessions/{id}/verify
-from api.security import CookieSigner, LoginThrottle, load_secret_key
+from api.security import CookieSigner, load_secret_key
 from engine.settings import Settings
 from api.templating import STATIC_DIR
 from engine.upload_worker import UploadWorker
@@ -44,8 +44,8 @@ def create_app(settings: Settings, *, model=None) -> FastAPI:
     app = FastAPI(
         lifespan=lifespan,
         title="Bilu 笔录",
-        description="Offline Chinese transcription for interview rooms: cases, sessions, transcripts, exports. "
-                    "Log in with POST /auth/login (cookie) or send `Authorization: Bearer` (POST /auth/tokens).",
+        description="离线中文讯问笔录转写：案件、讯问、笔录、导出。用 POST /auth/login 登录（Cookie），"
+                    "或用 POST /auth/tokens 取得令牌后发送 `Authorization: Bearer 令牌`。",
         version="0.1.0",
         # Served below behind a login: even the API's shape is only for users.
         docs_url=None,
@@ -58,8 +58,6 @@ def create_app(settings: Settings, *, model=None) -> FastAPI:
     app.state.upload_worker = UploadWorker(settings, pipeline=app.state.pipeline)
     app.state.agent_streams = StreamReceiver(settings, app.state.rooms)
     app.state.cookie_signer = CookieSigner(load_secret_key(settings), max_age_s=int(settings.session_hours * 3600))
-    app.state.login_throttle = LoginThrottle(max_failures=settings.login_max_failures,
-                                             window_s=settings.login_window_s)
     for module in (health, auth, units, users, cases, people, sessions, utterances, speakers, findings, audio, search,
                    rooms, uploads, pages, integrity, agent_routes):
         app.include_router(module.router)

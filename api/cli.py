@@ -70,6 +70,9 @@ def _store(settings: Settings):
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--case", "case_no", required=True, help="Case number the recording belongs to (created if new).")
+@click.option("--unit", default=None, help="The unit a new case belongs to (bilu units list); default: the default "
+                                           "unit, which only administrators see.")
+@click.option("--title", default=None, help="A new case's title (案件名称); an existing case without one gets it.")
 @click.option("--room", default=None, help="Interview room name.")
 @click.option("--speakers", type=click.IntRange(1, 8), default=None, help="Number of speakers, if known.")
 @click.option("--seat-roles", default="", help="Roles by seat (channel), e.g. 讯问人,被讯问人; one mic: by first speaking.")
@@ -81,9 +84,11 @@ def _store(settings: Settings):
 @click.option("--condition", "conditions", multiple=True,
               help="Conditional requirements to add: minor, deaf_mute, interpreter, ... (repeatable).")
 @click.pass_obj
-def transcribe(settings: Settings, file: Path, case_no, room, speakers, seat_roles, diarizer, hotwords, rule_set,
-               conditions) -> None:
-    """Transcribe a recording (wav, flac, mp3, m4a, ogg) into a new session; prints the session id."""
+def transcribe(settings: Settings, file: Path, case_no, unit, title, room, speakers, seat_roles, diarizer, hotwords,
+               rule_set, conditions) -> None:
+    """Transcribe a recording (wav, flac, mp3, m4a, ogg) into a new session; prints the session id.
+
+    A new case is opened in --unit (else the default unit, with a warning: its officers do not see it there)."""
     from diarize import parse_seat_roles
 
     from engine.pipeline import FileRequest, Pipeline
@@ -106,11 +111,49 @@ def transcribe(settings: Settings, file: Path, case_no, room, speakers, seat_rol
     from engine.recovery import recover_abandoned
 
     pipeline = Pipeline(settings)
-    with _store(settings) as store, TerminalProgress() as progress:
-        # Sessions left by a process that died are finished first (the same model does both).
-        report_recovered(recover_abandoned(settings, store, lambda: pipeline.model))
-        result = pipeline.transcribe_file(store, request, progress=progress.update)
+    with _store(settings) as store:
+        opened = _case_for_transcribe(store, case_no, unit=unit, title=title)
+        try:
+            with TerminalProgress() as progress:
+                # Sessions left by a process that died are finished first (the same model does both).
+                report_recovered(recover_abandoned(settings, store, lambda: pipeline.model))
+                result = pipeline.transcribe_file(store, request, progress=progress.update)
+        except BaseException:
+            if opened:  # opened for this recording, which was refused: not kept empty
+                store.discard_case_if_unused(case_no)
+            raise
     click.echo(result.session_id)
+
+
+def _case_for_transcribe(store, case_no: str, *, unit: str | None, title: str | None) -> bool:
+    """Open the case if it is new (in `unit`, with `title`); True if opened here. An existing case keeps its
+    unit: naming another is an error (moving a case is `bilu units assign-case`)."""
+    from cases import CaseNotFound, check_case_no
+
+    from api.cli_users import _os_user
+
+    check_case_no(case_no)
+    try:
+        case = store.case_in_scope(case_no, _everything())
+    except CaseNotFound:
+        default_unit = store.list_units()[0]["name"]
+        store.open_case(case_no, title=title, unit=unit or default_unit, actor=f"cli:{_os_user()}")
+        if unit is None:
+            click.echo(f"bilu: note: case {case_no} is filed under {default_unit}, which officers do not see; "
+                       f"give --unit, or move it: bilu units assign-case {case_no} UNIT", err=True)
+        return True
+    if unit is not None and unit != case["unit"]:
+        raise click.UsageError(f"case {case_no} belongs to {case['unit']}, not {unit}; "
+                               f"bilu units assign-case {case_no} {unit} moves it")
+    if title is not None and not case["title"]:
+        store.set_case_title(case_no, title, actor=f"cli:{_os_user()}")
+    return False
+
+
+def _everything():
+    from cases import Scope
+
+    return Scope("all")
 
 
 @cli.command()

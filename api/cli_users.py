@@ -74,6 +74,16 @@ def passwd(settings: Settings, name: str, password_stdin: bool) -> None:
     click.echo(f"password of {name} set; their logins and tokens were ended")
 
 
+@users.command("unlock")
+@click.argument("name")
+@click.pass_obj
+def unlock_user(settings: Settings, name: str) -> None:
+    """Let a user held after failed logins log in again at once (from every address)."""
+    with _store(settings) as store:
+        cleared = store.unlock_user(name, actor=f"cli:{_os_user()}")
+    click.echo(f"{name} may log in again" if cleared else f"{name} was not held; nothing to unlock")
+
+
 @users.command("set")
 @click.argument("name")
 @click.option("--role", type=ROLE_CHOICES, default=None)

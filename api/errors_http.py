@@ -72,6 +72,7 @@ MESSAGES_ZH = {
     "unit_not_found": "找不到该单位",
     "user_not_found": "找不到该用户",
     "account_exists": "该名称已被使用",
+    "case_exists": "该案件编号已被使用",
     "correction_invalid": "无法进行该项修改",
     "utterance_not_found": "找不到该句笔录（不存在，或已与相邻语句合并）",
     "speaker_not_found": "找不到该说话人",

@@ -1,4 +1,4 @@
-"""Secrets of the web login: the signing key, the signed session cookie, the CSRF token, login throttling.
+"""Secrets of the web login: the signing key, the signed session cookie, the CSRF token, the login throttle's policy.
 
 The cookie holds a random session token (kept in the store only as its sha256), signed with the service's
 key so that a forged or altered cookie is refused before the database is asked. The CSRF token is derived
@@ -9,15 +9,14 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import math
 import os
 import secrets
-import threading
-import time
-from collections import deque
 from pathlib import Path
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
+from cases.login_throttle import ThrottlePolicy
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,45 +86,20 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
-class LoginThrottle:
-    """Counts failed logins per key ("user:NAME", "addr:IP") in a sliding window; at the limit, 429.
+def throttle_policy(settings: Settings) -> ThrottlePolicy:
+    """How failed logins are held (cases/login_throttle.py keeps the counts, in the database)."""
+    return ThrottlePolicy(free_failures=settings.login_max_failures,
+                          account_free_failures=settings.login_account_max_failures,
+                          first_delay_s=settings.login_delay_s, max_delay_s=settings.login_max_delay_s,
+                          window_s=settings.login_window_s)
 
-    Kept in memory: one `bilu serve` process answers every login; a restart forgets the counts.
-    """
 
-    MAX_KEYS = 100_000
-
-    def __init__(self, *, max_failures: int, window_s: float) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def retry_after_s(self, keys: list[str]) -> int | None:
-        """Seconds to wait if any key is at the limit, else None."""
-        now = time.monotonic()
-        with self._lock:
-            waits = []
-            for key in keys:
-                times = self._recent(key, now)
-                if len(times) >= self.max_failures:
-                    waits.append(times[0] + self.window_s - now)
-        return max(1, int(max(waits)) + 1) if waits else None
-
-    def failed(self, keys: list[str]) -> None:
-        now = time.monotonic()
-        with self._lock:
-            if len(self._failures) >= self.MAX_KEYS:
-                self._failures.clear()  # a flood of names: forget rather than grow without bound
-            for key in keys:
-                self._failures.setdefault(key, deque(maxlen=self.max_failures)).append(now)
-
-    def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.get(key, deque())
-        while times and times[0] <= now - self.window_s:
-            times.popleft()
-        return times
+def zh_wait(seconds: float) -> str:
+    """A wait as a person reads it: 30 秒, 2 分钟, 1 小时 5 分钟 (rounded up: never shorter than it is)."""
+    total = max(1, math.ceil(seconds))
+    if total < 60:
+        return f"{total} 秒"
+    minutes = math.ceil(total / 60)
+    if minutes < 60:
+        return f"{minutes} 分钟"
+    return f"{minutes // 60} 小时" + (f" {minutes % 60} 分钟" if minutes % 60 else "")

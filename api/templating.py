@@ -12,6 +12,8 @@ from pathlib import Path
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from cases import may_correct
+
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -76,7 +78,8 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(static_url=static_url, session_status_zh=SESSION_STATUS_ZH,
-                       finding_status_zh=FINDING_STATUS_ZH, user_role_zh=USER_ROLE_ZH)
+                       finding_status_zh=FINDING_STATUS_ZH, user_role_zh=USER_ROLE_ZH,
+                       read_only=lambda user: user is not None and not may_correct(user))
     env.filters.update(zh_datetime=zh_datetime, clock=clock, zh_duration=zh_duration, marked_pieces=marked_pieces)
     return env
 

@@ -6,7 +6,7 @@ PortAudio library) is loaded only when a device is used.
 """
 from capture.chunk import AudioChunk
 from capture.decode import SAMPLE_RATE, AudioDecodeError, DecodedAudio, decode_file
-from capture.devices import CaptureArgumentError, CaptureError, InputDevice, list_input_devices
+from capture.devices import CaptureArgumentError, CaptureError, InputDevice, find_input_device, list_input_devices
 from capture.microphone import ChunkResampler, DeviceLost, Microphone
 from capture.recorder import RecordingError, SegmentInfo, SegmentRecorder
 from capture.recovery import read_segments, recover_segments, segment_windows
@@ -32,6 +32,7 @@ __all__ = [
     "SegmentRecorder",
     "decode_file",
     "decode_windows",
+    "find_input_device",
     "list_input_devices",
     "probe_file",
     "read_segments",

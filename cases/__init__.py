@@ -5,7 +5,7 @@ session (JSON, SRT, WebVTT, RTTM, 讯问笔录 as text and DOCX).
 The only package that talks to the database. Builds on transcribe (its Utterance type).
 
 `Store` is composed of one class per concern (cases, sessions, segments, corrections, people, accounts, tokens,
-access, search, audit, exports) over one connection and one audit writer; cases/store.py lists them and what a
+access, search, audit, exports, failed logins) over one connection and one audit writer; cases/store.py lists them and what a
 second backend must implement. Every store method that changes data takes the `actor` (an `Account`, a name
 such as "cli:root", or SYSTEM_ACTOR) and appends its audit entry in the transaction of the change.
 """
@@ -15,6 +15,7 @@ from cases.accounts import LEVELS, ROLES
 from cases.actors import SYSTEM_ACTOR, Account, Actor
 from cases.errors import (
     AccountExists,
+    CaseExists,
     CaseNotFound,
     InvalidAccount,
     InvalidCaseNumber,
@@ -30,6 +31,7 @@ from cases.errors import (
     UserNotFound,
     UtteranceNotFound,
 )
+from cases.login_throttle import LoginWait, ThrottlePolicy
 from cases.passwords import generate_password
 from cases.room_agents import RoomNotFound
 from cases.search_filters import SearchFilters
@@ -47,6 +49,8 @@ __all__ = [
     "AccountExists",
     "InvalidAccount",
     "InvalidCorrection",
+    "LoginWait",
+    "ThrottlePolicy",
     "Scope",
     "SearchFilters",
     "SpeakerNotFound",
@@ -62,6 +66,7 @@ __all__ = [
     "FORMATS",
     "SESSION_KINDS",
     "SESSION_STATUSES",
+    "CaseExists",
     "CaseNotFound",
     "InvalidCaseNumber",
     "InvalidQuery",

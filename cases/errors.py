@@ -74,6 +74,12 @@ class AccountExists(Conflict, StoreError):
     code = "account_exists"
 
 
+class CaseExists(Conflict, StoreError):
+    """A case with that case number exists already (opening a new case)."""
+
+    code = "case_exists"
+
+
 class InvalidCorrection(StoreError):
     """A correction that cannot be applied: a split point outside the utterance, merging non-neighbours,
     correcting a session that is still being recorded, ..."""

@@ -437,6 +437,24 @@ def _v9_room_agents(db: Database) -> None:
         db.execute(statement)
 
 
+def _v10_login_failures(db: Database) -> None:
+    """Failed logins per account (address '') and per (account, address), in the database so that an
+    administrator's unlock from the command line reaches the service (cases/login_throttle.py)."""
+    db.execute(
+        """
+        CREATE TABLE login_failures (
+            user_name TEXT NOT NULL,
+            address TEXT NOT NULL,
+            failures INTEGER NOT NULL,
+            last_failed_at REAL NOT NULL,
+            blocked_until REAL NOT NULL,
+            PRIMARY KEY (user_name, address)
+        )
+        """
+    )
+    db.execute("CREATE INDEX login_failures_last ON login_failures (last_failed_at)")
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial_schema", _v1_initial_schema),
     (2, "speaker_turns", _v2_speaker_turns),
@@ -447,6 +465,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (7, "people", _v7_people),
     (8, "audit_chain", _v8_audit_chain),
     (9, "room_agents", _v9_room_agents),
+    (10, "login_failures", _v10_login_failures),
 )
 
 

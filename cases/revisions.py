@@ -236,14 +236,17 @@ class Corrections(Concern):
         """The session's revisions (or one line's), oldest first."""
         if one(self._db, "SELECT 1 FROM sessions WHERE id = ?", [session_id]) is None:
             raise SessionNotFound(f"no session with id {session_id}")
-        where, params = "session_id = ?", [session_id]
+        where, params = "r.session_id = ?", [session_id]
         if utterance_id is not None:
-            where, params = f"{where} AND utterance_id = ?", [session_id, utterance_id]
+            where, params = f"{where} AND r.utterance_id = ?", [session_id, utterance_id]
         return [
             {"id": row["id"], "utterance_id": row["utterance_id"], "speaker_label": row["speaker_label"],
-             "kind": row["kind"], "user": row["user_name"], "at": local_iso(row["created_at"]),
+             "kind": row["kind"], "user": row["user_name"],
+             # The name shown on pages (an account's display name; the login name if the account is gone).
+             "user_display_name": row["display_name"] or row["user_name"], "at": local_iso(row["created_at"]),
              "before": json.loads(row["before_json"]), "after": json.loads(row["after_json"])}
-            for row in self._db.query(f"SELECT * FROM revisions WHERE {where} ORDER BY id", params)
+            for row in self._db.query(f"SELECT r.*, u.display_name FROM revisions r LEFT JOIN users u"
+                                      f" ON u.id = r.user_id WHERE {where} ORDER BY r.id", params)
         ]
 
     # Internals (callers hold the lock, inside a transaction where they write)

@@ -64,6 +64,7 @@ class LiveRequest:
     conditions: tuple[str, ...] = ()
     segment_s: float = 5.0
     hotwords: str | None = None  # words to favour in recognition, in every pass and after a crash
+    source_name: str | None = None  # the input device, as the session record and the live page name it
 
 
 def utterance_message(utterance_id: int | None, u: Utterance, role: str | None) -> dict:
@@ -141,6 +142,9 @@ class LiveSession:
         self._checklist_statuses: list[tuple[str, str]] = []
         self._labeller = None
         self._lock_file = None
+        # What the live page shows of the device: how much audio it gave, and when its last chunk came.
+        self.recorded_s = 0.0
+        self.last_audio_at: float | None = None  # time.monotonic()
         # One transcriber per session: its pass options are also what the session record states.
         self._options = TranscribeOptions(beam_size=settings.asr_beam_size, hotwords=request.hotwords)
         self._transcriber = StreamingTranscriber(model, options=self._options)
@@ -157,7 +161,8 @@ class LiveSession:
         self._labeller = make_online_labeller(diarizer)
         self.channels, self.sample_rate = channels, sample_rate
         self.session_id = self.store.create_session(
-            case_no=self.request.case_no, room=self.request.room, kind="live", source_name=source_name,
+            case_no=self.request.case_no, room=self.request.room, kind="live",
+            source_name=source_name or self.request.source_name,
             audio_path=folder.as_posix(), audio_sha256="", audio_bytes=0, duration_s=0.0, sample_rate=sample_rate,
             channels=channels, diarizer=diarizer, model=self.settings.asr_model,
             # What the streaming passes really use, the seat roles, and the options the rest of the recording is
@@ -238,6 +243,7 @@ class LiveSession:
                 while chunk is not None and not self.stop_requested.is_set():
                     recorder.write(chunk)
                     recorded_s = chunk.start_s + chunk.duration_s
+                    self.recorded_s, self.last_audio_at = recorded_s, time.monotonic()
                     if duration_s is not None and recorded_s >= duration_s:
                         break
                     chunk = next(iterator, None)

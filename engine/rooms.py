@@ -8,6 +8,7 @@ at a time. The recognition model is loaded once, on the first recording, and sha
 import asyncio
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 from capture import CaptureError
@@ -178,6 +179,19 @@ class LiveRooms:
             running.on_stop()
         running.thread.join(wait_s)
         return True
+
+    def live_status(self, session_id: int) -> dict | None:
+        """What the live page shows of a recording here: audio recorded so far, seconds since the device's last
+        chunk (a stalled device shows as a growing age), the device; None if it is not recording here."""
+        running = self._by_session.get(session_id)
+        if running is None or not running.thread.is_alive():
+            return None
+        session = running.session
+        last = session.last_audio_at
+        return {"recorded_s": round(session.recorded_s, 2),
+                "audio_age_s": None if last is None else round(time.monotonic() - last, 2),
+                "device": session.request.source_name, "channels": getattr(session, "channels", None),
+                "sample_rate": getattr(session, "sample_rate", None)}
 
     def listen(self, session_id: int) -> asyncio.Queue | None:
         """A queue of the session's events (those so far first); None if it is not a live session here."""

@@ -35,8 +35,15 @@ class Settings(BaseSettings):
         None, description="Mark the login cookie Secure; default: yes, except over plain http to a loopback address.")
     session_hours: float = Field(12.0, gt=0, le=24 * 30, description="How long a browser login lasts.")
     token_days: int = Field(30, ge=1, le=366, description="Default lifetime of an API token.")
-    login_max_failures: int = Field(5, ge=1, description="Failed logins (per user name, per address) before 429.")
-    login_window_s: int = Field(900, ge=1, description="Failed logins older than this are forgotten.")
+    login_max_failures: int = Field(5, ge=1, description="Failed logins to one account from one address before "
+                                                         "a delay (429) starts there; other addresses are not held.")
+    login_account_max_failures: int = Field(20, ge=1, description="Failed logins to one account from all "
+                                                                  "addresses before the whole account is held.")
+    login_delay_s: float = Field(30.0, gt=0, description="The first delay (seconds); it doubles with each "
+                                                         "further failure.")
+    login_max_delay_s: float = Field(900.0, gt=0, description="The longest delay (seconds).")
+    login_window_s: int = Field(3600, ge=1, description="A count of failed logins is forgotten this long "
+                                                        "(seconds) after its last failure.")
     max_upload_mb: int = Field(1024, ge=1, description="Largest upload (request body, MiB) POST "
                                                        "/cases/{case_no}/recordings accepts; larger gets 413.")
     file_window_s: float = Field(600.0, ge=10, le=24 * 3600, description="A recorded file longer than this (seconds) is decoded, "

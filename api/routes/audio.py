@@ -19,7 +19,8 @@ _AUDIO_TYPES = {".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg"
 
 
 @router.get("/sessions/{session_id}/audio", response_class=FileResponse,
-            responses={206: {"description": "The requested byte range"}, 416: {"description": "Range not satisfiable"}})
+            responses={206: {"description": "所请求的字节范围"}, 416: {"description": "字节范围超出录音长度"}},
+            summary="本次讯问的录音（支持按字节范围回放）")
 def get_audio(session_id: VisibleSession, request: Request, user: CurrentUser, store: StoreDep) -> FileResponse:
     """The whole file, or the byte range asked for with `Range: bytes=START-END`."""
     session = store.get_session(session_id)

@@ -10,7 +10,7 @@ from api.schemas import IntegrityReportPublic
 router = APIRouter(prefix="/sessions", tags=["integrity"])
 
 
-@router.get("/{session_id}/verify", response_model=IntegrityReportPublic)
+@router.get("/{session_id}/verify", response_model=IntegrityReportPublic, summary="完整性校验：审计链、语句与录音文件")
 def verify_session(session_id: VisibleSession, user: CurrentUser, store: StoreDep) -> dict:
     """Walk the audit chain, compare the session's rows and re-hash its audio: `intact`, and each problem
     (kind, subject, detail). Runs in the thread pool: re-hashing hours of audio takes a second or two."""

@@ -5,7 +5,7 @@ the pages' scripts call the JSON API with the login cookie and the CSRF header.
 from datetime import date
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from cases import InvalidQuery, SearchFilters, may_correct, scope_of
 from cases.exports import ANSWERING_ROLES
@@ -18,7 +18,7 @@ from api.access import PageUser
 from engine.checking import DEFAULT_RULE_SET, rule_set_for
 from api.deps import SettingsDep, StoreDep
 from api.errors_http import chinese_message
-from api.templating import render_page
+from api.templating import STATIC_DIR, render_page
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -27,11 +27,16 @@ ROLE_CHOICES = tuple(dict.fromkeys((*ROLES, *ANSWERING_ROLES)))
 EXPORTS = (("docx", "讯问笔录 DOCX"), ("txt", "文本 TXT"), ("json", "JSON"), ("srt", "字幕 SRT"),
            ("vtt", "字幕 VTT"), ("rttm", "说话人 RTTM"))
 SEARCH_LIMIT = 100
+# The API reference's groups (the routes' tags), as an officer reads them.
+TAG_ZH = {"auth": "登录与令牌", "cases": "案件", "people": "案件人员", "sessions": "讯问", "utterances": "语句与修改",
+          "speakers": "说话人", "findings": "程序检查", "audio": "录音回放", "search": "检索", "rooms": "讯问室录音",
+          "uploads": "上传录音", "integrity": "完整性校验", "units": "单位", "users": "用户", "health": "服务状态"}
 
 
 @router.get("/", response_class=HTMLResponse)
 def cases_page(user: PageUser, store: StoreDep) -> HTMLResponse:
-    return render_page("cases.html", user=user, cases=store.cases_in_scope(scope_of(user)))
+    return render_page("cases.html", user=user, cases=store.cases_in_scope(scope_of(user)),
+                       filing_units=store.units_for_new_cases(user))
 
 
 @router.get("/cases/{case_no}/page", response_class=HTMLResponse)
@@ -57,6 +62,13 @@ def session_page(session_id: int, user: PageUser, store: StoreDep,
         role_choices=ROLE_CHOICES, live=live, start_t=t,
         may_correct=may_correct(user) and (live or session["status"] in CORRECTABLE_STATUSES),
     )
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """Public like /static: browsers ask for it on every page (it answered 404 before)."""
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/search/page", response_class=HTMLResponse)
@@ -106,6 +118,7 @@ def api_docs(request: Request, user: PageUser) -> HTMLResponse:
     for path, methods in request.app.openapi()["paths"].items():
         for method, operation in methods.items():
             tag = (operation.get("tags") or ["other"])[0]
+            tag = f"{TAG_ZH[tag]}（{tag}）" if tag in TAG_ZH else tag
             groups.setdefault(tag, []).append({"method": method.upper(), "path": path,
                                                "summary": operation.get("summary", "")})
     return render_page("docs.html", user=user, groups=sorted(groups.items()))

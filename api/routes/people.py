@@ -19,13 +19,13 @@ class PersonCreate(BaseModel):
     wristband_id: str | None = Field(None, max_length=64, description="The case-handling centre's wristband.")
 
 
-@router.get("", response_model=list[PersonPublic])
+@router.get("", response_model=list[PersonPublic], summary="本案的人员（犯罪嫌疑人、被害人、证人等）")
 def list_people(case: VisibleCase, user: CurrentUser, store: StoreDep) -> list[dict]:
     store.record_audit(user, "case.people_read", case_no=case["case_no"])
     return store.people(case["case_no"])
 
 
-@router.post("", status_code=201, response_model=PersonPublic)
+@router.post("", status_code=201, response_model=PersonPublic, summary="新增本案人员")
 def add_person(case: VisibleCase, body: PersonCreate, user: CurrentUser, store: StoreDep) -> dict:
     if not may_correct(user):
         raise HTTPException(403, f"a {user.role} may read this case but not change it")

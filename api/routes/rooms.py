@@ -17,11 +17,11 @@ from cases import CaseNotFound, check_case_no
 from cases.access import may_correct, scope_of
 from diarize import parse_seat_roles
 
-from api.access import CorrectableSession, CurrentUser
+from api.access import CorrectableSession, CurrentUser, VisibleSession
 from engine.checking import DEFAULT_RULE_SET
 from api.deps import SettingsDep, StoreDep
-from api.schemas import RecordingStarted, SessionWithFindings
-from engine.live import LiveRequest
+from api.schemas import LiveStatus, RecordingStarted, SessionWithFindings
+from engine.live import DEVICE_LOST_ERROR, LiveRequest
 from engine.rooms import LiveRooms
 from api.websocket_auth import websocket_account
 
@@ -46,12 +46,12 @@ class StartRecording(BaseModel):
     duration_s: float | None = Field(None, gt=0, description="Stop by itself after this many seconds.")
 
 
-@router.post("/rooms/{room}/sessions", status_code=201, response_model=RecordingStarted)
+@router.post("/rooms/{room}/sessions", status_code=201, response_model=RecordingStarted, summary="在讯问室开始录音")
 def start_recording(room: str, body: StartRecording, user: CurrentUser, store: StoreDep,
                     settings: SettingsDep, rooms: RoomsDep, http_request: Request) -> dict:
     """Start recording a session in `room` from its microphones; returns the session id. A room added with
     `bilu rooms add` records through its agent (told to start; 503 when it is not connected)."""
-    from capture import Microphone
+    from capture import Microphone, find_input_device
 
     check_case_no(body.case_no)
     try:
@@ -63,20 +63,25 @@ def start_recording(room: str, body: StartRecording, user: CurrentUser, store: S
         new_case = True
     if not may_correct(user):
         raise HTTPException(403, f"a {user.role} may not start recordings")
+    seat_roles = parse_seat_roles(body.seat_roles) if body.seat_roles else ()
+    # A room added with `bilu rooms add` has its microphones on its own machine: its agent records. Otherwise the
+    # device is found before anything is stored (its name goes on the session record and the live page).
+    agent_room = _is_agent_room(store, room)
+    device = None if agent_room else find_input_device(body.device, channels=body.channels)
     if new_case:  # a new case belongs to the unit of the officer who opens it
         store.ensure_case(body.case_no, actor=user)
         store.set_case_unit(body.case_no, user.unit_name, actor=user)
-    request = LiveRequest(case_no=body.case_no, room=room, seat_roles=parse_seat_roles(body.seat_roles)
-                          if body.seat_roles else (), diarizer=body.diarizer, rule_set=body.rule_set,
-                          conditions=tuple(body.conditions))
+    request = LiveRequest(case_no=body.case_no, room=room, seat_roles=seat_roles, diarizer=body.diarizer,
+                          rule_set=body.rule_set, conditions=tuple(body.conditions),
+                          source_name=None if device is None else device.name)
 
     @contextlib.contextmanager
     def microphone():
-        with Microphone(body.device, channels=body.channels) as mic:
+        with Microphone(device.index, channels=body.channels) as mic:
             yield mic.chunks()
 
     try:
-        if _is_agent_room(store, room):  # its microphones are on the room's own machine: its agent records
+        if agent_room:
             session_id = http_request.app.state.agent_streams.start_remote(room, {
                 "case_no": body.case_no, "seat_roles": list(request.seat_roles), "diarizer": body.diarizer,
                 "channels": body.channels, "duration_s": body.duration_s, "rule_set": body.rule_set,
@@ -109,7 +114,7 @@ def _case_exists(store, case_no: str) -> bool:
         return False
 
 
-@router.post("/sessions/{session_id}/stop", response_model=SessionWithFindings)
+@router.post("/sessions/{session_id}/stop", response_model=SessionWithFindings, summary="结束录音（转写完最后的语句后返回）")
 def stop_recording(session_id: CorrectableSession, user: CurrentUser, store: StoreDep,
                    rooms: RoomsDep) -> dict:
     """Stop a recording; returns once the last words are transcribed and the session is closed."""
@@ -117,6 +122,21 @@ def stop_recording(session_id: CorrectableSession, user: CurrentUser, store: Sto
         raise HTTPException(409, f"session {session_id} is not recording")
     store.record_audit(user, "session.recording_stopped", session_id=session_id)
     return store.get_session(session_id)
+
+
+@router.get("/sessions/{session_id}/live", response_model=LiveStatus, summary="录音状态：已录时长、录音设备及其是否在送音频")
+def live_status(session_id: VisibleSession, store: StoreDep, rooms: RoomsDep) -> dict:
+    """While the room records: `recording` true, `recorded_s` (audio recorded so far), `audio_age_s` (seconds
+    since the device's last audio: a stalled device shows as a growing age), `device`, `channels`,
+    `sample_rate`. Otherwise `recording` false and the stored session's status, length and device."""
+    running = rooms.live_status(session_id)
+    if running is not None:
+        return {"recording": True, **running}
+    session = store.get_session(session_id)
+    return {"recording": False, "status": session["status"], "recorded_s": session["duration_s"],
+            "audio_age_s": None, "device": session["source_name"], "channels": session["channels"],
+            "sample_rate": session["sample_rate"],
+            "device_lost": (session.get("error") or "").startswith(DEVICE_LOST_ERROR)}
 
 
 @router.websocket("/ws/sessions/{session_id}")

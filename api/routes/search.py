@@ -29,7 +29,7 @@ def search_filters(
 Filters = Annotated[SearchFilters, Depends(search_filters)]
 
 
-@router.get("", response_model=list[SearchHit])
+@router.get("", response_model=list[SearchHit], summary="全文检索语句（中文分词）")
 def search(
     filters: Filters,
     scope: UserScope,
@@ -45,7 +45,7 @@ def search(
     return hits
 
 
-@router.get("/sessions", response_model=list[SessionMatch])
+@router.get("/sessions", response_model=list[SessionMatch], summary="按条件筛选讯问（不需检索词）")
 def search_sessions(filters: Filters, scope: UserScope, store: StoreDep,
                     limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
     """Sessions matching the filters alone (e.g. `missing=any`: those lacking a required statement)."""

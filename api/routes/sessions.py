@@ -35,13 +35,13 @@ class SessionOfficers(BaseModel):
     officers: list[str]
 
 
-@router.get("", response_model=list[SessionPublic])
+@router.get("", response_model=list[SessionPublic], summary="本人可查看的讯问（可按案件）")
 def list_sessions(scope: UserScope, store: StoreDep, case_no: str | None = None) -> list[dict]:
     """The sessions the user may see (of one case, if given)."""
     return store.sessions_in_scope(scope, case_no)
 
 
-@router.get("/{session_id}", response_model=SessionDetail)
+@router.get("/{session_id}", response_model=SessionDetail, summary="一次讯问的详情")
 def get_session(session_id: VisibleSession, user: CurrentUser, store: StoreDep) -> dict:
     session = store.get_session(session_id)
     store.record_audit(user, "session.read", session_id=session_id, case_no=session["case_no"])
@@ -49,7 +49,7 @@ def get_session(session_id: VisibleSession, user: CurrentUser, store: StoreDep) 
     return {**session, "officers": store.session_officers(session_id), "outages": store.outages(session_id)}
 
 
-@router.get("/{session_id}/utterances", response_model=list[UtterancePublic])
+@router.get("/{session_id}/utterances", response_model=list[UtterancePublic], summary="一次讯问的全部语句（含修改后的文字与识别原文）")
 def get_utterances(session_id: VisibleSession, user: CurrentUser, store: StoreDep) -> list[dict]:
     """Each line with its corrected `text` beside the recognizer's `original_text`, and its `version`."""
     utterances = store.utterances(session_id)
@@ -57,14 +57,15 @@ def get_utterances(session_id: VisibleSession, user: CurrentUser, store: StoreDe
     return utterances
 
 
-@router.put("/{session_id}/officers", response_model=list[str])
+@router.put("/{session_id}/officers", response_model=list[str], summary="设定本次讯问的讯问人和记录人")
 def set_officers(session_id: CorrectableSession, body: SessionOfficers, user: CurrentUser, store: StoreDep) -> list[str]:
     """Who questioned in this session (user names): the search filter `officer`."""
     store.set_session_officers(session_id, body.officers, actor=user)
     return store.session_officers(session_id)
 
 
-@router.get("/{session_id}/export", response_class=Response, responses={200: _EXPORT_RESPONSE})
+@router.get("/{session_id}/export", response_class=Response, responses={200: _EXPORT_RESPONSE},
+            summary="导出笔录（DOCX 讯问笔录、TXT、JSON、SRT、VTT、RTTM）")
 def export_session(
     session_id: VisibleSession,
     user: CurrentUser,

@@ -17,13 +17,13 @@ class SpeakerUpdate(BaseModel):
                                   description="Move all their lines to this speaker (created if new).")
 
 
-@router.get("", response_model=list[SpeakerPublic])
+@router.get("", response_model=list[SpeakerPublic], summary="本次讯问的说话人及其角色")
 def list_speakers(session_id: VisibleSession, store: StoreDep) -> list[dict]:
     """Each speaker's label, role, channel and version (send the version back when relabelling)."""
     return store.speakers(session_id)
 
 
-@router.patch("/{label}", response_model=SpeakerRelabelled)
+@router.patch("/{label}", response_model=SpeakerRelabelled, summary="修改说话人的标签或角色")
 def relabel_speaker(session_id: CorrectableSession, label: str, body: SpeakerUpdate, user: CurrentUser,
                     store: StoreDep, settings: SettingsDep) -> dict:
     given = body.model_fields_set - {"version"}

@@ -17,11 +17,11 @@ class UnitCreate(BaseModel):
     parent: str | None = Field(None, description="A centre's city bureau, a unit's centre; none for a city.")
 
 
-@router.get("", response_model=list[UnitPublic])
+@router.get("", response_model=list[UnitPublic], summary="单位列表")
 def list_units(user: CurrentUser, store: StoreDep) -> list[dict]:
     return store.list_units()
 
 
-@router.post("", status_code=201, response_model=UnitPublic)
+@router.post("", status_code=201, response_model=UnitPublic, summary="新增单位（管理员）")
 def add_unit(body: UnitCreate, admin: AdminUser, store: StoreDep) -> dict:
     return store.add_unit(body.name, level=body.level, parent=body.parent, actor=admin)

@@ -74,6 +74,7 @@ def declared_size_within_limit(request: Request, settings: SettingsDep) -> None:
     openapi_extra={"requestBody": _FORM_SCHEMA},
     responses={413: {"description": "The body is larger than BILU_MAX_UPLOAD_MB"},
                422: {"description": "Bad form or bad audio; `detail` names the problem"}},
+    summary="上传录音文件到案件，后台转写",
 )
 async def upload_recording(
     case_no: str,

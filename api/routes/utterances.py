@@ -34,14 +34,14 @@ class MergeRequest(BaseModel):
     with_version: int
 
 
-@router.get("/utterances/{utterance_id}", response_model=UtterancePublic)
+@router.get("/utterances/{utterance_id}", response_model=UtterancePublic, summary="一条语句")
 def get_utterance(session_id: VisibleSession, utterance_id: int, user: CurrentUser, store: StoreDep) -> dict:
     utterance = store.utterance(session_id, utterance_id)
     store.record_audit(user, "utterance.read", session_id=session_id, detail={"utterance_id": utterance_id})
     return utterance
 
 
-@router.patch("/utterances/{utterance_id}", response_model=UtterancePublic)
+@router.patch("/utterances/{utterance_id}", response_model=UtterancePublic, summary="修改一条语句（文字、说话人或角色）")
 def edit_utterance(session_id: CorrectableSession, utterance_id: int, body: UtteranceUpdate, user: CurrentUser,
                    store: StoreDep, settings: SettingsDep) -> dict:
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
@@ -50,7 +50,7 @@ def edit_utterance(session_id: CorrectableSession, utterance_id: int, body: Utte
     return after
 
 
-@router.post("/utterances/{utterance_id}/split", response_model=list[UtterancePublic])
+@router.post("/utterances/{utterance_id}/split", response_model=list[UtterancePublic], summary="在某一时刻把一条语句拆成两条")
 def split_utterance(session_id: CorrectableSession, utterance_id: int, body: SplitRequest, user: CurrentUser,
                     store: StoreDep, settings: SettingsDep) -> list[dict]:
     """Two lines: the first keeps the id; the words go to the side their middle falls on."""
@@ -60,7 +60,7 @@ def split_utterance(session_id: CorrectableSession, utterance_id: int, body: Spl
     return [first, second]
 
 
-@router.post("/utterances/{utterance_id}/merge", response_model=UtterancePublic)
+@router.post("/utterances/{utterance_id}/merge", response_model=UtterancePublic, summary="把一条语句与下一条合并")
 def merge_utterances(session_id: CorrectableSession, utterance_id: int, body: MergeRequest, user: CurrentUser,
                      store: StoreDep, settings: SettingsDep) -> dict:
     """One line (the earlier one's id) from two neighbours."""
@@ -70,7 +70,7 @@ def merge_utterances(session_id: CorrectableSession, utterance_id: int, body: Me
     return merged
 
 
-@router.get("/utterances/{utterance_id}/revisions", response_model=list[RevisionPublic])
+@router.get("/utterances/{utterance_id}/revisions", response_model=list[RevisionPublic], summary="一条语句的修改记录")
 def utterance_revisions(session_id: VisibleSession, utterance_id: int, user: CurrentUser, store: StoreDep) -> list[dict]:
     """The line's history: who changed what, when, from what to what."""
     revisions = store.revisions(session_id, utterance_id)
@@ -78,7 +78,7 @@ def utterance_revisions(session_id: VisibleSession, utterance_id: int, user: Cur
     return revisions
 
 
-@router.get("/revisions", response_model=list[RevisionPublic])
+@router.get("/revisions", response_model=list[RevisionPublic], summary="本次讯问的全部修改记录")
 def session_revisions(session_id: VisibleSession, user: CurrentUser, store: StoreDep) -> list[dict]:
     revisions = store.revisions(session_id)
     store.record_audit(user, "revisions.read", session_id=session_id)

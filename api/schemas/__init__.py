@@ -2,7 +2,7 @@
 
 Request bodies (`…Create`, `…Update`) stay beside their routes; these are the `…Public` side.
 """
-from api.schemas.accounts import UnitPublic, UserAccount, UserPublic
+from api.schemas.accounts import LoginLock, UnitPublic, UserAccount, UserPublic, UserUnlocked
 from api.schemas.auth import LoginPublic, MePublic, TokenIssued, TokenPublic
 from api.schemas.cases import CaseDetail, CasePublic, PersonPublic
 from api.schemas.integrity import IntegrityProblem, IntegrityReportPublic
@@ -12,6 +12,7 @@ from api.schemas.sessions import (
     ExportIntegrity,
     ExportedUtterance,
     FindingPublic,
+    LiveStatus,
     RecordingStarted,
     SessionDetail,
     SessionPublic,
@@ -26,8 +27,8 @@ from api.schemas.utterances import RevisionPublic, UtterancePublic, WordPublic
 
 __all__ = [
     "CaseDetail", "CasePublic", "ExportIntegrity", "ExportedUtterance", "FindingPublic", "HealthPublic",
-    "IntegrityProblem", "IntegrityReportPublic", "LoginPublic", "MePublic", "PersonPublic", "RecordingStarted",
+    "IntegrityProblem", "IntegrityReportPublic", "LiveStatus", "LoginLock", "LoginPublic", "MePublic", "PersonPublic", "RecordingStarted",
     "RevisionPublic", "SearchHit", "SessionDetail", "SessionMatch", "SessionPublic", "SessionSpeaker",
     "SessionWithFindings", "SpeakerPublic", "SpeakerRelabelled", "TokenIssued", "TokenPublic", "TranscriptExport",
-    "UnitPublic", "UnmetStatement", "UploadAccepted", "UserAccount", "UserPublic", "UtterancePublic", "WordPublic",
+    "UnitPublic", "UnmetStatement", "UploadAccepted", "UserAccount", "UserPublic", "UserUnlocked", "UtterancePublic", "WordPublic",
 ]

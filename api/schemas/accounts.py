@@ -32,3 +32,17 @@ class UserAccount(UserPublic):
 
     active: bool
     created_at: Timestamp
+
+
+class LoginLock(Public):
+    """A held count of failed logins (GET /users/login-locks)."""
+
+    name: str  # the account tried (or a name that is no account)
+    address: str | None  # none: the whole account is held, from every address
+    failures: int
+    wait_s: float  # seconds left
+
+
+class UserUnlocked(Public):
+    name: str
+    counts_cleared: int  # 0: the account was not held

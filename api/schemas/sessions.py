@@ -2,7 +2,7 @@
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, with_config
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 from cases import SESSION_KINDS, SESSION_STATUSES
 from lexicon.findings import STATUSES as FINDING_STATUSES
@@ -92,6 +92,19 @@ class RecordingStarted(Public):
     session_id: int
     room: str
     websocket: Annotated[str, Field(description="Where to follow the recording's events.")]
+
+
+class LiveStatus(Public):
+    """A recording's state for the live page (GET /sessions/{id}/live)."""
+
+    recording: bool
+    recorded_s: Annotated[float, Field(description="Audio recorded so far (seconds); once stopped, the length.")]
+    audio_age_s: Annotated[float | None, Field(description="Seconds since the device's last audio (recording).")]
+    device: str | None  # the input device's name
+    channels: int | None
+    sample_rate: int | None
+    status: NotRequired[Literal[SESSION_STATUSES]]  # once stopped: the session's status
+    device_lost: NotRequired[bool]  # once stopped: whether the device was lost
 
 
 class UploadAccepted(Public):

@@ -34,7 +34,8 @@ class RevisionPublic(Public):
     utterance_id: int | None  # none for a speaker's relabelling
     speaker_label: str | None
     kind: Literal["text", "speaker", "role", "relabel", "split", "merge"]
-    user: str
+    user: str  # the login name
+    user_display_name: str  # the name people know (the history shows it); the login name for an account gone
     at: Timestamp
     before: Annotated[dict[str, Any], Field(description="The changed fields (or lines) before, with their version.")]
     after: Annotated[dict[str, Any], Field(description="The same after the change.")]

@@ -56,3 +56,25 @@
     }
   });
 })();
+
+// The case's title (案件名称): a case filed by the command line or a first recording has none until it is given.
+(() => {
+  const form = document.getElementById("case-title");
+  if (!form) return;
+  const status = document.getElementById("case-title-status");
+  const error = document.getElementById("case-title-error");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    status.textContent = "";
+    error.textContent = "";
+    const title = String(new FormData(form).get("title") || "").trim();
+    try {
+      const saved = await Bilu.api("PATCH", `/cases/${encodeURIComponent(form.dataset.caseNo)}`, { title: title || null });
+      const heading = document.querySelector("h1");
+      heading.textContent = `案件 ${saved.case_no}${saved.title ? ` · ${saved.title}` : ""}`;
+      status.textContent = "已保存";
+    } catch (exc) {
+      error.textContent = `无法保存：${exc.message}`;
+    }
+  });
+})();

@@ -60,5 +60,5 @@ const Bilu = (() => {
     });
   }
 
-  return { api, ApiError, clock, zhDateTime, el };
+  return { api, ApiError, clock, zhDateTime, el, csrfToken };
 })();

@@ -201,7 +201,8 @@
       for (const revision of revisions) {
         const [was, now] = describe(revision);
         const item = el("li");
-        item.append(el("div", "rev-head", `${zhDateTime(revision.at)} · ${revision.user} · ${REVISION_KIND[revision.kind] || revision.kind}`),
+        const who = revision.user_display_name || revision.user;  // the name people know, not the login name
+        item.append(el("div", "rev-head", `${zhDateTime(revision.at)} · ${who} · ${REVISION_KIND[revision.kind] || revision.kind}`),
           el("div", "rev-before", `原：${was}`), el("div", "rev-after", `改：${now}`));
         list.append(item);
       }
@@ -340,6 +341,8 @@
     socket.addEventListener("close", () => { tentative.hidden = true; });
     const stop = document.getElementById("stop-recording");
     stop?.addEventListener("click", async () => {
+      // A slip must not end the interview: the next recording would be a new 第 N 次 (static/live.js asks).
+      if (!(await BiluLive.confirmStop())) return;
       stop.disabled = true;
       state.textContent = "正在结束录音，转写最后的语句…";
       try { await api("POST", `${base}/stop`); location.reload(); } catch (exc) {

@@ -55,8 +55,9 @@ def test_repeated_failures_are_throttled_with_429(client):
         assert client.post("/auth/login", json={"name": "li", "password": "wrong-one!"}).status_code == 401
     throttled = client.post("/auth/login", json={"name": "li", "password": PASSWORD})
     assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 0
-    # the address is throttled too, whatever name it tries
-    assert client.post("/auth/tokens", json={"name": "other", "password": "whatever1"}).status_code == 429
+    # Issue 16: the address alone is no longer held (a station behind one NAT address shares it): another
+    # account from the same address is answered on its merits (tests/api/test_login_throttle.py has the rest).
+    assert client.post("/auth/tokens", json={"name": "other", "password": "whatever1"}).status_code == 401
 
 
 def test_logout_ends_the_cookie_session(client):

@@ -113,6 +113,14 @@ def test_what_each_json_route_returns_is_what_the_document_says(settings, docume
         _conforms(document, "get", "/cases/{case_no}/prosecutors",
                   client.get(f"/cases/{CASE}/prosecutors", headers=admin))
         _conforms(document, "get", "/cases", client.get("/cases", headers=officer))
+        _conforms(document, "post", "/cases", client.post("/cases", json={"case_no": "S-2026-2", "title": "盗窃案"},
+                                                          headers=officer))
+        _conforms(document, "patch", "/cases/{case_no}", client.patch("/cases/S-2026-2", json={"title": "抢劫案"},
+                                                                      headers=officer))
+        for _ in range(5):  # held after five failures: an entry for the administrator's list
+            client.post("/auth/login", json={"name": "officer", "password": "wrong-pass"})
+        _conforms(document, "get", "/users/login-locks", client.get("/users/login-locks", headers=admin))
+        _conforms(document, "post", "/users/{name}/unlock", client.post("/users/officer/unlock", headers=admin))
         _conforms(document, "get", "/cases/{case_no}", client.get(f"/cases/{CASE}", headers=officer))
         _conforms(document, "post", "/cases/{case_no}/people", client.post(
             f"/cases/{CASE}/people", json={"name": "张三", "role": "犯罪嫌疑人", "wristband_id": "W-1"}, headers=officer))
@@ -154,6 +162,7 @@ def test_what_each_json_route_returns_is_what_the_document_says(settings, docume
 
         _conforms(document, "get", f"{base}/findings", client.get(f"/sessions/{session_id}/findings", headers=officer))
         _conforms(document, "get", f"{base}/verify", client.get(f"/sessions/{session_id}/verify", headers=officer))
+        _conforms(document, "get", f"{base}/live", client.get(f"/sessions/{session_id}/live", headers=officer))
         export = client.get(f"/sessions/{session_id}/export", params={"format": "json"}, headers=officer)
         _conforms(document, "get", f"{base}/export", export)
         assert export.json()["integrity"]["entries"] > 0

@@ -260,6 +260,7 @@ def test_the_live_view_grows_while_a_room_records(page, world, pulse, data_dir, 
     page.wait_for_selector("#lines li.line", timeout=30_000)  # committed lines arrive over the WebSocket
     player.join()
     page.click("#stop-recording")
+    page.click("#stop-confirm-yes")  # issue 16: 结束录音 asks first (tests/api/test_pages_officer.py)
     page.wait_for_selector("#player[src]", timeout=60_000)  # stopped: the page reloads with the recording
     lines = page.locator("#lines li.line")
     assert lines.count() >= 2

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from cases import Store
+from cases import Store, ThrottlePolicy
 from cases.migrations import immediate_transaction
 from cases.store import CONCERNS, public_methods
 from diarize.types import SpeakerTurn
@@ -30,6 +30,8 @@ SHA = "ab" * 32
 LINES = [(0.5, 4.0, "S1", "现在依法对你进行讯问"), (4.5, 7.0, "S2", "看清楚了"),
          (8.0, 12.0, "S1", "你是否申请回避")]
 ACTOR = "cli:tester"
+THROTTLE = ThrottlePolicy(free_failures=5, account_free_failures=20, first_delay_s=30, max_delay_s=900,
+                          window_s=3600)
 
 
 def _session(store: Store, case_no: str, *, kind: str = "file", room: str = "一号讯问室") -> int:
@@ -84,6 +86,7 @@ def seeded(tmp_path_factory) -> tuple[Path, dict]:
         store.add_room("二号讯问室", unit="默认单位")
         streamed = _session(store, "A-1", kind="live", room="一号讯问室")
         store.add_agent_stream(streamed, room="一号讯问室", stream_key="0123456789abcdef", clock_offset_s=0.5)
+        store.record_login_failure("officer", "10.0.0.1", THROTTLE, actor="anonymous:10.0.0.1")
     return home, {"done": done, "failed": failed, "running": running, "live": live, "lines": ids,
                   "person": person["id"], "api_token": api_token, "login": login, "streamed": streamed,
                   "room_token": room_token}
@@ -112,6 +115,9 @@ CALLS = {
     "discard_case_if_unused": lambda st, ids: st.discard_case_if_unused("B-2", actor=ACTOR),
     "get_case": lambda st, ids: st.get_case("A-1"),
     "list_cases": lambda st, ids: st.list_cases(),
+    "units_for_new_cases": lambda st, ids: st.units_for_new_cases(_officer(st)),
+    "open_case": lambda st, ids: st.open_case("E-5", title="抢劫案", unit="一号中心", actor=ACTOR),
+    "set_case_title": lambda st, ids: st.set_case_title("B-2", "诈骗案", actor=ACTOR),
     # Sessions
     "create_session": lambda st, ids: st.create_session(
         case_no="C-9", room="五号讯问室", kind="file", source_name="x.wav", audio_path="audio/new.wav",
@@ -214,6 +220,12 @@ CALLS = {
     "add_outage": lambda st, ids: st.add_outage(ids["streamed"], from_epoch_s=1.8e9, to_epoch_s=1.8e9 + 5,
                                                 actor=ACTOR),
     "outages": lambda st, ids: st.outages(ids["streamed"]),
+    # Failed logins
+    "login_wait": lambda st, ids: st.login_wait("officer", "10.0.0.1"),
+    "record_login_failure": lambda st, ids: st.record_login_failure("officer", "10.0.0.2", THROTTLE, actor=ACTOR),
+    "clear_login_failures": lambda st, ids: st.clear_login_failures("officer", "10.0.0.1", actor=ACTOR),
+    "login_locks": lambda st, ids: st.login_locks(),
+    "unlock_user": lambda st, ids: st.unlock_user("officer", actor=ACTOR),
 }
 
 WRITES = {
@@ -224,6 +236,7 @@ WRITES = {
     "assign_case", "unassign_case", "set_session_officers", "issue_token", "revoke_token",
     "add_room", "issue_room_token", "revoke_room_token", "add_agent_stream", "set_agent_clock_offset",
     "end_agent_stream", "add_outage",
+    "record_login_failure", "clear_login_failures", "unlock_user", "open_case", "set_case_title",
 }
 """The calls above that change data (checked: `test_the_writing_methods_are_those_that_change_data`)."""
 ACCOUNT_ACTS = {"edit_utterance", "relabel_speaker", "split_utterance", "merge_utterances", "issue_token",
