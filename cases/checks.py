@@ -9,6 +9,7 @@ import re
 from pathlib import PurePosixPath
 
 from cases.errors import InvalidCaseNumber, StoreError
+from transcribe.hallucination import REASONS
 
 MAX_CASE_NO_CHARS = 64
 MAX_SECONDS = 366 * 24 * 3600  # a time in a recording: a year is far beyond any, and stays inside SQLite's integers
@@ -89,6 +90,24 @@ def checked_probability(probability: float) -> float:
     if not isinstance(probability, (int, float)) or not 0.0 <= probability <= 1.0:
         raise StoreError(f"a word probability must be a number from 0 to 1, not {probability!r}")
     return float(probability)
+
+
+def utterance_marks(utterance) -> dict:
+    """The columns of an utterance's suspicion and audio measure (NULL where it was not judged), checked."""
+    if utterance.suspect is not None and utterance.suspect not in REASONS:
+        raise StoreError(f"an utterance's suspect reason must be one of {', '.join(REASONS)} or None, "
+                         f"not {utterance.suspect!r}")
+    measured = utterance.speech_probability is not None
+    if measured and not 0.0 <= utterance.speech_probability <= 1.0:
+        raise StoreError(f"a speech probability must be a number from 0 to 1, not {utterance.speech_probability!r}")
+    if utterance.energy_db is not None and not math.isfinite(utterance.energy_db):
+        raise StoreError(f"an utterance's energy_db must be a finite number, not {utterance.energy_db!r}")
+    return {
+        "suspect": utterance.suspect,
+        "not_speech": int(bool(utterance.not_speech)) if measured or utterance.not_speech else None,
+        "speech_probability": float(utterance.speech_probability) if measured else None,
+        "energy_db": None if utterance.energy_db is None else float(utterance.energy_db),
+    }
 
 
 def checked_sha256(audio_sha256: str) -> str | None:

@@ -3,7 +3,9 @@
 Pure functions of (session, utterances) exactly as `Store.get_session` and `Store.utterances`
 return them: no database access here, so the api can export what it already holds.
 Cues are one per utterance, in start order; utterances with empty text make no subtitle cue
-(there is nothing to show) but still count as speech in RTTM.
+(there is nothing to show) but still count as speech in RTTM. The 讯问笔录 (text, and DOCX through
+`record_turns`) leaves out a line that is not `in_record` (its audio is not speech, or an officer kept it
+out: cases/reads.py); every other export keeps every line, with its marks in the JSON.
 
 A signed export (`integrity`, from `Store.export_snapshot`) carries the audit chain head: the JSON under
 "integrity", the 讯问笔录 (text and DOCX) as a last line 校验码：… that `bilu verify --code` matches later.
@@ -77,6 +79,12 @@ def export_json(session: dict, utterances: list[dict], *, integrity: dict | None
                 "channel": utterance["channel"],
                 "text": utterance["text"],
                 "committed": utterance.get("committed", True),
+                "suspect": utterance.get("suspect"),
+                "not_speech": utterance.get("not_speech", False),
+                "speech_probability": utterance.get("speech_probability"),
+                "energy_db": utterance.get("energy_db"),
+                "suspect_decision": utterance.get("suspect_decision"),
+                "in_record": utterance.get("in_record", True),
                 "words": [
                     {
                         "start_s": word["start_s"],

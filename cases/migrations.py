@@ -455,6 +455,44 @@ def _v10_login_failures(db: Database) -> None:
     db.execute("CREATE INDEX login_failures_last ON login_failures (last_failed_at)")
 
 
+def _v11_suspect_utterances(db: Database) -> None:
+    """Text the recognizer may have invented is kept and marked, never deleted (issue 15).
+
+    - `utterances.suspect`: why the filters doubt the line ("caption", "loop", "no_speech",
+      "no_speech_audio"), NULL if nothing does; `speech_probability` and `energy_db`: the independent audio
+      measure over its span (Silero's mean; level above the noise floor); `not_speech` (0/1): that measure
+      says the audio is not speech, so the line is left out of the written record until an officer decides;
+      `suspect_decision`: that decision ("kept_out" confirms, "restored" puts it back), each one a revision.
+      NULL in every row stored before: they were not judged (and their audit digests stay as they were).
+    - `revisions.kind` also takes 'suspect'. SQLite cannot alter a CHECK constraint, so the table is rebuilt
+      with the same columns and ids (what sqlite-utils' `transform` does), in this migration's transaction.
+    """
+    for column in ("suspect TEXT", "not_speech INTEGER", "speech_probability REAL", "energy_db REAL",
+                   "suspect_decision TEXT CHECK (suspect_decision IN ('kept_out', 'restored'))"):
+        db.execute(f"ALTER TABLE utterances ADD COLUMN {column}")
+    db.execute(
+        """
+        CREATE TABLE revisions_v11 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            utterance_id INTEGER,
+            speaker_label TEXT,
+            kind TEXT NOT NULL CHECK (kind IN ('text', 'speaker', 'role', 'relabel', 'split', 'merge', 'suspect')),
+            user_id INTEGER REFERENCES users(id),
+            user_name TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            before_json TEXT NOT NULL,
+            after_json TEXT NOT NULL
+        )
+        """
+    )
+    columns = "id, session_id, utterance_id, speaker_label, kind, user_id, user_name, created_at, before_json, after_json"
+    db.execute(f"INSERT INTO revisions_v11 ({columns}) SELECT {columns} FROM revisions ORDER BY id")
+    db.execute("DROP TABLE revisions")
+    db.execute("ALTER TABLE revisions_v11 RENAME TO revisions")
+    db.execute("CREATE INDEX revisions_session ON revisions (session_id, utterance_id)")
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial_schema", _v1_initial_schema),
     (2, "speaker_turns", _v2_speaker_turns),
@@ -466,6 +504,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (8, "audit_chain", _v8_audit_chain),
     (9, "room_agents", _v9_room_agents),
     (10, "login_failures", _v10_login_failures),
+    (11, "suspect_utterances", _v11_suspect_utterances),
 )
 
 

@@ -89,7 +89,8 @@ def read_utterances(db: Database, session_id: int, *, utterance_id: int | None =
         )
     rows = db.query(
         "SELECT u.id, u.seq, u.start_ms, u.end_ms, u.speaker, COALESCE(u.role, sp.role) AS role, u.channel,"
-        " u.text, u.original_text, u.version, u.committed FROM utterances u"
+        " u.text, u.original_text, u.version, u.committed, u.suspect, u.not_speech, u.speech_probability,"
+        " u.energy_db, u.suspect_decision FROM utterances u"
         " LEFT JOIN speakers sp ON sp.session_id = u.session_id AND sp.label = u.speaker"
         f" WHERE u.session_id = ? AND u.merged_into IS NULL{only} ORDER BY u.start_ms, u.seq",
         params,
@@ -108,10 +109,26 @@ def read_utterances(db: Database, session_id: int, *, utterance_id: int | None =
             "corrected": row["text"] != row["original_text"],
             "version": row["version"],
             "committed": bool(row["committed"]),
+            "suspect": row["suspect"],
+            "not_speech": bool(row["not_speech"]),
+            "speech_probability": row["speech_probability"],
+            "energy_db": row["energy_db"],
+            "suspect_decision": row["suspect_decision"],
+            "in_record": in_record(row),
             "words": words_by_utterance.get(row["id"], []),
         }
         for row in rows
     ]
+
+
+def in_record(row: dict) -> bool:
+    """Whether a line goes into the written record (讯问笔录): every line does, except one whose audio the
+    independent measure found not to be speech (`not_speech`), unless an officer restored it; and one an
+    officer kept out (`suspect_decision`). Such a line is still stored, shown struck through on the page."""
+    decision = row["suspect_decision"]
+    if decision is not None:
+        return decision == "restored"
+    return not row["not_speech"]
 
 
 def search_utterances(

@@ -128,7 +128,8 @@ def record_turns(utterances: list[dict]) -> list[tuple[str, str]]:
     labels: list[str] = []
     for utterance in sorted(utterances, key=lambda u: (u["start_s"], u["end_s"])):
         text = " ".join(utterance["text"].split())
-        if not text:
+        # A line whose audio is not speech (or that an officer kept out) is stored, not written (reads.in_record).
+        if not text or not utterance.get("in_record", True):
             continue
         label = _record_label(utterance)
         who = label if label in ("问", "答") else f"{label}\x00{utterance.get('speaker')}"

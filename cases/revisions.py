@@ -29,6 +29,7 @@ from cases.search import segment_for_index
 CORRECTABLE_STATUSES = ("done", "interrupted", "recovered")
 """A session still being transcribed (or failed) is not corrected: its lines are still being written."""
 EDITABLE_FIELDS = ("text", "speaker", "role")
+SUSPECT_DECISIONS = ("kept_out", "restored")
 MAX_TEXT_CHARS = 5000
 _LATIN_END = tuple("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
@@ -77,6 +78,26 @@ class Corrections(Concern):
                                   session_id=session_id)
             self._audit.action(by, "utterance.edited", session_id=session_id,
                                detail={"utterance_id": utterance_id, "fields": sorted(changes)})
+        return after
+
+    @locked
+    def decide_suspect(self, session_id: int, utterance_id: int, decision: str, *, version: int,
+                       by: Account) -> dict:
+        """An officer's decision on a suspected line: "kept_out" (it stays out of the written record) or
+        "restored" (it goes back in). The line itself is never changed; the decision is a revision."""
+        if decision not in SUSPECT_DECISIONS:
+            raise InvalidCorrection(f"a decision on a suspected line is one of {', '.join(SUSPECT_DECISIONS)}, "
+                                    f"not {decision!r}")
+        with immediate_transaction(self._db):
+            before = self._editable(session_id, utterance_id, version)
+            if before["suspect"] is None:
+                raise InvalidCorrection(f"line {utterance_id} is not suspected: only a suspected line can be kept "
+                                        "out of the record or restored")
+            self._db.execute("UPDATE utterances SET suspect_decision = ?, version = version + 1 WHERE id = ?",
+                             [decision, utterance_id])
+            after = self._current_utterance(session_id, utterance_id)
+            self._add_revision(session_id, utterance_id, "suspect", by, _decision_view(before), _decision_view(after))
+            self._chain_row("utterance.corrected", utterance_subject(utterance_id), actor=by, session_id=session_id)
         return after
 
     @locked
@@ -166,9 +187,11 @@ class Corrections(Concern):
                                    [session_id]).fetchone()[0]
             second_id = int(self._db.execute(
                 "INSERT INTO utterances (session_id, seq, start_ms, end_ms, speaker, channel, text, committed,"
-                " original_text, role) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)",
+                " original_text, role, suspect, not_speech, speech_probability, energy_db, suspect_decision)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
                 [session_id, seq, at_ms, end_ms, row["speaker"], row["channel"], second_text,
-                 recognized_second or second_text, row["role"]],
+                 recognized_second or second_text, row["role"], row["suspect"], row["not_speech"],
+                 row["speech_probability"], row["energy_db"], row["suspect_decision"]],
             ).lastrowid)
             self._db.execute("UPDATE words SET utterance_id = ?, seq = seq - ? WHERE utterance_id = ? AND seq >= ?",
                              [second_id, cut, utterance_id, cut])
@@ -210,6 +233,10 @@ class Corrections(Concern):
                              [first["id"], offset, second["id"]])
             self._db.execute("UPDATE utterances SET text = ?, end_ms = ?, version = version + 1 WHERE id = ?",
                              [text, end_ms, first["id"]])
+            if second["in_record"] and not first["in_record"]:
+                # The merged line takes the first one's marks: a line that was in the record must not
+                # leave it by being merged into one that was not.
+                self._db.execute("UPDATE utterances SET suspect_decision = 'restored' WHERE id = ?", [first["id"]])
             self._db.execute("UPDATE utterances SET merged_into = ?, version = version + 1 WHERE id = ?",
                              [first["id"], second["id"]])
             self._db.execute("DELETE FROM utterances_fts WHERE rowid = ?", [second["id"]])
@@ -319,6 +346,11 @@ def _checked_label(value: object, name: str) -> str:
 
 def _speaker_dict(row: dict) -> dict:
     return {"label": row["label"], "role": row["role"], "channel": row["channel"], "version": row["version"]}
+
+
+def _decision_view(utterance: dict) -> dict:
+    keys = ("suspect", "not_speech", "suspect_decision", "in_record", "version")
+    return {key: utterance[key] for key in keys}
 
 
 def _revision_view(utterance: dict) -> dict:

@@ -25,6 +25,8 @@ SESSION_FIELDS = ("id", "case_id", "room", "kind", "status", "source_name", "aud
                   "timings_json", "error", "created_at", "finished_at")
 UTTERANCE_FIELDS = ("id", "session_id", "seq", "start_ms", "end_ms", "speaker", "channel", "text", "original_text",
                     "committed", "role", "version", "merged_into")
+# Added by migration 11: in a digest only when set, so the digests of rows stored before stay as they were.
+UTTERANCE_MARK_FIELDS = ("suspect", "not_speech", "speech_probability", "energy_db", "suspect_decision")
 WORD_FIELDS = ("seq", "start_ms", "end_ms", "text", "probability")
 SPEAKER_FIELDS = ("id", "session_id", "label", "role", "channel", "version")
 REVISION_FIELDS = ("id", "session_id", "utterance_id", "speaker_label", "kind", "user_id", "user_name",
@@ -59,6 +61,7 @@ def fields_digest(row: Mapping, fields: Sequence[str]) -> str:
 def utterance_digest(row: Mapping, words: Iterable[Sequence]) -> str:
     """`words`: (seq, start_ms, end_ms, text, probability) per word, in seq order."""
     value = {field: row[field] for field in UTTERANCE_FIELDS}
+    value.update({field: row[field] for field in UTTERANCE_MARK_FIELDS if row.get(field) is not None})
     value["words"] = [list(word) for word in words]
     return sha256_text(canonical_json(value))
 

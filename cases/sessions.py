@@ -22,6 +22,7 @@ from cases.checks import (
     checked_sha256,
     to_json,
     to_ms,
+    utterance_marks,
 )
 from cases.concern import Concern
 from cases.errors import SessionNotDeletable, SessionNotFound, StoreError
@@ -295,6 +296,7 @@ class Sessions(Concern):
             for seq, word in enumerate(utterance.words)
         ]
         segmented = segment_for_index(utterance.text)
+        marks = utterance_marks(utterance)
         with immediate_transaction(self._db):
             require_session(self._db, session_id)
             if utterance.speaker is not None:
@@ -305,8 +307,9 @@ class Sessions(Concern):
             ).fetchone()[0]
             utterance_id = self._db.execute(
                 "INSERT INTO utterances"
-                " (session_id, seq, start_ms, end_ms, speaker, channel, text, committed)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " (session_id, seq, start_ms, end_ms, speaker, channel, text, committed,"
+                " suspect, not_speech, speech_probability, energy_db)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     session_id,
                     seq,
@@ -316,6 +319,7 @@ class Sessions(Concern):
                     utterance.channel,
                     utterance.text,
                     int(utterance.committed),
+                    *marks.values(),
                 ],
             ).lastrowid
             self._db.conn.executemany(
@@ -329,7 +333,7 @@ class Sessions(Concern):
             stored = {"id": utterance_id, "session_id": session_id, "seq": seq, "start_ms": start_ms,
                       "end_ms": end_ms, "speaker": utterance.speaker, "channel": utterance.channel,
                       "text": utterance.text, "original_text": utterance.text, "committed": int(utterance.committed),
-                      "role": None, "version": 1, "merged_into": None}
+                      "role": None, "version": 1, "merged_into": None, **marks, "suspect_decision": None}
             self._audit.cover_digest("utterance.added", utterance_subject(utterance_id),
                                      utterance_digest(stored, words), actor=actor, session_id=session_id, detail={})
         logger.debug("session %d: stored utterance %d (seq %d)", session_id, utterance_id, seq)

@@ -15,7 +15,8 @@ def assign_speakers(utterances: Iterable[Utterance], turns: Sequence[SpeakerTurn
 
     Each word gets the speaker (and channel) of the turn that overlaps it most (pyannote's rule); a word
     overlapping no turn takes the nearest turn within 1 s, else the previous word's speaker, else None.
-    Pieces are `Utterance.from_words(words, speaker=..., channel=..., committed=utt.committed)`. An
+    Pieces are `Utterance.from_words(words, speaker=..., channel=..., committed=utt.committed)`, keeping the
+    utterance's suspicion and audio measure (`marks()`). An
     utterance without words gets the speaker overlapping most of its span. With no turns, utterances
     pass through unchanged.
     """
@@ -47,7 +48,8 @@ def _split(utterance: Utterance, index: "_Index") -> Iterator[Utterance]:
             pieces.append((who, [word]))
         previous = who
     for (speaker, channel), words in pieces:
-        yield Utterance.from_words(words, speaker=speaker, channel=channel, committed=utterance.committed)
+        yield Utterance.from_words(words, speaker=speaker, channel=channel, committed=utterance.committed,
+                                   **utterance.marks())
 
 
 def _turn_for(start_s: float, end_s: float, index: "_Index") -> SpeakerTurn | None:

@@ -99,7 +99,7 @@ def with_seat_words(
                 yield utterance
         elif kept:
             yield Utterance.from_words(kept, speaker=utterance.speaker, channel=utterance.channel,
-                                       committed=utterance.committed)
+                                       committed=utterance.committed, **utterance.marks())
     for episode in pending:
         yield from _episode_utterances(episode, seats, model, options, model_name, seats_start_s)
 
@@ -119,7 +119,7 @@ def _episode_utterances(episode: OverlapEpisode, seats: np.ndarray, model, optio
             words = [w for w in utterance.words if turn.start_s - 0.1 <= (w.start_s + w.end_s) / 2 <= turn.end_s + 0.1]
             if words:
                 found.append(Utterance.from_words(words, speaker=turn.speaker, channel=turn.channel,
-                                                  committed=utterance.committed))
+                                                  committed=utterance.committed, **utterance.marks()))
     log.debug("overlap %.1f-%.1f s: %d seat turns re-transcribed, %d utterances", episode.start_s,
               episode.end_s, len(episode.turns), len(found))
     yield from sorted(found, key=lambda u: u.start_s)

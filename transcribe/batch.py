@@ -9,7 +9,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from transcribe.hallucination import is_caption, remove_loops
+from transcribe.hallucination import CAPTION, NO_SPEECH, is_caption, mark, mark_loops
+from transcribe.speech_check import judged, noise_floor_db
 from transcribe.simplified import to_simplified
 from transcribe.types import Utterance, Word
 
@@ -71,9 +72,10 @@ class TranscriptInfo:
 
 
 # A window Whisper kept, but that its own figures say is noise: nearly sure it is not speech, and unsure of
-# the words. Real speech with a high no-speech score is kept when the words are confident.
-_DROP_NO_SPEECH = 0.6
-_DROP_LOGPROB = -1.2
+# the words. Its words are kept, marked NO_SPEECH; real speech with a high no-speech score is not
+# suspected when the words are confident.
+_SUSPECT_NO_SPEECH = 0.6
+_SUSPECT_LOGPROB = -1.2
 
 
 def transcribe_samples(
@@ -93,26 +95,32 @@ def transcribe_samples(
     if len(samples) == 0:  # empty audio is an empty transcript, not an error
         return iter(()), info
     segments, _ = model.transcribe(samples, **options.whisper_kwargs())
-    return _utterances(segments, offset_s), info
+    return _utterances(segments, samples, offset_s), info
 
 
-def _utterances(segments, offset_s: float) -> Iterator[Utterance]:
-    dropped = 0
+def _utterances(segments, samples: np.ndarray, offset_s: float) -> Iterator[Utterance]:
+    floor_db = None  # measured at the first utterance, so nothing runs before the caller iterates
+    suspected = left_out = 0
     for segment in segments:
         utterance = clean_segment(segment, offset_s=offset_s)
         if utterance is None:
-            dropped += 1
             continue
+        if floor_db is None:
+            floor_db = noise_floor_db(samples)
+        utterance = judged(utterance, samples, samples_start_s=offset_s, floor_db=floor_db)
+        suspected += utterance.suspect is not None
+        left_out += utterance.not_speech
         yield utterance
-    if dropped:
-        log.info("dropped %d recognised segments as non-speech or invented captions", dropped)
+    if suspected:
+        log.info("%d recognised utterances suspected (kept, marked); %d over audio that is not speech",
+                 suspected, left_out)
 
 
 def clean_segment(segment, *, offset_s: float = 0.0) -> Utterance | None:
     """One faster-whisper segment as an Utterance in Simplified characters, times shifted by `offset_s`;
-    None when it is noise, an invented caption or nothing but a repetition loop. Shared with streaming."""
-    if segment.no_speech_prob > _DROP_NO_SPEECH and segment.avg_logprob < _DROP_LOGPROB:
-        return None
+    None only when it has no text at all. Text the filters doubt (Whisper's own no-speech figures, an
+    invented caption, a repetition loop) is kept and marked (`Word.suspect`, `Utterance.suspect`): the
+    audio decides (transcribe.speech_check). Shared with streaming."""
     words = [
         Word(
             start_s=round(w.start + offset_s, 3),
@@ -122,10 +130,12 @@ def clean_segment(segment, *, offset_s: float = 0.0) -> Utterance | None:
         )
         for w in (segment.words or ())
     ]
-    words = [w for w in remove_loops(words) if w.text.strip()]
+    words = [w for w in words if w.text.strip()]  # a word without text carries nothing said
     if not words:
         return None
-    utterance = Utterance.from_words(words)
-    if is_caption(utterance.text):
-        return None
-    return utterance
+    if is_caption("".join(w.text for w in words)):
+        words = mark(words, CAPTION)
+    words = mark_loops(words)
+    if segment.no_speech_prob > _SUSPECT_NO_SPEECH and segment.avg_logprob < _SUSPECT_LOGPROB:
+        words = mark(words, NO_SPEECH)
+    return Utterance.from_words(words)

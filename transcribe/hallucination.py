@@ -1,9 +1,13 @@
-"""What Whisper writes that nobody said: captions it learnt from subtitled video, and repetition loops.
+"""What Whisper may write that nobody said: captions it learnt from subtitled video, and repetition loops.
 
-Silence and steady room noise are handled before this (Silero VAD sends Whisper only speech); what is
-left here works on the recognised words, so the timings of what remains stay true.
+These are suspicions, never verdicts: a person can really say 本节目由… or repeat themselves, and in an
+interview record deleting what someone said is the worst error there is. So the words are kept and
+marked with the reason (`Word.suspect`); the audio under them decides what the written record shows
+(transcribe.speech_check). Silence and steady room noise are handled before this (Silero VAD sends
+Whisper only speech).
 """
 import re
+from dataclasses import replace
 
 from transcribe.types import Word
 
@@ -22,6 +26,13 @@ _CAPTION_PATTERNS = tuple(
         r"yoyotelevisionseriesexclusive",
     )
 )
+# Reasons a word or an utterance is suspected (stored with it).
+CAPTION = "caption"  # the utterance is mostly one of the captions above
+LOOP = "loop"  # the word repeats a unit already said many times over
+NO_SPEECH = "no_speech"  # Whisper itself was nearly sure its window held no speech, and unsure of the words
+NO_SPEECH_AUDIO = "no_speech_audio"  # no filter doubted the text, but the audio under it is not speech
+REASONS = (CAPTION, LOOP, NO_SPEECH, NO_SPEECH_AUDIO)
+
 _STRIP = re.compile(r"[\s\W_]+", re.UNICODE)
 
 # A loop repeats a unit many times with high confidence. Real speech repeats short units too
@@ -45,21 +56,28 @@ def is_caption(text: str) -> bool:
     return covered >= 0.6 * len(plain)
 
 
-def remove_loops(words: list[Word]) -> list[Word]:
-    """Keep one copy of any run of words repeated MIN_LOOP_REPEATS+ times over MIN_LOOP_CHARS+ characters."""
+def mark_loops(words: list[Word]) -> list[Word]:
+    """Every word, in order; in a run of words repeated MIN_LOOP_REPEATS+ times over MIN_LOOP_CHARS+
+    characters, the copies after the first are marked LOOP (they were what a filter used to drop)."""
     keys = [normalised(w.text) for w in words]
-    kept: list[Word] = []
+    marked: list[Word] = []
     i = 0
     while i < len(words):
         loop = _loop_at(keys, i)
         if loop is None:
-            kept.append(words[i])
+            marked.append(words[i])
             i += 1
             continue
         unit, repeats = loop
-        kept.extend(words[i : i + unit])
+        marked.extend(words[i : i + unit])
+        marked.extend(mark(words[i + unit : i + unit * repeats], LOOP))
         i += unit * repeats
-    return kept
+    return marked
+
+
+def mark(words: list[Word], reason: str) -> list[Word]:
+    """`words` with `reason` as their suspicion; a word already suspected keeps its first reason."""
+    return [w if w.suspect else replace(w, suspect=reason) for w in words]
 
 
 def _loop_at(keys: list[str], start: int) -> tuple[int, int] | None:

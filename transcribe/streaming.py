@@ -4,7 +4,9 @@ The caller pushes audio (`insert_audio`) and asks for news (`process`): no I/O h
 replayed file and a test drive it the same way. Each pass recognises the audio buffer since the last trim
 point; words two successive passes agree on (or that a pause has settled) are committed and never change;
 the rest is tentative. Committed words are grouped into utterances at sentence ends, pauses and a maximum
-length, with the same Simplified output and hallucination handling as batch (`clean_segment`). Silero VAD
+length, with the same Simplified output and hallucination marks as batch (`clean_segment`); each
+committed utterance carries the measure of the audio under it (transcribe.speech_check, over the last
+minute of audio kept for that), so text over silence is marked, never stored as if said. Silero VAD
 decides whether there is speech at all (Whisper never runs on a silent buffer) and when a turn has ended
 (a pass then runs at once, without waiting for `min_chunk_s`, so the turn's last words are committed about
 a second after it ends). An utterance ends where Silero hears a pause, even when Whisper's word times run
@@ -28,6 +30,7 @@ from error_kinds import BadInput
 from transcribe.agreement import LocalAgreement, UtteranceGrouper
 from transcribe.batch import SAMPLE_RATE, TranscribeOptions, clean_segment
 from transcribe.short_window import PassWindow
+from transcribe.speech_check import judged, noise_floor_db
 from transcribe.types import Utterance, Word
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,10 @@ STREAMING_BEAM_SIZE = 1
 PASS_TEMPERATURE = 0.0
 # How much committed text (characters) goes with each pass as Whisper's initial prompt, when enabled.
 _PROMPT_CHARS = 60
+# The audio kept for judging committed utterances (transcribe.speech_check), whatever the buffer's trims:
+# an utterance is at most max_utterance_s long and closes within a few seconds of its last word. Its
+# quietest frames are also the noise floor the utterances' levels are measured against.
+_HISTORY_S = 60.0
 
 
 class StreamingError(BadInput):
@@ -154,6 +161,8 @@ class StreamingTranscriber:
         self.prompt_with_committed = prompt_with_committed
         self._buffer = np.zeros(0, dtype=np.float32)
         self._buffer_start_s = float(start_s)
+        self._history = np.zeros(0, dtype=np.float32)  # the last _HISTORY_S of audio, for judging
+        self._history_start_s = float(start_s)
         self._processed_end_s = float(start_s)
         self._agreement = LocalAgreement()
         self._grouper = UtteranceGrouper(pause_s=pause_s, max_utterance_s=max_utterance_s)
@@ -193,7 +202,16 @@ class StreamingTranscriber:
             raise StreamingError("samples contain NaN or infinity: only finite values in [-1, 1] are allowed")
         if start_s is not None:
             self._fill_gap(float(start_s))
-        self._buffer = np.concatenate([self._buffer, samples.astype(np.float32, copy=False)])
+        samples = samples.astype(np.float32, copy=False)
+        self._buffer = np.concatenate([self._buffer, samples])
+        self._remember_audio(samples)
+
+    def _remember_audio(self, samples: np.ndarray) -> None:
+        self._history = np.concatenate([self._history, samples])
+        excess = len(self._history) - int(_HISTORY_S * SAMPLE_RATE)
+        if excess > SAMPLE_RATE:  # cut a second or more at once, not at every chunk
+            self._history = self._history[excess:].copy()
+            self._history_start_s += excess / SAMPLE_RATE
 
     def process(self) -> StreamUpdate:
         """Run a pass if at least `min_chunk_s` of new audio has arrived, or if a turn has just ended; return
@@ -410,20 +428,32 @@ class StreamingTranscriber:
         if gap_s * SAMPLE_RATE < 1:
             return
         if self.buffered_s + gap_s <= self.max_buffer_s:
-            self._buffer = np.concatenate([self._buffer, np.zeros(int(round(gap_s * SAMPLE_RATE)), np.float32)])
+            silence = np.zeros(int(round(gap_s * SAMPLE_RATE)), np.float32)
+            self._buffer = np.concatenate([self._buffer, silence])
+            self._remember_audio(silence)
             return
         # A long hole (a lost device, a paused source): what came before it is complete; start afresh after it.
         log.info("a gap of %.1f s in the audio: committing what came before it", gap_s)
-        if self.end_s > self._processed_end_s:
-            self._waiting += self._run_pass()
-        self._waiting += self._commit(self._agreement.flush())
+        closed = self._run_pass() if self.end_s > self._processed_end_s else []
+        closed += self._commit(self._agreement.flush())
         if self._grouper.open:
-            self._waiting.append(self._grouper.close())
+            closed.append(self._grouper.close())
+        self._waiting += self._judged(closed)  # now, while their audio is still at hand
         self._trim(self.end_s)
         self._buffer_start_s = self._processed_end_s = start_s
+        self._history = np.zeros(0, dtype=np.float32)
+        self._history_start_s = start_s
+
+    def _judged(self, utterances: list[Utterance]) -> list[Utterance]:
+        """Each utterance with the measure of the audio under it (transcribe.speech_check)."""
+        if not utterances:
+            return utterances
+        floor_db = noise_floor_db(self._history)
+        return [judged(u, self._history, samples_start_s=self._history_start_s, floor_db=floor_db)
+                for u in utterances]
 
     def _update(self, closed: list[Utterance]) -> StreamUpdate:
-        committed, self._waiting = self._waiting + closed, []
+        committed, self._waiting = self._waiting + self._judged(closed), []
         pending = self._grouper.open + self._agreement.tentative
         tentative = Utterance.from_words(pending, committed=False) if pending else None
         return StreamUpdate(committed=committed, tentative=tentative)

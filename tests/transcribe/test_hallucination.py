@@ -1,4 +1,4 @@
-from transcribe.hallucination import is_caption, remove_loops
+from transcribe.hallucination import LOOP, is_caption, mark_loops
 from transcribe.types import Word
 
 
@@ -16,17 +16,21 @@ def test_speech_that_mentions_caption_words_is_kept():
         assert not is_caption(text), text
 
 
-def test_a_repetition_loop_keeps_one_copy_with_its_timing():
+def test_a_repetition_loop_is_kept_whole_and_its_copies_marked():
+    # The filter used to keep one copy and drop the rest; nothing said may be dropped, so every word stays,
+    # with its own timing, and the copies the filter dropped are marked.
     words = _words(["我", "不知道"] + ["我们", "走", "吧"] * 8 + ["好"])
-    kept = remove_loops(words)
-    assert [w.text for w in kept] == ["我", "不知道", "我们", "走", "吧", "好"]
-    assert kept[-1] is words[-1]  # the words after the loop keep their own times
+    marked = mark_loops(words)
+    assert [w.text for w in marked] == [w.text for w in words]
+    assert [(w.start_s, w.end_s) for w in marked] == [(w.start_s, w.end_s) for w in words]
+    assert [w.suspect for w in marked] == [None] * 5 + [LOOP] * 21 + [None]
+    assert marked[-1] is words[-1]
 
 
-def test_short_real_repetitions_are_kept():
+def test_short_real_repetitions_are_not_suspected():
     words = _words(["对", "对", "对", "对", "是", "是", "是"])
-    assert remove_loops(words) == words
+    assert mark_loops(words) == words
 
 
 def test_no_words_no_loop():
-    assert remove_loops([]) == []
+    assert mark_loops([]) == []
