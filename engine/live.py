@@ -73,7 +73,7 @@ def utterance_message(utterance_id: int | None, u: Utterance, role: str | None) 
         "id": utterance_id, "start_s": u.start_s, "end_s": u.end_s, "speaker": u.speaker, "role": role,
         "channel": u.channel, "text": u.text, "committed": u.committed,
         "suspect": u.suspect, "not_speech": u.not_speech, "speech_probability": u.speech_probability,
-        "energy_db": u.energy_db, "suspect_decision": None,
+        "energy_db": u.energy_db, "suspect_decision": None, "in_record": not u.not_speech,
         "words": [{"start_s": w.start_s, "end_s": w.end_s, "text": w.text, "probability": w.probability}
                   for w in u.words],
     }

@@ -1,8 +1,11 @@
-"""Corrections of a transcript line: edit its text, speaker or role; split it; merge it with a neighbour.
+"""Corrections of a transcript line: edit its text, speaker or role; split it; merge it with a neighbour;
+decide on a suspected line (keep it out of the written record, or restore it).
 
 Each save carries the `version` the editor saw: a stale one gets 409 with the current version and line.
 After every change the procedural findings are checked again (a corrected line may now hold a notice).
 """
+from typing import Literal
+
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
@@ -32,6 +35,12 @@ class MergeRequest(BaseModel):
     version: int
     with_id: int = Field(..., description="The neighbouring line (just before or after this one).")
     with_version: int
+
+
+class SuspectDecision(BaseModel):
+    version: int = Field(..., description="The version of the line you decided on (409 if it changed since).")
+    decision: Literal["kept_out", "restored"] = Field(
+        ..., description="kept_out: the line stays out of the written record; restored: it goes back in.")
 
 
 @router.get("/utterances/{utterance_id}", response_model=UtterancePublic, summary="一条语句")
@@ -68,6 +77,18 @@ def merge_utterances(session_id: CorrectableSession, utterance_id: int, body: Me
                                     with_version=body.with_version, by=user)
     check_session(store, session_id, settings)
     return merged
+
+
+@router.post("/utterances/{utterance_id}/suspect", response_model=UtterancePublic,
+             summary="处理疑似识别错误的语句（确认不入笔录或恢复）")
+def decide_suspect(session_id: CorrectableSession, utterance_id: int, body: SuspectDecision, user: CurrentUser,
+                   store: StoreDep, settings: SettingsDep) -> dict:
+    """An officer's decision on a line the recognizer may have invented (`suspect`): the text is kept either
+    way; the decision is a revision, and says whether the line is in the 讯问笔录."""
+    after = store.decide_suspect(session_id, utterance_id, body.decision, version=body.version, by=user)
+    _changed(store, settings, user, session_id, "utterance.suspect_decided",
+             {"utterance_id": utterance_id, "decision": body.decision})
+    return after
 
 
 @router.get("/utterances/{utterance_id}/revisions", response_model=list[RevisionPublic], summary="一条语句的修改记录")

@@ -121,6 +121,12 @@ class ExportedUtterance(Public):
     channel: int | None
     text: str
     committed: bool
+    suspect: str | None
+    not_speech: bool
+    speech_probability: float | None
+    energy_db: float | None
+    suspect_decision: str | None
+    in_record: Annotated[bool, Field(description="Whether the 讯问笔录 export writes this line.")]
     words: list[WordPublic]
 
 

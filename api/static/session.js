@@ -11,7 +11,11 @@
   const base = `/sessions/${sessionId}`;
   const { api, ApiError, clock, zhDateTime, el } = Bilu;
   const FINDING_STATUS = { satisfied: "已告知", missing: "缺失", out_of_order: "顺序不当", wrong_speaker: "非讯问人所述" };
-  const REVISION_KIND = { text: "改文字", speaker: "改说话人", role: "改角色", split: "拆分", merge: "合并", relabel: "改说话人角色" };
+  const REVISION_KIND = { text: "改文字", speaker: "改说话人", role: "改角色", split: "拆分", merge: "合并", relabel: "改说话人角色",
+    suspect: "疑似识别错误的处理" };
+  // Why the recognizer's text is doubted (transcribe/hallucination.py); the text is always kept.
+  const SUSPECT_REASON = { caption: "疑似字幕幻觉", loop: "疑似重复循环", no_speech: "识别器判断无人说话",
+    no_speech_audio: "此段音频中无语音" };
 
   // -- the lines, by start time (for the highlight of the line being played) -----------------------------
   let ordered = null;
@@ -62,6 +66,8 @@
     if (!line) return;
     if (event.target.closest(".edit")) { startEdit(line); return; }
     if (event.target.closest(".history")) { showHistory(line); return; }
+    const decide = event.target.closest(".keep-out, .restore");
+    if (decide) { decideSuspect(line, decide.classList.contains("restore") ? "restored" : "kept_out"); return; }
     if (event.target.closest("textarea, .conflict, .tools") || line.classList.contains("editing")) return;
     seekTo(Number(line.dataset.start), { play: true });
   });
@@ -88,7 +94,7 @@
     history.type = "button";
     history.title = "修改记录与识别原文";
     tools.append(history);
-    line.append(time, who, text, tools);
+    line.append(time, who, text, tools, el("span", "note"));
     updateLine(line, u);
     return line;
   }
@@ -105,6 +111,54 @@
     who.title = u.speaker || "";
     line.querySelector(".text").textContent = u.text;
     line.classList.toggle("corrected", u.original_text !== undefined && u.text !== u.original_text);
+    line.dataset.suspect = u.suspect || "";
+    line.dataset.inRecord = String(u.in_record !== undefined ? u.in_record : !u.not_speech);
+    line.dataset.decision = u.suspect_decision || "";
+    markSuspect(line);
+  }
+
+  // -- a suspected line: kept, and struck through while it is out of the written record; the officer
+  // confirms (keeps it out) or restores it, each a revision --------------------------------------------
+  function markSuspect(line) {
+    const reason = line.dataset.suspect;
+    const inRecord = line.dataset.inRecord !== "false";
+    const decision = line.dataset.decision;
+    line.classList.toggle("suspect", Boolean(reason));
+    line.classList.toggle("left-out", !inRecord);
+    const note = line.querySelector(".note");
+    const tools = line.querySelector(".tools");
+    tools.querySelectorAll(".keep-out, .restore").forEach((b) => b.remove());
+    if (!reason) { if (note) note.textContent = ""; return; }
+    const state = decision === "kept_out" ? "已确认不入笔录" : decision === "restored" ? "已恢复入笔录"
+      : inRecord ? "音频为语音，已入笔录" : "不入笔录，待确认";
+    if (note) note.textContent = `${SUSPECT_REASON[reason] || reason} · ${state}`;
+    if (!mayCorrect || !line.dataset.id || line.dataset.id === "null") return;
+    if (inRecord || decision !== "kept_out") {
+      const keepOut = el("button", "keep-out", inRecord ? "剔" : "确认");
+      keepOut.type = "button";
+      keepOut.title = inRecord ? "此句不入笔录（原文保留）" : "确认此句不入笔录（原文保留）";
+      tools.prepend(keepOut);
+    }
+    if (!inRecord) {
+      const restore = el("button", "restore", "恢复");
+      restore.type = "button";
+      restore.title = "此句确为所说，恢复入笔录";
+      tools.prepend(restore);
+    }
+  }
+  linesBox.querySelectorAll(".line").forEach(markSuspect);
+
+  async function decideSuspect(line, decision) {
+    try {
+      const after = await api("POST", `${base}/utterances/${line.dataset.id}/suspect`,
+        { version: Number(line.dataset.version), decision });
+      updateLine(line, after);
+    } catch (exc) {
+      if (exc instanceof ApiError && exc.status === 409 && exc.body.current) {
+        updateLine(line, exc.body.current);
+        showLineError(line, "此句已被他人修改，已载入最新状态，请再确认。");
+      } else showLineError(line, `操作失败：${exc.message}`);
+    }
   }
 
   // -- editing in place: Enter saves with the version seen, Esc cancels, 409 shows the current text ----
@@ -180,6 +234,7 @@
   document.getElementById("history-close").addEventListener("click", () => { historyPanel.hidden = true; });
   function describe(revision) {
     const { kind, before, after } = revision;
+    if (kind === "suspect") return [before.in_record ? "入笔录" : "不入笔录", after.in_record ? "入笔录" : "不入笔录"];
     if (kind in before && kind in after) return [before[kind] ?? "（无）", after[kind] ?? "（无）"];
     const merged = after.merged || after;
     return [before.text ?? "", Array.isArray(after) ? after.map((a) => a.text).join(" | ") : (merged.text ?? "")];
