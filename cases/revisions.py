@@ -9,7 +9,8 @@ The `Corrections` concern of the store. Every change
 - appends audit chain entries for every row it changed or added (the lines, speakers and revisions), in the
   same transaction, so that `bilu verify` can tell a correction made here from an edit made behind our back;
 - appends its action entry ("utterance.edited", "utterance.split", "utterance.merged", "speaker.relabelled")
-  naming who corrected, in that transaction too.
+  naming who corrected, in that transaction too ("utterance.suspect_decided" for a decision on a suspected
+  line: kept out of the written record, or restored to it).
 Rechecking the procedural findings is the caller's part (the checker lives above this package).
 """
 import json
@@ -97,7 +98,10 @@ class Corrections(Concern):
                              [decision, utterance_id])
             after = self._current_utterance(session_id, utterance_id)
             self._add_revision(session_id, utterance_id, "suspect", by, _decision_view(before), _decision_view(after))
-            self._chain_row("utterance.corrected", utterance_subject(utterance_id), actor=by, session_id=session_id)
+            self._audit.cover_row("utterance.corrected", utterance_subject(utterance_id), actor=by,
+                                  session_id=session_id)
+            self._audit.action(by, "utterance.suspect_decided", session_id=session_id,
+                               detail={"utterance_id": utterance_id, "decision": decision})
         return after
 
     @locked

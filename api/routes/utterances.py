@@ -82,13 +82,11 @@ def merge_utterances(session_id: CorrectableSession, utterance_id: int, body: Me
 @router.post("/utterances/{utterance_id}/suspect", response_model=UtterancePublic,
              summary="处理疑似识别错误的语句（确认不入笔录或恢复）")
 def decide_suspect(session_id: CorrectableSession, utterance_id: int, body: SuspectDecision, user: CurrentUser,
-                   store: StoreDep, settings: SettingsDep) -> dict:
+                   store: StoreDep) -> dict:
     """An officer's decision on a line the recognizer may have invented (`suspect`): the text is kept either
-    way; the decision is a revision, and says whether the line is in the 讯问笔录."""
-    after = store.decide_suspect(session_id, utterance_id, body.decision, version=body.version, by=user)
-    _changed(store, settings, user, session_id, "utterance.suspect_decided",
-             {"utterance_id": utterance_id, "decision": body.decision})
-    return after
+    way; the decision is a revision, and says whether the line is in the 讯问笔录. The findings are not checked
+    again: the text did not change."""
+    return store.decide_suspect(session_id, utterance_id, body.decision, version=body.version, by=user)
 
 
 @router.get("/utterances/{utterance_id}/revisions", response_model=list[RevisionPublic], summary="一条语句的修改记录")

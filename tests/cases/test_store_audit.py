@@ -64,6 +64,9 @@ def seeded(tmp_path_factory) -> tuple[Path, dict]:
         done = _session(store, "A-1")
         ids = [store.add_utterance(done, Utterance.from_words(words_of(s, e, t), speaker=spk))
                for s, e, spk, t in LINES]
+        suspect = store.add_utterance(done, Utterance.from_words(  # text over audio that is not speech
+            words_of(13.0, 14.0, "谢谢观看"), speaker="S2", suspect="caption", speech_probability=0.01,
+            energy_db=0.5, not_speech=True))
         store.set_speaker_roles(done, {"S1": "讯问人", "S2": "被讯问人"})
         store.add_speaker_turns(done, [SpeakerTurn(0.5, 4.0, "S1")])
         store.set_rule_set(done, "criminal")
@@ -88,7 +91,8 @@ def seeded(tmp_path_factory) -> tuple[Path, dict]:
         store.add_agent_stream(streamed, room="一号讯问室", stream_key="0123456789abcdef", clock_offset_s=0.5)
         store.record_login_failure("officer", "10.0.0.1", THROTTLE, actor="anonymous:10.0.0.1")
     return home, {"done": done, "failed": failed, "running": running, "live": live, "lines": ids,
-                  "person": person["id"], "api_token": api_token, "login": login, "streamed": streamed,
+                  "suspect": suspect, "person": person["id"], "api_token": api_token, "login": login,
+                  "streamed": streamed,
                   "room_token": room_token}
 
 
@@ -157,6 +161,8 @@ CALLS = {
                                                           by=_officer(st)),
     "merge_utterances": lambda st, ids: st.merge_utterances(ids["done"], ids["lines"][0], with_id=ids["lines"][1],
                                                             version=1, with_version=1, by=_officer(st)),
+    "decide_suspect": lambda st, ids: st.decide_suspect(ids["done"], ids["suspect"], "restored", version=1,
+                                                        by=_officer(st)),
     "speakers": lambda st, ids: st.speakers(ids["done"]),
     "revisions": lambda st, ids: st.revisions(ids["done"]),
     # People
@@ -232,15 +238,15 @@ WRITES = {
     "ensure_case", "discard_case_if_unused", "create_session", "finish_session", "fail_session", "delete_session",
     "set_speaker_roles", "add_utterance", "set_rule_set", "set_findings", "add_speaker_turns", "add_audio_segment",
     "set_transcribed_until", "edit_utterance", "relabel_speaker", "split_utterance", "merge_utterances",
-    "add_person", "add_unit", "add_user", "authenticate", "set_password", "update_user", "set_case_unit",
-    "assign_case", "unassign_case", "set_session_officers", "issue_token", "revoke_token",
+    "decide_suspect", "add_person", "add_unit", "add_user", "authenticate", "set_password", "update_user",
+    "set_case_unit", "assign_case", "unassign_case", "set_session_officers", "issue_token", "revoke_token",
     "add_room", "issue_room_token", "revoke_room_token", "add_agent_stream", "set_agent_clock_offset",
     "end_agent_stream", "add_outage",
     "record_login_failure", "clear_login_failures", "unlock_user", "open_case", "set_case_title",
 }
 """The calls above that change data (checked: `test_the_writing_methods_are_those_that_change_data`)."""
-ACCOUNT_ACTS = {"edit_utterance", "relabel_speaker", "split_utterance", "merge_utterances", "issue_token",
-                "revoke_token", "authenticate"}
+ACCOUNT_ACTS = {"edit_utterance", "relabel_speaker", "split_utterance", "merge_utterances", "decide_suspect",
+                "issue_token", "revoke_token", "authenticate"}
 """Writes whose actor is the account given (`by`, or the account the token or login is for), not ACTOR."""
 
 
