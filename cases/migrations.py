@@ -486,7 +486,8 @@ def _v11_suspect_utterances(db: Database) -> None:
         )
         """
     )
-    columns = "id, session_id, utterance_id, speaker_label, kind, user_id, user_name, created_at, before_json, after_json"
+    columns = ("id, session_id, utterance_id, speaker_label, kind, user_id, user_name, created_at, before_json,"
+               " after_json")
     db.execute(f"INSERT INTO revisions_v11 ({columns}) SELECT {columns} FROM revisions ORDER BY id")
     db.execute("DROP TABLE revisions")
     db.execute("ALTER TABLE revisions_v11 RENAME TO revisions")

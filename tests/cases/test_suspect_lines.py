@@ -54,7 +54,8 @@ def test_marks_are_stored_and_read_back(session):
     asked, invented, spoken_caption, said = store.utterances(session_id)
     assert (invented["suspect"], invented["not_speech"], invented["in_record"]) == ("caption", True, False)
     assert invented["text"] == INVENTED and invented["speech_probability"] == 0.01 and invented["energy_db"] == 0.3
-    assert (spoken_caption["suspect"], spoken_caption["not_speech"], spoken_caption["in_record"]) == ("caption", False, True)
+    assert (spoken_caption["suspect"], spoken_caption["not_speech"], spoken_caption["in_record"]) == (
+        "caption", False, True)
     assert asked["suspect"] is None and asked["in_record"] and said["in_record"]
 
 
@@ -75,7 +76,8 @@ def test_an_officer_restores_and_keeps_out_with_a_revision_each(session):
     store, session_id = session
     officer = store.account("officer")
     invented = store.utterances(session_id)[1]
-    restored = store.decide_suspect(session_id, invented["id"], "restored", version=invented["version"], by=officer)
+    restored = store.decide_suspect(session_id, invented["id"], "restored", version=invented["version"],
+                                    by=officer)
     assert restored["in_record"] and restored["suspect_decision"] == "restored" and restored["text"] == INVENTED
     assert "Amara" in record(store, session_id)
     kept_out = store.decide_suspect(session_id, invented["id"], "kept_out", version=restored["version"], by=officer)
