@@ -114,6 +114,8 @@ ROUTES = {
         ("correct", f"/sessions/{S}/utterances/{U}/split", {"version": 0, "at_s": 1.0}, 409),
     ("POST", "/sessions/{session_id}/utterances/{utterance_id}/merge"):
         ("correct", f"/sessions/{S}/utterances/{U}/merge", {"version": 0, "with_id": 0, "with_version": 0}, 409),
+    ("POST", "/sessions/{session_id}/utterances/{utterance_id}/suspect"):
+        ("correct", f"/sessions/{S}/utterances/{U}/suspect", {"version": 0, "decision": "restored"}, 409),
     ("PUT", "/sessions/{session_id}/officers"): ("correct", f"/sessions/{S}/officers", {"officers": ["officer_own"]},
                                                  200),
     # An unknown seat role is refused (422) only after the access checks: an allowed user gets that far and no
