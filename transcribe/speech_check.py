@@ -68,10 +68,11 @@ def measure_span(samples: np.ndarray, *, start_s: float, end_s: float, samples_s
     first, last = max(0, first), min(len(samples), last)
     if last - first <= 0:
         return None
-    probability = _speech_probability(samples, first, last)
-    energy = level_db(samples[first:last]) - floor_db
-    not_speech = probability < SPEECH_PROBABILITY_MIN or (probability < UNSURE_PROBABILITY and energy < ENERGY_MIN_DB)
-    return SpeechMeasure(round(probability, 3), round(float(energy), 1), not_speech)
+    probability = float(_speech_probability(samples, first, last))
+    energy = float(level_db(samples[first:last]) - floor_db)
+    # Plain Python values: they go into JSON (the live WebSocket, exports), which refuses numpy's bool.
+    not_speech = bool(probability < SPEECH_PROBABILITY_MIN or (probability < UNSURE_PROBABILITY and energy < ENERGY_MIN_DB))
+    return SpeechMeasure(round(probability, 3), round(energy, 1), not_speech)
 
 
 def judged(utterance: Utterance, samples: np.ndarray, *, samples_start_s: float, floor_db: float) -> Utterance:

@@ -4,6 +4,7 @@ Real model, real recordings (tests/data) and room sounds made with numpy (tests/
 record is what `record_turns` gives from the store (the text and DOCX 讯问笔录 both use it). Assertions are on
 marks and counts, never on the words one CPU's model run produces.
 """
+import json
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +108,25 @@ def test_text_over_the_silence_after_speech_is_marked_not_stored_as_said(data_di
     marked = judged(invented, audio, samples_start_s=0.0, floor_db=noise_floor_db(audio))
     assert marked.suspect == NO_SPEECH_AUDIO and marked.not_speech  # ... the audio under it does
     assert marked.text == invented.text
+
+
+def test_the_marks_are_plain_values_that_travel_as_json(data_dir):
+    # The marks go out as JSON (the live WebSocket, the exports). A numpy bool here once closed every live
+    # page's WebSocket at its first unsure line. Spans sliding across the edges of speech give every kind of
+    # verdict: speech, not speech, and unsure (where the level decides).
+    speech = decode_file(data_dir / "aishell1_BAC009S0764W0121.wav").mono()
+    audio = np.concatenate([low_noise(1.0), speech, low_noise(1.0)])
+    floor_db = noise_floor_db(audio)
+    verdicts = []
+    for start_s in np.arange(0.0, len(audio) / RATE - 0.4, 0.1):
+        line = clean_segment(_segment("一句话", start_s=float(start_s), end_s=float(start_s) + 0.4))
+        marked = judged(line, audio, samples_start_s=0.0, floor_db=floor_db)
+        marks = {"not_speech": marked.not_speech, "speech_probability": marked.speech_probability,
+                 "energy_db": marked.energy_db}
+        assert all(type(value) in (bool, float) for value in marks.values()), {k: type(v) for k, v in marks.items()}
+        assert json.loads(json.dumps(marks)) == marks
+        verdicts.append(marked.not_speech)
+    assert any(verdicts) and not all(verdicts)
 
 
 def test_streaming_judges_every_committed_line_by_the_audio_under_it(whisper_model, data_dir):
