@@ -100,8 +100,12 @@ def test_one_second_of_speech_gives_no_invented_text(whisper_model, data_dir):
     samples = decode_file(data_dir / "aishell1_BAC009S0764W0121.wav").mono()
     view = short_window_model(whisper_model)
     for start_s in (0.5, 1.5, 2.5):
-        text = pass_text(view, samples[int(start_s * RATE) : int((start_s + 1.0) * RATE)])
-        assert len(text) <= 8, text  # a second holds at most about six spoken characters
+        segments, _ = view.transcribe(samples[int(start_s * RATE) : int((start_s + 1.0) * RATE)], **KWARGS)
+        lines = [u for u in (clean_segment(s) for s in segments) if u is not None]
+        # A loop Whisper writes (强制制制…, seen with oneDNN's AVX2 kernels) is kept and marked suspect, never
+        # deleted (issue 15); what is not marked is what a second can hold: about six spoken characters.
+        text = "".join(u.text for u in lines if u.suspect is None)
+        assert len(text) <= 8, text
 
 
 def stream_text(model, samples: np.ndarray) -> str:
