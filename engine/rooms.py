@@ -66,13 +66,7 @@ class LiveRooms:
         state: dict = {}
 
         early: list[dict] = []  # what the session says before it is registered here (its "recording" state)
-
-        def publish(message: dict) -> None:
-            running = self._by_session.get(message.get("session_id"))
-            if running is None:
-                early.append(message)
-            else:
-                self._fan_out(running, message)
+        publish = self._publisher(early)
 
         def record() -> None:
             store = Store.open(self.settings.home)
@@ -128,13 +122,7 @@ class LiveRooms:
         except RuntimeError:
             pass
         early: list[dict] = []
-
-        def publish(message: dict) -> None:
-            running = self._by_session.get(message.get("session_id"))
-            if running is None:
-                early.append(message)
-            else:
-                self._fan_out(running, message)
+        publish = self._publisher(early)
 
         store = Store.open(self.settings.home)
         try:
@@ -229,6 +217,16 @@ class LiveRooms:
     def running(self, session_id: int) -> LiveSession | None:
         running = self._by_session.get(session_id)
         return None if running is None else running.session
+
+    def _publisher(self, early: list[dict]):
+        """A session's `on_event`: to its listeners once it is registered here, kept in `early` before."""
+        def publish(message: dict) -> None:
+            running = self._by_session.get(message.get("session_id"))
+            if running is None:
+                early.append(message)
+            else:
+                self._fan_out(running, message)
+        return publish
 
     def _fan_out(self, running: _Running, message: dict) -> None:
         with self._lock:
