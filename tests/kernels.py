@@ -4,8 +4,8 @@ CTranslate2 picks its int8 matrix kernels by CPU vendor (Intel MKL on Intel, one
 vectorised code by instruction set (AVX512 where the CPU has it, else AVX2, ...). Each combination rounds
 differently, so Whisper's exact words, and what LocalAgreement commits, change from one machine to the next:
 a test that holds only on the words of the machine it was written on fails on a newcomer's. `make test` runs
-the suite with this machine's own kernels, then the tests marked `recognition` once more with the other
-vendor's kernels (and AVX2 where the CPU has AVX-512), so such a test fails here first.
+the suite with this machine's own kernels, then the tests marked `recognition` (and not `mechanism`) once more
+with the other vendor's kernels (and AVX2 where the CPU has AVX-512), so such a test fails here first.
 
     python -m tests.kernels            what this machine runs, and the other set
     python -m tests.kernels --other    the other set as NAME=VALUE words, for `env`

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 import pytest
 
-pytestmark = pytest.mark.recognition  # the service transcribes the uploads in its own process
+pytestmark = [pytest.mark.recognition, pytest.mark.mechanism]  # the service transcribes the uploads in its own process
+# mechanism: rooms and clients served together, whatever the words
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 

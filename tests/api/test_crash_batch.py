@@ -6,6 +6,8 @@ import pytest
 
 from tests.crash_helpers import calibrate, crash_and_recover, kill_moment
 
+pytestmark = pytest.mark.mechanism  # nothing lost or stored twice across a kill, whatever the words
+
 CLIP = "funasr_long_25s.flac"
 SEEDS = (101, 102, 103)  # one kill in each third of the run
 

@@ -8,7 +8,8 @@ from capture import decode_file
 from tests.audio_helpers import write_audio
 from tests.crash_helpers import MAX_LIVE_LOSS_S, calibrate, crash_and_recover, kill_moment
 
-pytestmark = pytest.mark.recognition  # `bilu record --file` and `bilu recover` run the model in child processes
+pytestmark = [pytest.mark.recognition, pytest.mark.mechanism]  # `bilu record --file` and `bilu recover` run the model in child processes
+# mechanism: nothing lost or stored twice across a kill, whatever the words
 
 SEEDS = (201, 202, 203)  # one kill in each third of the run
 

@@ -35,6 +35,7 @@ def assert_refused(result, words: str) -> None:
     assert words in lines[0], lines[0]
 
 
+@pytest.mark.mechanism  # refused before recognition, whatever the words
 @pytest.mark.parametrize(("kind", "make", "message"), hostile_audio.REFUSED, ids=[k[0] for k in hostile_audio.REFUSED])
 def test_broken_audio_exits_2_with_one_line_and_nothing_changes(home, tmp_path, data_dir, kind, make, message):
     path = make(tmp_path, data_dir)
@@ -89,6 +90,7 @@ ARGUMENT_CASES = [
 ]
 
 
+@pytest.mark.mechanism  # refused before recognition, whatever the words
 @pytest.mark.parametrize(("kind", "args", "words"), ARGUMENT_CASES, ids=[c[0] for c in ARGUMENT_CASES])
 def test_bad_arguments_exit_2_and_nothing_changes(home, tmp_path, data_dir, kind, args, words):
     replace = {"FILE": str(data_dir / hostile_audio.CLIP), "FOLDER": str(tmp_path)}

@@ -60,6 +60,7 @@ def upload(client, headers, path, *, case_no: str = CASE, data: dict | None = No
                            files={"file": (path.name, file, "application/octet-stream")}, data=data or {})
 
 
+@pytest.mark.mechanism  # refused before recognition, whatever the words
 @pytest.mark.parametrize(("kind", "make", "message"), hostile_audio.REFUSED, ids=[k[0] for k in hostile_audio.REFUSED])
 def test_broken_audio_gets_422_naming_the_problem_and_nothing_changes(service, tmp_path, data_dir, kind, make,
                                                                       message):
@@ -187,6 +188,7 @@ HTTP_CASES = [
 ]
 
 
+@pytest.mark.mechanism  # refused before recognition, whatever the words
 @pytest.mark.parametrize(("kind", "build", "status", "words"), HTTP_CASES, ids=[c[0] for c in HTTP_CASES])
 def test_bad_upload_requests_get_a_clear_4xx_and_nothing_changes(service, data_dir, kind, build, status, words):
     client, headers, settings, _ = service
@@ -199,6 +201,7 @@ def test_bad_upload_requests_get_a_clear_4xx_and_nothing_changes(service, data_d
     assert not list((settings.home / "audio" / ".incoming").glob("*"))
 
 
+@pytest.mark.mechanism  # refused before recognition, whatever the words
 def test_a_chunked_body_past_the_cap_is_refused_with_413_while_reading(service, data_dir):
     _, _, settings, _ = service
     small = Settings(home=settings.home, max_upload_mb=1)  # the same home, a service with a 1 MiB cap
@@ -266,6 +269,7 @@ ID_CASES = [
 SEARCH_OK = {"/search?q=" + "查" * 5000, "/search?q=%22%20OR%20*"}  # a query that finds nothing is a fine answer
 
 
+@pytest.mark.mechanism  # refused before recognition, whatever the words
 @pytest.mark.parametrize(("method", "url", "body"), ID_CASES, ids=[f"{m} {u[:60]}" for m, u, _ in ID_CASES])
 def test_bad_ids_and_bodies_get_404_or_422_never_500(service, method, url, body):
     client, headers, settings, ids = service

@@ -14,6 +14,8 @@ from cases import Store
 from engine.settings import Settings
 from tests.api.helpers import PASSWORD, bearer, client_for, stored_session
 
+pytestmark = pytest.mark.mechanism  # response shapes, whatever the words
+
 CASE = "S-2026-1"
 
 

@@ -19,6 +19,8 @@ from cases import Store
 from tests.api import hostile_audio
 from tests.api.helpers import PASSWORD, stored_session
 
+pytestmark = pytest.mark.mechanism  # access and logging, whatever the words
+
 SCRIPT = "<script>alert('x')</script>"
 SECRET_LINE = "我把赃款藏在仓库第三排"  # transcript text that must never reach a log
 

@@ -19,7 +19,8 @@ from tests.audio_helpers import write_audio
 from tests.crash_helpers import SEAT_ROLES, Child, bilu, duplicates
 from transcribe.metrics import character_error_rate
 
-pytestmark = pytest.mark.recognition  # `bilu transcribe`, `bilu record --file` and `bilu recover` run the model
+pytestmark = [pytest.mark.recognition, pytest.mark.mechanism]  # `bilu transcribe`, `bilu record --file` and `bilu recover` run the model
+# mechanism: a resumed run equals an uninterrupted run on the same kernels, whatever the words
 
 HOTWORDS = "张建华 城关派出所"
 SEATS = "dev_room_2spk.seats.flac"
