@@ -4,8 +4,9 @@ The agent opens the socket with `Authorization: Bearer <room token>` and speaks 
 
     agent → service  {"type": "hello", "protocol": 1, "room", "stream", "case_no", "sample_rate", "channels",
                       "seat_roles": [...], "diarizer", "segment_s", "agent_time"}
-    service → agent  {"type": "welcome", "session_id", "frames", "segments", "server_time", "ended"}
-    agent → service  audio (binary, below) from frame `frames` on; {"type": "segment", "index", "frames",
+    service → agent  {"type": "welcome", "session_id", "frames", "segments", "received_time", "server_time", "ended"}
+    agent → service  {"type": "clock", "offset_s", "round_trip_s"}: the agent clock's offset to the service's, from
+                     the four times of hello and welcome (`clock_offset`), before anything else; then audio (binary, below) from frame `frames` on; {"type": "segment", "index", "frames",
                      "sha256"} when a segment is closed; {"type": "outage", "from", "to"} (agent clock) after a
                      reconnection; {"type": "end", "frames", "segments"} when the recording is over and all sent
     service → agent  {"type": "ack", "frames", "segments"} once that much is on the service's disk (fsynced);
@@ -13,7 +14,9 @@ The agent opens the socket with `Authorization: Bearer <room token>` and speaks 
                      when the session is finished; {"type": "error", "message"} before it closes the socket.
 
 `stream` is a key the agent draws for each recording: the same stream after a reconnection (or an agent
-restart) continues the same session. Offsets count frames from the recording's first frame, across
+restart) continues the same session. An agent standing by for the page's start sends {"type": "hello",
+"standby": true, "room", "agent_time"}; the service answers {"type": "standby", "received_time", "server_time"},
+and the agent its "clock" message. Offsets count frames from the recording's first frame, across
 segments; an audio message carries its segment's index and start (so the service writes the segment's header
 as the agent did) and 16-bit interleaved samples.
 """
@@ -41,6 +44,16 @@ class ProtocolError(BadInput):
     code = "stream_invalid"
 
 
+def clock_offset(*, sent_s: float, received_s: float, answered_s: float, back_s: float) -> tuple[float, float]:
+    """(offset, round trip) in seconds from one exchange, as NTP measures it: the agent sent at `sent_s` and heard
+    back at `back_s` (its clock); the service received at `received_s` and answered at `answered_s` (its clock).
+    The offset is the service's clock minus the agent's, exact when the way there takes as long as the way back;
+    it is off by at most half the round trip (the time on the wire, not counting the service's own work)."""
+    round_trip_s = max(0.0, (back_s - sent_s) - (answered_s - received_s))
+    offset_s = ((received_s - sent_s) + (answered_s - back_s)) / 2
+    return offset_s, round_trip_s
+
+
 def audio_message(*, offset: int, index: int, start_s: float, pcm: bytes) -> bytes:
     return _AUDIO.pack(_MAGIC, offset, index, start_s) + pcm
 
@@ -56,4 +69,4 @@ def parse_audio(message: bytes) -> tuple[int, int, float, bytes]:
 
 
 __all__ = ["AUDIO_HEADER_BYTES", "PROTOCOL", "ProtocolError", "REFUSALS", "REFUSED_REQUEST", "REFUSED_ROOM",
-           "REFUSED_TOKEN", "ROOM_BUSY", "STREAM_PATH", "audio_message", "parse_audio"]
+           "REFUSED_TOKEN", "ROOM_BUSY", "STREAM_PATH", "audio_message", "clock_offset", "parse_audio"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from error_kinds import Unavailable
+from error_kinds import Conflict, Unavailable
 
 from capture import AudioChunk, read_segments
 from capture.mirror import MirrorError, SegmentMirror
@@ -34,6 +34,8 @@ from engine.rooms import LiveRooms, RoomBusy
 from engine.settings import Settings
 
 from agent.protocol import PROTOCOL, REFUSED_REQUEST, ROOM_BUSY, ProtocolError, parse_audio
+
+MAX_HOTWORDS_CHARS = 2000
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,12 @@ class AgentOffline(Unavailable):
     code = "agent_offline"
 
 
+class AgentOnline(Conflict):
+    """The session's agent is connected: it is not abandoned."""
+
+    code = "agent_online"
+
+
 @dataclass
 class _Stream:
     key: str
@@ -55,6 +63,7 @@ class _Stream:
     feed: ReceivedAudio
     mirror: SegmentMirror
     clock_offset_s: float
+    clock_round_trip_s: float | None = None
     fed_frames: int = 0
     connection: WebSocket | None = None
     loop: asyncio.AbstractEventLoop | None = None
@@ -69,19 +78,22 @@ class StreamReceiver:
         self._opening = threading.Lock()
         self._standing_by: dict[str, tuple[WebSocket, asyncio.AbstractEventLoop]] = {}
         self._starting: dict[str, tuple[str, Future, dict]] = {}  # room -> (case_no, session id to come, rules)
+        self._standby_clocks: dict[str, tuple[float, float]] = {}  # room -> (offset, round trip) while standing by
 
     async def serve(self, websocket: WebSocket, room: dict) -> None:
         """Run one connection of `room`'s agent (already authenticated and accepted) until it closes."""
         try:
             raw = json.loads(await websocket.receive_text())
+            received_s = time.time()  # for the agent's measure of its clock (agent/protocol.py clock_offset)
             if isinstance(raw, dict) and raw.get("standby") is True and raw.get("room") == room["name"]:
-                await self._stand_by(websocket, room["name"])
+                await self._stand_by(websocket, room["name"], received_s)
                 return
             hello = _checked_hello(raw, room["name"])
         except (ProtocolError, ValueError, KeyError, TypeError) as exc:
             await _refuse(websocket, REFUSED_REQUEST, f"bad hello: {exc}")
             return
-        offset_s = time.time() - hello["agent_time"]
+        # Until the agent's own measure comes (its "clock" message): an upper bound, off by the way here.
+        offset_s = received_s - hello["agent_time"]
         try:
             stream, ended = await asyncio.to_thread(self._stream_for, hello, room, offset_s)
         except RoomBusy as exc:
@@ -92,7 +104,7 @@ class StreamReceiver:
             return
         if stream is None:  # finished before: the agent only needs to hear so
             await websocket.send_json({"type": "welcome", "session_id": ended, "frames": None, "segments": None,
-                                       "server_time": time.time(), "ended": True})
+                                       "received_time": received_s, "server_time": time.time(), "ended": True})
             await websocket.close()
             return
         previous = stream.connection
@@ -100,22 +112,38 @@ class StreamReceiver:
             with _suppressed():
                 await previous.close()
         async with stream.lock:
-            await self._run_connection(websocket, stream, offset_s)
+            await self._run_connection(websocket, stream, offset_s, received_s)
 
     # -- agents standing by for the page's start --------------------------------------------------------------
 
-    async def _stand_by(self, websocket: WebSocket, room: str) -> None:
+    async def _stand_by(self, websocket: WebSocket, room: str, received_s: float) -> None:
         """An agent waiting for a session to be started on the page: kept until it goes, or is told to start."""
         self._standing_by[room] = (websocket, asyncio.get_running_loop())
         try:
-            await websocket.send_json({"type": "standby"})
-            while (await websocket.receive())["type"] != "websocket.disconnect":
-                pass  # an agent says nothing while it stands by
+            await websocket.send_json({"type": "standby", "received_time": received_s, "server_time": time.time()})
+            while (message := await websocket.receive())["type"] != "websocket.disconnect":
+                with contextlib.suppress(ValueError, TypeError, KeyError):  # it says only how its clock is
+                    clock = _checked_clock(json.loads(message.get("text") or "null"))
+                    self._standby_clocks[room] = clock
         except WebSocketDisconnect:
             pass
         finally:
             if self._standing_by.get(room, (None,))[0] is websocket:
                 del self._standing_by[room]
+
+    def room_state(self, room: str) -> dict:
+        """What the service knows of `room`'s agent now: `agent` ("recording": streaming a session; "offline":
+        a session is recording but its link is down; "standing_by": connected, waiting for the page's start;
+        "not_connected"), the `session_id` it records, and its clock as last measured (`clock_offset_s`,
+        `clock_round_trip_s`: seconds, the offset is ours minus the agent's; None before any measure)."""
+        for stream in list(self._streams.values()):
+            if stream.room == room and stream.session.status == "recording":
+                return {"agent": "recording" if stream.connection is not None else "offline",
+                        "session_id": stream.session.session_id, "clock_offset_s": round(stream.clock_offset_s, 3),
+                        "clock_round_trip_s": stream.clock_round_trip_s}
+        clock = self._standby_clocks.get(room, (None, None))
+        return {"agent": "standing_by" if room in self._standing_by else "not_connected", "session_id": None,
+                "clock_offset_s": clock[0], "clock_round_trip_s": clock[1]}
 
     def agent_standing_by(self, room: str) -> bool:
         return room in self._standing_by
@@ -130,7 +158,8 @@ class StreamReceiver:
                                zh=f"审讯室 {room} 的终端不在线：请检查审讯室电脑上的 bilu agent 和网络")
         websocket, loop = standing
         started: Future = Future()
-        rules = {key: start.pop(key) for key in ("rule_set", "conditions") if key in start}
+        rules = {key: start.pop(key) for key in ("rule_set", "conditions", "hotwords") if key in start}
+        start["hotwords"] = rules.get("hotwords")  # the agent states them again if it reconnects after a restart
         self._starting[room] = (start["case_no"], started, rules)
         try:
             asyncio.run_coroutine_threadsafe(websocket.send_json({"type": "start", **start}), loop).result(5)
@@ -141,13 +170,13 @@ class StreamReceiver:
         finally:
             self._starting.pop(room, None)
 
-    async def _run_connection(self, websocket: WebSocket, stream: _Stream, offset_s: float) -> None:
+    async def _run_connection(self, websocket: WebSocket, stream: _Stream, offset_s: float, received_s: float) -> None:
         stream.connection, stream.loop = websocket, asyncio.get_running_loop()
-        stream.clock_offset_s = offset_s
+        stream.clock_offset_s, stream.clock_round_trip_s = offset_s, None
         session_id = stream.session.session_id
-        await asyncio.to_thread(_with_store, self.settings, lambda s: s.set_agent_clock_offset(session_id, offset_s))
         await websocket.send_json({"type": "welcome", "session_id": session_id, "frames": stream.mirror.stored_frames,
-                                   "segments": stream.mirror.closed_count, "server_time": time.time(), "ended": False})
+                                   "segments": stream.mirror.closed_count, "received_time": received_s,
+                                   "server_time": time.time(), "ended": False})
         stream.session.notify({"type": "agent", "state": "online", "room": stream.room})
         if stream.stop_requested:
             await websocket.send_json({"type": "stop"})
@@ -182,7 +211,12 @@ class StreamReceiver:
 
     async def _handle_text(self, websocket: WebSocket, stream: _Stream, message: dict) -> bool:
         kind = message.get("type")
-        if kind == "segment":
+        if kind == "clock":  # the agent's measure of its clock: outages it reports after this are put on ours with it
+            stream.clock_offset_s, stream.clock_round_trip_s = _checked_clock(message)
+            session_id = stream.session.session_id
+            await asyncio.to_thread(_with_store, self.settings, lambda s: s.set_agent_clock_offset(
+                session_id, stream.clock_offset_s, round_trip_s=stream.clock_round_trip_s))
+        elif kind == "segment":
             await asyncio.to_thread(self._close_segment, stream, message)
             await websocket.send_json({"type": "ack", "frames": stream.mirror.stored_frames,
                                        "segments": stream.mirror.closed_count})
@@ -205,6 +239,27 @@ class StreamReceiver:
             raise ProtocolError(f"unknown message type {kind!r}")
         return False
 
+    def detach(self, session_id: int, give_up) -> bool:
+        """Let go of a session whose agent is gone for good (engine/abandoned.py): `give_up()` (which ends its
+        stream in the store) is called while no agent can connect, then the session's thread transcribes what was
+        fed and leaves the session open with its folder unlocked, for the engine to finish. False when this service
+        does not hold the session; raises AgentOnline when its agent is connected. Called from a worker thread."""
+        with self._opening:
+            stream = next((s for s in self._streams.values() if s.session.session_id == session_id), None)
+            if stream is None:
+                return False
+            if stream.connection is not None:
+                raise AgentOnline(f"session {session_id}: the agent of room {stream.room} is connected; stop the "
+                                  "recording instead", zh=f"审讯室 {stream.room} 的终端在线：请在页面上结束录音")
+            give_up()
+            self._streams.pop(stream.key, None)
+        thread = self.rooms.thread_of(session_id)
+        stream.mirror.close()
+        stream.feed.suspend()
+        if thread is not None:
+            thread.join()
+        return True
+
     # -- on a worker thread (disk and database) ----------------------------------------------------------
 
     def _stream_for(self, hello: dict, room: dict, offset_s: float) -> tuple[_Stream | None, int | None]:
@@ -225,7 +280,7 @@ class StreamReceiver:
                 page_start = waiting if known is None and waiting and waiting[0] == hello["case_no"] else None
                 rules = page_start[2] if page_start else {}  # the rule set and conditions chosen on the page
                 request = LiveRequest(case_no=hello["case_no"], room=room["name"], seat_roles=hello["seat_roles"],
-                                      diarizer=hello["diarizer"], **rules)
+                                      diarizer=hello["diarizer"], **{"hotwords": hello["hotwords"], **rules})
                 feed = ReceivedAudio()
                 holder: dict = {}
                 on_stop = lambda: self._request_stop(holder["stream"])  # noqa: E731
@@ -321,8 +376,23 @@ def _checked_hello(hello: dict, room: str) -> dict:
     diarizer = hello.get("diarizer")
     if diarizer not in (None, "channel", "voice"):
         raise ProtocolError(f"diarizer must be channel or voice, not {diarizer!r}")
+    hotwords = hello.get("hotwords")
+    if hotwords is not None and (not isinstance(hotwords, str) or len(hotwords) > MAX_HOTWORDS_CHARS):
+        raise ProtocolError(f"hotwords must be text of at most {MAX_HOTWORDS_CHARS} characters")
     return {**hello, "seat_roles": parse_seat_roles(",".join(seat_roles)) if seat_roles else (),
+            "hotwords": hotwords.strip() or None if hotwords else None,
             "agent_time": float(hello["agent_time"]), "case_no": check_case_no(hello.get("case_no"))}
+
+
+def _checked_clock(message: dict) -> tuple[float, float]:
+    """(offset, round trip) of an agent's "clock" message; a clock more than a day off, or a round trip over a
+    minute, is not a measure but a fault."""
+    if not isinstance(message, dict) or message.get("type") != "clock":
+        raise ProtocolError("not a clock message")
+    offset_s, round_trip_s = float(message["offset_s"]), float(message["round_trip_s"])
+    if not (abs(offset_s) <= 86400 and 0 <= round_trip_s <= 60):
+        raise ProtocolError(f"a clock offset of {offset_s} s measured over a round trip of {round_trip_s} s")
+    return offset_s, round_trip_s
 
 
 async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
@@ -346,4 +416,4 @@ def _suppressed() -> contextlib.AbstractContextManager:
     return contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError)
 
 
-__all__ = ["AgentOffline", "OFFLINE_ALERT", "StreamReceiver"]
+__all__ = ["AgentOffline", "AgentOnline", "OFFLINE_ALERT", "StreamReceiver"]

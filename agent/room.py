@@ -31,7 +31,7 @@ from error_kinds import BadInput
 from capture import AudioChunk, SegmentInfo, SegmentRecorder, recover_segments
 from capture.recorder import HEADER_BYTES, SAMPLE_WIDTH_BYTES, fsync_folder, segment_path
 
-from agent.protocol import PROTOCOL, REFUSALS, STREAM_PATH, audio_message
+from agent.protocol import PROTOCOL, REFUSALS, STREAM_PATH, audio_message, clock_offset
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ class AgentOptions:
     case_no: str
     seat_roles: tuple[str, ...] = ()
     diarizer: str | None = None
+    hotwords: str | None = None  # words to favour in recognition (names, places), as `bilu record --hotwords`
     duration_s: float | None = None  # of the whole session, counting what an earlier run of the agent recorded
     segment_s: float = 5.0
     max_backoff_s: float = 10.0
@@ -260,15 +261,19 @@ class RoomAgent:
         """One connection: hello, welcome, then send from where the service is. True when the recording is
         finished and the service has closed its session."""
         o = self.options
+        sent_s = time.time()
         await connection.send(json.dumps({
             "type": "hello", "protocol": PROTOCOL, "room": o.room, "stream": self.state.stream, "case_no": o.case_no,
             "sample_rate": self.state.sample_rate, "channels": self.state.channels, "seat_roles": list(o.seat_roles),
-            "diarizer": o.diarizer, "segment_s": o.segment_s, "agent_time": time.time()}))
+            "diarizer": o.diarizer, "hotwords": o.hotwords, "segment_s": o.segment_s, "agent_time": sent_s}))
         welcome = json.loads(await connection.recv())
+        clock = _clock_message(welcome, sent_s=sent_s, back_s=time.time())
         if welcome.get("type") == "error":
             await connection.recv()  # the close frame that follows says whether this is a refusal
         if welcome.get("ended"):
             self._announce(welcome["session_id"])
+            # Finished on the service without this agent (bilu rooms finish) or before: what it lacks stays here.
+            self._on_notice(f"服务器上的会话 {welcome['session_id']} 已结束；本机录音保存在 {self.state.folder}")
             self.state.session_id, self.state.finished = welcome["session_id"], True
             self.state.save()
             return True
@@ -276,6 +281,8 @@ class RoomAgent:
             self.state.session_id = welcome["session_id"]
             self.state.save()
         self._announce(welcome["session_id"])
+        if clock is not None:  # first: the outage below is put on the service's clock with it
+            await connection.send(json.dumps(clock))
         if self.state.offline_since is not None:
             await connection.send(json.dumps({"type": "outage", "from": self.state.offline_since, "to": time.time()}))
             self.state.offline_since = None
@@ -371,16 +378,20 @@ def wait_for_start(options: AgentOptions, stop_requested: threading.Event, *,
         try:
             with connect(url, additional_headers={"Authorization": f"Bearer {options.token}"}, ssl=context,
                          open_timeout=10, ping_interval=5, ping_timeout=10, close_timeout=2) as connection:
+                sent_s = time.time()
                 connection.send(json.dumps({"type": "hello", "protocol": PROTOCOL, "room": options.room,
-                                            "standby": True, "agent_time": time.time()}))
+                                            "standby": True, "agent_time": sent_s}))
                 while not stop_requested.is_set():
                     try:
                         message = json.loads(connection.recv(timeout=0.5))
                     except TimeoutError:
                         continue
-                    if message.get("type") == "standby" and not announced:
-                        announced = True
-                        on_notice("已连接服务器，等待在页面上开始录音")
+                    if message.get("type") == "standby":
+                        if (clock := _clock_message(message, sent_s=sent_s, back_s=time.time())) is not None:
+                            connection.send(json.dumps(clock))
+                        if not announced:
+                            announced = True
+                            on_notice("已连接服务器，等待在页面上开始录音")
                     elif message.get("type") == "start":
                         return message
                     backoff_s = 0.5
@@ -395,6 +406,16 @@ def wait_for_start(options: AgentOptions, stop_requested: threading.Event, *,
         stop_requested.wait(backoff_s)
         backoff_s = min(backoff_s * 2, options.max_backoff_s)
     return None
+
+
+def _clock_message(answer: dict, *, sent_s: float, back_s: float) -> dict | None:
+    """The "clock" message for the service, from its answer to the hello (None from a service that does not
+    say when it received the hello)."""
+    if not isinstance(answer.get("received_time"), (int, float)) or not isinstance(answer.get("server_time"), (int, float)):
+        return None
+    offset_s, round_trip_s = clock_offset(sent_s=sent_s, received_s=answer["received_time"],
+                                          answered_s=answer["server_time"], back_s=back_s)
+    return {"type": "clock", "offset_s": round(offset_s, 4), "round_trip_s": round(round_trip_s, 4)}
 
 
 def _read_frames(path: Path, first: int, count: int, channels: int) -> bytes:

@@ -66,6 +66,25 @@ def revoke_room(settings: Settings, name: str) -> None:
     click.echo(f"revoked the token of room {name}" if revoked else f"room {name} has no token to revoke")
 
 
+@rooms.command("finish")
+@click.argument("session_id", type=int)
+@click.pass_obj
+def finish_room_session(settings: Settings, session_id: int) -> None:
+    """Finish a room agent's recording whose agent will not come back (the room's machine lost): stop waiting,
+    record the outage from its last audio to now, transcribe the audio that arrived and close the session as
+    interrupted (audited). A running service that holds the session does it instead:
+    POST /sessions/ID/finish-abandoned."""
+    from engine.abandoned import finish_abandoned
+    from engine.pipeline import Pipeline
+
+    pipeline = Pipeline(settings)
+    with _store(settings) as store:
+        summary = finish_abandoned(settings, store, lambda: pipeline.model, session_id, actor=f"cli:{_os_user()}")
+    click.echo(f"session {session_id}: finished without its agent ({summary['status']}), {summary['duration_s']:.1f} s "
+               f"of audio, {summary['utterances_before']} utterances kept, {summary['utterances_added']} transcribed "
+               f"now; outage of {summary['outage_s']:.0f} s recorded")
+
+
 @click.command()
 @click.option("--server", "server_url", required=True, help="The service's address, e.g. https://bilu.centre:8000.")
 @click.option("--room", required=True, help="This room's name, as in bilu rooms list on the service.")
@@ -81,13 +100,15 @@ def revoke_room(settings: Settings, name: str) -> None:
 @click.option("--seat-roles", default="", help="Roles by seat (channel), e.g. 讯问人,被讯问人; one mic: by first speaking.")
 @click.option("--diarizer", type=click.Choice(["channel", "voice"]), default=None,
               help="Default: channel for two or more channels, voice for one.")
+@click.option("--hotwords", default=None, help="Words to favour in recognition (names, places), space separated, as "
+              "bilu record --hotwords; a session started on the page takes the page's.")
 @click.option("--spool", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="The room's own copy of the audio (default BILU_HOME/agent).")
 @click.option("--ca-file", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="A CA certificate to trust for an https server with a certificate of its own.")
 @click.pass_obj
 def agent(settings: Settings, server_url, room, token_file, case_no, duration_s, device, channels, seat_roles, diarizer,
-          spool, ca_file) -> None:
+          hotwords, spool, ca_file) -> None:
     """Run on a room's machine: record to this disk first and stream to the service; prints each session id as
     its recording starts. With --case: one session now. Without: stand by, record each session started on the
     room's page until it is stopped there, and stand by again (Ctrl-C or SIGTERM ends the agent). A cut link or a
@@ -112,7 +133,7 @@ def agent(settings: Settings, server_url, room, token_file, case_no, duration_s,
         raise AgentArgumentError(f"{token_file} holds no token: put the output of `bilu rooms token {room}` in it")
     options = AgentOptions(server_url=server_url, room=room, token=token, spool=spool or Path(settings.home) / "agent",
                            case_no=case_no or "", seat_roles=tuple(r.strip() for r in seat_roles.split(",")) if seat_roles else (),
-                           diarizer=diarizer, duration_s=duration_s, ca_file=ca_file)
+                           diarizer=diarizer, hotwords=hotwords or None, duration_s=duration_s, ca_file=ca_file)
     options.stream_url()  # a bad --server fails here, before the microphone opens
     stopping = threading.Event()
     current: dict = {}
@@ -140,7 +161,8 @@ def agent(settings: Settings, server_url, room, token_file, case_no, duration_s,
                 break
             _record_one(dataclasses.replace(
                 options, case_no=start["case_no"], seat_roles=tuple(start.get("seat_roles") or options.seat_roles),
-                diarizer=start.get("diarizer") or options.diarizer, duration_s=start.get("duration_s")),
+                diarizer=start.get("diarizer") or options.diarizer, hotwords=start.get("hotwords") or options.hotwords,
+                duration_s=start.get("duration_s")),
                 device, start.get("channels") or channels, current, notice)
     except AgentRefused as exc:
         where = current["agent"].state.folder if current.get("agent") and current["agent"].state else None

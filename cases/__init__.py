@@ -33,7 +33,7 @@ from cases.errors import (
 )
 from cases.login_throttle import LoginWait, ThrottlePolicy
 from cases.passwords import generate_password
-from cases.room_agents import RoomNotFound
+from cases.room_agents import RoomNotFound, StreamNotOpen
 from cases.search_filters import SearchFilters
 from cases.exports import FORMATS, export
 from cases.checks import check_case_no
@@ -59,6 +59,7 @@ __all__ = [
     "UserNotFound",
     "UtteranceNotFound",
     "RoomNotFound",
+    "StreamNotOpen",
     "generate_password",
     "may_administer",
     "may_correct",

@@ -494,6 +494,14 @@ def _v11_suspect_utterances(db: Database) -> None:
     db.execute("CREATE INDEX revisions_session ON revisions (session_id, utterance_id)")
 
 
+def _v14_agent_clock(db: Database) -> None:
+    """How well the agent clock's offset is known (issue 17): the round trip of the exchange that measured it
+    (the offset is off by at most half of it), NULL for streams measured before; and when a stream was given up
+    for good (its agent never came back: `bilu rooms finish`), NULL otherwise."""
+    db.execute("ALTER TABLE agent_streams ADD COLUMN clock_round_trip_ms INTEGER")
+    db.execute("ALTER TABLE agent_streams ADD COLUMN abandoned_at TEXT")
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial_schema", _v1_initial_schema),
     (2, "speaker_turns", _v2_speaker_turns),
@@ -506,6 +514,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (9, "room_agents", _v9_room_agents),
     (10, "login_failures", _v10_login_failures),
     (11, "suspect_utterances", _v11_suspect_utterances),
+    (14, "agent_clock", _v14_agent_clock),
 )
 
 

@@ -35,7 +35,7 @@ from lexicon import LiveChecker, Statement
 from transcribe import StreamingTranscriber, TranscribeOptions, Utterance
 
 from engine.checking import DEFAULT_RULE_SET, check_session, rule_set_for
-from engine.session_run import RESUME_KEY
+from engine.session_run import RESUME_KEY, SessionOptions
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,7 @@ class LiveSession:
         # What the live page shows of the device: how much audio it gave, and when its last chunk came.
         self.recorded_s = 0.0
         self.last_audio_at: float | None = None  # time.monotonic()
+        self.levels_db: list[float] | None = None  # each seat's level over the last chunk (its meter)
         # One transcriber per session: its pass options are also what the session record states.
         self._options = TranscribeOptions(beam_size=settings.asr_beam_size, hotwords=request.hotwords)
         self._transcriber = StreamingTranscriber(model, options=self._options)
@@ -200,8 +201,10 @@ class LiveSession:
             except Exception:
                 log.exception("session %s: the live check could not take up a stored utterance", session_id)
         from_s = max([u["end_s"] for u in kept] + [self.store.transcribed_until(session_id)])
-        self._transcriber = StreamingTranscriber(self.model, options=TranscribeOptions(beam_size=self.settings.asr_beam_size),
-                                                 start_s=from_s)
+        # The passes as at the start (hotwords included), from the options the session stored then.
+        stored = SessionOptions.of(session, self.settings).transcribe
+        self._options = TranscribeOptions(beam_size=self.settings.asr_beam_size, hotwords=stored.hotwords)
+        self._transcriber = StreamingTranscriber(self.model, options=self._options, start_s=from_s)
         self.status = "recording"
         self._emit({"type": "state", "state": "recording"})
         return from_s
@@ -245,7 +248,7 @@ class LiveSession:
                 while chunk is not None and not self.stop_requested.is_set():
                     recorder.write(chunk)
                     recorded_s = chunk.start_s + chunk.duration_s
-                    self.recorded_s, self.last_audio_at = recorded_s, time.monotonic()
+                    self._heard(chunk)
                     if duration_s is not None and recorded_s >= duration_s:
                         break
                     chunk = next(iterator, None)
@@ -272,6 +275,7 @@ class LiveSession:
         try:
             for chunk in chunks:
                 self._written.put(chunk)
+                self._heard(chunk)
         finally:
             self._join_threads(threads)
         if getattr(chunks, "suspended", False):
@@ -281,6 +285,12 @@ class LiveSession:
             return self.status
         self._close("done", None)
         return "done"
+
+    def _heard(self, chunk: AudioChunk) -> None:
+        """What the live page shows of the source: audio so far, when it last came, each seat's level."""
+        self.recorded_s = max(self.recorded_s, chunk.start_s + chunk.duration_s)
+        self.last_audio_at = time.monotonic()
+        self.levels_db = chunk.levels_db()
 
     def _start_threads(self) -> tuple[threading.Thread, threading.Thread]:
         worker = threading.Thread(target=self._transcribe_loop, name=f"live-{self.session_id}", daemon=True)

@@ -40,8 +40,13 @@ def is_abandoned(store: Store, session: dict) -> bool:
         return True
 
 
-def recover_session(settings: Settings, store: Store, model_loader, session_id: int) -> dict:
-    """Recover one abandoned live session; returns a summary (seconds of audio, utterances added).
+_RECORDER_DIED = "the recorder stopped unexpectedly; recovered from its audio segments"
+
+
+def recover_session(settings: Settings, store: Store, model_loader, session_id: int, *, status: str = "recovered",
+                    error: str = _RECORDER_DIED) -> dict:
+    """Recover one abandoned live session; returns a summary (seconds of audio, utterances added). It is finished
+    with `status` and `error` (a room agent's that never came back: engine/abandoned.py).
 
     The rest of the recording (after the last committed utterance) goes through the one session runner
     (engine/session_run.py), read from the segment archive a window at a time, with the options the session
@@ -63,12 +68,12 @@ def recover_session(settings: Settings, store: Store, model_loader, session_id: 
     duration_s = max((s["start_s"] + s["duration_s"] for s in stored), default=0.0)
     result = run_session(
         store, session_id, archive_audio(segments, from_s=from_s, window_s=settings.file_window_s),
-        settings=settings, model_loader=model_loader, from_s=from_s, status="recovered",
-        total_key="recover_total_s", error="the recorder stopped unexpectedly; recovered from its audio segments",
+        settings=settings, model_loader=model_loader, from_s=from_s, status=status,
+        total_key="recover_total_s", error=error,
         finish={"duration_s": duration_s, "audio_sha256": segments_digest(stored) if stored else "",
                 "audio_bytes": sum((store.home / s["path"]).stat().st_size for s in stored)})
     log.info("session %d recovered: %.1f s of audio, %d utterances added", session_id, duration_s, result.added)
-    return {"session_id": session_id, "kind": "live", "status": "recovered", "duration_s": duration_s,
+    return {"session_id": session_id, "kind": "live", "status": status, "duration_s": duration_s,
             "transcribed_from_s": from_s, "utterances_before": kept, "utterances_added": result.added,
             "error": None}
 

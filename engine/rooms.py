@@ -170,7 +170,8 @@ class LiveRooms:
 
     def live_status(self, session_id: int) -> dict | None:
         """What the live page shows of a recording here: audio recorded so far, seconds since the device's last
-        chunk (a stalled device shows as a growing age), the device; None if it is not recording here."""
+        chunk (a stalled device shows as a growing age), the device, each seat's level over the last chunk (dBFS);
+        None if it is not recording here."""
         running = self._by_session.get(session_id)
         if running is None or not running.thread.is_alive():
             return None
@@ -179,7 +180,7 @@ class LiveRooms:
         return {"recorded_s": round(session.recorded_s, 2),
                 "audio_age_s": None if last is None else round(time.monotonic() - last, 2),
                 "device": session.request.source_name, "channels": getattr(session, "channels", None),
-                "sample_rate": getattr(session, "sample_rate", None)}
+                "sample_rate": getattr(session, "sample_rate", None), "levels_db": session.levels_db}
 
     def listen(self, session_id: int) -> asyncio.Queue | None:
         """A queue of the session's events (those so far first); None if it is not a live session here."""

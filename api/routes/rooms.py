@@ -17,10 +17,10 @@ from cases import CaseNotFound, check_case_no
 from cases.access import may_correct, scope_of
 from diarize import parse_seat_roles
 
-from api.access import CorrectableSession, CurrentUser, VisibleSession
+from api.access import AdminUser, CorrectableSession, CurrentUser, VisibleSession
 from engine.checking import DEFAULT_RULE_SET
 from api.deps import SettingsDep, StoreDep
-from api.schemas import LiveStatus, RecordingStarted, SessionWithFindings
+from api.schemas import AbandonedFinished, LiveStatus, RecordingStarted, RoomPublic, SessionWithFindings
 from engine.live import DEVICE_LOST_ERROR, LiveRequest
 from engine.rooms import LiveRooms
 from api.websocket_auth import websocket_account
@@ -44,6 +44,9 @@ class StartRecording(BaseModel):
     rule_set: str = DEFAULT_RULE_SET
     conditions: list[str] = Field(default_factory=list)
     duration_s: float | None = Field(None, gt=0, description="Stop by itself after this many seconds.")
+    hotwords: str | None = Field(None, max_length=2000, description="Words to favour in recognition (names, places), "
+                                 "space separated, as `bilu record --hotwords`; kept with the session, used after a "
+                                 "restart too.")
 
 
 @router.post("/rooms/{room}/sessions", status_code=201, response_model=RecordingStarted, summary="在讯问室开始录音")
@@ -71,8 +74,9 @@ def start_recording(room: str, body: StartRecording, user: CurrentUser, store: S
     if new_case:  # a new case belongs to the unit of the officer who opens it
         store.ensure_case(body.case_no, actor=user)
         store.set_case_unit(body.case_no, user.unit_name, actor=user)
+    hotwords = (body.hotwords or "").strip() or None
     request = LiveRequest(case_no=body.case_no, room=room, seat_roles=seat_roles, diarizer=body.diarizer,
-                          rule_set=body.rule_set, conditions=tuple(body.conditions),
+                          rule_set=body.rule_set, conditions=tuple(body.conditions), hotwords=hotwords,
                           source_name=None if device is None else device.name)
 
     @contextlib.contextmanager
@@ -85,7 +89,7 @@ def start_recording(room: str, body: StartRecording, user: CurrentUser, store: S
             session_id = http_request.app.state.agent_streams.start_remote(room, {
                 "case_no": body.case_no, "seat_roles": list(request.seat_roles), "diarizer": body.diarizer,
                 "channels": body.channels, "duration_s": body.duration_s, "rule_set": body.rule_set,
-                "conditions": tuple(body.conditions)})
+                "conditions": tuple(body.conditions), "hotwords": hotwords})
         else:
             session_id = rooms.start(request, microphone, duration_s=body.duration_s)
     except Exception:
@@ -94,6 +98,41 @@ def start_recording(room: str, body: StartRecording, user: CurrentUser, store: S
         raise
     store.record_audit(user, "session.recording_started", session_id=session_id, detail={"room": room})
     return {"session_id": session_id, "room": room, "websocket": f"/ws/sessions/{session_id}"}
+
+
+@router.get("/rooms", response_model=list[RoomPublic], summary="讯问室及其终端：在线状态、时钟偏差、录音中的音量")
+def list_rooms(user: CurrentUser, store: StoreDep, rooms: RoomsDep, http_request: Request) -> list[dict]:
+    """The rooms added with `bilu rooms add` in the user's units (all for an administrator, none for a
+    prosecutor): whether the agent is connected (`agent`), the session it records, its clock's offset to the
+    service's (as measured now, or at its last session) and, while it records, each seat's level."""
+    receiver = http_request.app.state.agent_streams
+    found = []
+    for room in store.list_rooms(scope=scope_of(user)):
+        state = receiver.room_state(room["name"])
+        running = rooms.live_status(state["session_id"]) if state["session_id"] is not None else None
+        found.append({**room, **state,
+                      "clock_offset_s": state["clock_offset_s"] if state["clock_offset_s"] is not None
+                      else room["clock_offset_s"],
+                      "clock_round_trip_s": state["clock_round_trip_s"] if state["clock_offset_s"] is not None
+                      else room["clock_round_trip_s"],
+                      "levels_db": None if running is None else running["levels_db"]})
+    return found
+
+
+@router.post("/sessions/{session_id}/finish-abandoned", response_model=AbandonedFinished,
+             summary="结束终端已失联的讯问：转写已收到的录音，记录中断（管理员）")
+def finish_abandoned_session(session_id: int, admin: AdminUser, store: StoreDep, settings: SettingsDep,
+                             http_request: Request) -> dict:
+    """For a room agent's recording whose agent will not come back (the room's machine lost): stop waiting for
+    it, record the outage from its last audio to now, transcribe the audio that arrived and close the session as
+    interrupted; audited. 409 when the session is not an agent's open recording, or its agent is connected."""
+    from engine.abandoned import finish_abandoned
+
+    app = http_request.app
+    summary = finish_abandoned(settings, store, lambda: app.state.pipeline.model, session_id, actor=admin,
+                               detach=app.state.agent_streams.detach)
+    return {key: summary[key] for key in ("session_id", "status", "duration_s", "utterances_before",
+                                          "utterances_added", "outage_s")}
 
 
 def _is_agent_room(store, room: str) -> bool:
@@ -124,14 +163,23 @@ def stop_recording(session_id: CorrectableSession, user: CurrentUser, store: Sto
     return store.get_session(session_id)
 
 
-@router.get("/sessions/{session_id}/live", response_model=LiveStatus, summary="录音状态：已录时长、录音设备及其是否在送音频")
-def live_status(session_id: VisibleSession, store: StoreDep, rooms: RoomsDep) -> dict:
+@router.get("/sessions/{session_id}/live", response_model=LiveStatus, summary="录音状态：已录时长、录音设备及其是否在送音频、各座位音量")
+def live_status(session_id: VisibleSession, store: StoreDep, rooms: RoomsDep, http_request: Request) -> dict:
     """While the room records: `recording` true, `recorded_s` (audio recorded so far), `audio_age_s` (seconds
     since the device's last audio: a stalled device shows as a growing age), `device`, `channels`,
-    `sample_rate`. Otherwise `recording` false and the stored session's status, length and device."""
+    `sample_rate`, `levels_db` (each seat's level over the last audio); through a room agent also `agent`
+    (recording, or offline while its link is down) and its `clock_offset_s`. Otherwise `recording` false and the
+    stored session's status, length and device."""
     running = rooms.live_status(session_id)
     if running is not None:
-        return {"recording": True, **running}
+        agent = store.session_agent(session_id)
+        if agent is None:
+            return {"recording": True, **running}
+        state = http_request.app.state.agent_streams.room_state(agent["room"])
+        return {"recording": True, **running, "device": running["device"] or f"审讯室终端（{agent['room']}）",
+                "agent": state["agent"] if state["session_id"] == session_id else "offline",
+                "clock_offset_s": state["clock_offset_s"] if state["session_id"] == session_id
+                else agent["clock_offset_s"]}
     session = store.get_session(session_id)
     return {"recording": False, "status": session["status"], "recorded_s": session["duration_s"],
             "audio_age_s": None, "device": session["source_name"], "channels": session["channels"],

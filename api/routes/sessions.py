@@ -45,8 +45,10 @@ def list_sessions(scope: UserScope, store: StoreDep, case_no: str | None = None)
 def get_session(session_id: VisibleSession, user: CurrentUser, store: StoreDep) -> dict:
     session = store.get_session(session_id)
     store.record_audit(user, "session.read", session_id=session_id, case_no=session["case_no"])
-    # `outages`: when a room agent's link to the service was down during the recording (README "Room agents").
-    return {**session, "officers": store.session_officers(session_id), "outages": store.outages(session_id)}
+    # `outages`: when a room agent's link to the service was down during the recording; `agent`: the room agent it
+    # was recorded by, with its clock's offset to ours (README "Room agents").
+    return {**session, "officers": store.session_officers(session_id), "outages": store.outages(session_id),
+            "agent": store.session_agent(session_id)}
 
 
 @router.get("/{session_id}/utterances", response_model=list[UtterancePublic], summary="一次讯问的全部语句（含修改后的文字与识别原文）")

@@ -6,6 +6,7 @@ from api.schemas.accounts import LoginLock, UnitPublic, UserAccount, UserPublic,
 from api.schemas.auth import LoginPublic, MePublic, TokenIssued, TokenPublic
 from api.schemas.cases import CaseDetail, CasePublic, PersonPublic
 from api.schemas.integrity import IntegrityProblem, IntegrityReportPublic
+from api.schemas.rooms import AbandonedFinished, RoomPublic, SessionAgent
 from api.schemas.search import SearchHit, SessionMatch, UnmetStatement
 from api.schemas.service import HealthPublic
 from api.schemas.sessions import (
@@ -26,6 +27,7 @@ from api.schemas.sessions import (
 from api.schemas.utterances import RevisionPublic, UtterancePublic, WordPublic
 
 __all__ = [
+    "AbandonedFinished", "RoomPublic", "SessionAgent",
     "CaseDetail", "CasePublic", "ExportIntegrity", "ExportedUtterance", "FindingPublic", "HealthPublic",
     "IntegrityProblem", "IntegrityReportPublic", "LiveStatus", "LoginLock", "LoginPublic", "MePublic", "PersonPublic", "RecordingStarted",
     "RevisionPublic", "SearchHit", "SessionDetail", "SessionMatch", "SessionPublic", "SessionSpeaker",

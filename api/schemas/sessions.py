@@ -8,6 +8,7 @@ from cases import SESSION_KINDS, SESSION_STATUSES
 from lexicon.findings import STATUSES as FINDING_STATUSES
 
 from api.schemas.base import Public, Timestamp
+from api.schemas.rooms import AGENT_STATES, SessionAgent
 from api.schemas.utterances import WordPublic
 
 
@@ -75,6 +76,9 @@ SessionOutage = with_config(ConfigDict(extra="forbid"))(
 class SessionDetail(SessionWithFindings):
     officers: list[str]  # user names of who questioned
     outages: list[SessionOutage]
+    agent: Annotated[SessionAgent | None, Field(description="The room agent that recorded it, with its clock's "
+                                                            "offset; null for a recording on the service's own "
+                                                            "devices or an upload.")]
 
 
 class SpeakerPublic(Public):
@@ -105,6 +109,12 @@ class LiveStatus(Public):
     sample_rate: int | None
     status: NotRequired[Literal[SESSION_STATUSES]]  # once stopped: the session's status
     device_lost: NotRequired[bool]  # once stopped: whether the device was lost
+    levels_db: NotRequired[Annotated[list[float] | None, Field(
+        description="Recording: each seat's (channel's) level over the last audio, dBFS (-90: silence).")]]
+    agent: NotRequired[Annotated[Literal[AGENT_STATES] | None, Field(
+        description="Recording through a room agent: its link (recording: online; offline: down).")]]
+    clock_offset_s: NotRequired[Annotated[float | None, Field(
+        description="Recording through a room agent: its clock's offset to the service's (s).")]]
 
 
 class UploadAccepted(Public):

@@ -13,13 +13,53 @@
     try {
       const started = await Bilu.api("POST", `/rooms/${encodeURIComponent(room)}/sessions`, {
         case_no: form.dataset.caseNo, channels: Number(data.get("channels") || 1),
-        seat_roles: String(data.get("seat_roles") || ""),
+        seat_roles: String(data.get("seat_roles") || ""), hotwords: String(data.get("hotwords") || "").trim() || null,
       });
       location.href = `/sessions/${started.session_id}/page`;
     } catch (exc) {
       error.textContent = `无法开始录音：${exc.message}`;
     }
   });
+})();
+
+// The rooms whose agent streams to the service: online or not, and each seat's level while one records
+// (GET /rooms, polled). A click on a room's name fills the form.
+(() => {
+  const table = document.getElementById("agent-rooms");
+  if (!table) return;
+  const body = table.querySelector("tbody");
+  const words = { recording: "在线，正在录音", offline: "离线（录音在审讯室继续，恢复后补传）", standing_by: "在线，待命",
+    not_connected: "未连接" };
+  async function poll() {
+    try {
+      const rooms = await Bilu.api("GET", "/rooms");
+      table.hidden = rooms.length === 0;
+      body.replaceChildren(...rooms.map((room) => {
+        const row = Bilu.el("tr");
+        row.dataset.room = room.name;
+        row.dataset.agent = room.agent;
+        const name = Bilu.el("td");
+        const pick = Bilu.el("button", "link", room.name);
+        pick.type = "button";
+        pick.addEventListener("click", () => { document.querySelector("#start-recording [name=room]").value = room.name; });
+        name.append(pick);
+        const state = Bilu.el("td", `agent-state agent-${room.agent}`, words[room.agent] || room.agent);
+        if (room.session_id) {
+          const link = Bilu.el("a", null, ` 会话 ${room.session_id}`);
+          link.href = `/sessions/${room.session_id}/page`;
+          state.append(link);
+        }
+        const levels = Bilu.el("td");
+        const box = Bilu.el("div", "seat-levels");
+        Bilu.showLevels(box, room.agent === "recording" ? room.levels_db : null);
+        levels.append(box);
+        row.append(name, state, levels);
+        return row;
+      }));
+    } catch (exc) { /* keep what is shown; the next poll tries again */ }
+    setTimeout(poll, 2000);
+  }
+  poll();
 })();
 
 // Upload a recording file: sent as multipart with the CSRF header; the server answers 202 at once and

@@ -53,6 +53,22 @@ const Bilu = (() => {
     return node;
   }
 
+  // Level meters, one per seat (channel), from levels_db (dBFS, -90 silence .. 0 full scale); null empties them.
+  // The bar spans -60..0 dB: speech at a seat microphone sits around -30..-10.
+  function showLevels(box, levels) {
+    box.replaceChildren();
+    (levels || []).forEach((db, i) => {
+      const meter = el("span", "seat-level");
+      meter.title = `座位 ${i + 1}：${db.toFixed(0)} dB`;
+      const bar = el("span", `bar${db > -3 ? " clip" : ""}`);
+      bar.style.width = `${Math.max(0, Math.min(100, (db + 60) / 60 * 100))}%`;
+      meter.append(el("span", "seat", `座位${i + 1}`), el("span", "track"));
+      meter.lastChild.append(bar);
+      meter.dataset.db = String(db);
+      box.append(meter);
+    });
+  }
+
   const logout = document.getElementById("logout");
   if (logout) {
     logout.addEventListener("click", async () => {
@@ -60,5 +76,5 @@ const Bilu = (() => {
     });
   }
 
-  return { api, ApiError, clock, zhDateTime, el, csrfToken };
+  return { api, ApiError, clock, zhDateTime, el, csrfToken, showLevels };
 })();

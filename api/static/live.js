@@ -8,7 +8,8 @@ const BiluLive = (() => {
   const elapsed = document.getElementById("live-elapsed");
   const deviceState = document.getElementById("device-state");
   const deviceName = document.getElementById("device-name");
-  const POLL_MS = 2000;
+  const seatLevels = document.getElementById("seat-levels");
+  const POLL_MS = 1000;  // the seat meters move with it
   const STALLED_S = 3;  // no audio from the device for this long: say so (a cable pulled, a muted interface)
 
   // recorded_s as last read, and when (performance.now()): the clock runs on between reads while audio comes.
@@ -20,12 +21,14 @@ const BiluLive = (() => {
     if (status.device) deviceName.textContent = status.device;
     let text, kind;
     if (status.recording && status.audio_age_s === null) [text, kind] = ["已连接，等待音频…", "wait"];
+    else if (status.recording && status.agent === "offline") [text, kind] = ["审讯室终端离线：录音在审讯室本地继续，恢复后补传", "bad"];
     else if (status.recording && known.flowing) [text, kind] = ["正常，正在接收音频", "ok"];
     else if (status.recording) [text, kind] = [`${Math.floor(status.audio_age_s)} 秒未收到音频，请检查麦克风和连线`, "bad"];
     else if (status.device_lost) [text, kind] = ["录音设备中断", "bad"];
     else [text, kind] = ["录音已停止", "idle"];
     deviceState.textContent = text;
     deviceState.className = `device-state device-${kind}`;
+    if (seatLevels) Bilu.showLevels(seatLevels, status.recording && known.flowing ? status.levels_db : null);
   }
 
   function tick() {

@@ -123,6 +123,9 @@ ROUTES = {
     ("POST", "/rooms/{room}/sessions"): ("correct", "/rooms/一号室/sessions", {"case_no": C, "seat_roles": "法官"},
                                          422),
     ("POST", "/sessions/{session_id}/stop"): ("correct", f"/sessions/{S}/stop", None, 409),
+    ("GET", "/rooms"): ("list", "/rooms", None, 200),
+    # An uploaded session is no room agent's open recording: an administrator gets past the role check to the 409.
+    ("POST", "/sessions/{session_id}/finish-abandoned"): ("admin", f"/sessions/{S}/finish-abandoned", None, 409),
     # Sent without a file: an allowed user gets past the access checks to the 422 for the missing recording.
     ("POST", "/cases/{case_no}/recordings"): ("correct", f"/cases/{C}/recordings", None, 422),
     ("PATCH", "/sessions/{session_id}/speakers/{label}"):

@@ -222,6 +222,9 @@ CALLS = {
                                                             actor=ACTOR),
     "set_agent_clock_offset": lambda st, ids: st.set_agent_clock_offset(ids["streamed"], 1.25, actor=ACTOR),
     "end_agent_stream": lambda st, ids: st.end_agent_stream(ids["streamed"], actor=ACTOR),
+    "abandon_agent_stream": lambda st, ids: st.abandon_agent_stream(ids["streamed"], from_epoch_s=1.8e9,
+                                                                    to_epoch_s=1.8e9 + 600, actor=ACTOR),
+    "session_agent": lambda st, ids: st.session_agent(ids["streamed"]),
     "open_agent_sessions": lambda st, ids: st.open_agent_sessions(),
     "add_outage": lambda st, ids: st.add_outage(ids["streamed"], from_epoch_s=1.8e9, to_epoch_s=1.8e9 + 5,
                                                 actor=ACTOR),
@@ -241,7 +244,7 @@ WRITES = {
     "decide_suspect", "add_person", "add_unit", "add_user", "authenticate", "set_password", "update_user",
     "set_case_unit", "assign_case", "unassign_case", "set_session_officers", "issue_token", "revoke_token",
     "add_room", "issue_room_token", "revoke_room_token", "add_agent_stream", "set_agent_clock_offset",
-    "end_agent_stream", "add_outage",
+    "end_agent_stream", "abandon_agent_stream", "add_outage",
     "record_login_failure", "clear_login_failures", "unlock_user", "open_case", "set_case_title",
 }
 """The calls above that change data (checked: `test_the_writing_methods_are_those_that_change_data`)."""
