@@ -274,6 +274,7 @@ class RoomAgent:
             self._announce(welcome["session_id"])
             # Finished on the service without this agent (bilu rooms finish) or before: what it lacks stays here.
             self._on_notice(f"服务器上的会话 {welcome['session_id']} 已结束；本机录音保存在 {self.state.folder}")
+            self.stop_requested.set()  # nothing more of it can be sent: stop recording it
             self.state.session_id, self.state.finished = welcome["session_id"], True
             self.state.save()
             return True
