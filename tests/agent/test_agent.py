@@ -175,14 +175,24 @@ def test_a_standing_by_agent_records_what_the_page_starts_and_stops(tmp_path, op
             headers = {"Authorization": f"Bearer {token}"}
             offline = client.post("/rooms/二号讯问室/sessions", headers=headers, json={"case_no": "P-2"})
             assert offline.status_code == 503 and "不在线" in offline.json()["detail"]
+            standing = {r["name"]: r for r in client.get("/rooms", headers=headers).json()}
+            assert standing[ROOM]["agent"] == "standing_by" and standing["二号讯问室"]["agent"] == "not_connected"
+            # Measured while it stands by: on one machine the clocks agree, within the loopback's round trip.
+            assert abs(standing[ROOM]["clock_offset_s"]) < 0.05 and 0 <= standing[ROOM]["clock_round_trip_s"] < 0.5
             started = client.post(f"/rooms/{ROOM}/sessions", headers=headers,
-                                  json={"case_no": "P-1", "channels": 2, "seat_roles": "讯问人,被讯问人"})
+                                  json={"case_no": "P-1", "channels": 2, "seat_roles": "讯问人,被讯问人",
+                                        "hotwords": "张三 李四"})
             assert started.status_code == 201, started.text
             session_id = started.json()["session_id"]
             assert int(agent.first_line()) == session_id
-            pulse.play(opening, sink="vmic_stereo")
+            silent = _live_levels(client, headers, session_id, seconds=1.5)  # the null sink plays nothing yet
+            player = play_later(pulse, opening, 0.0)
+            speaking = _live_levels(client, headers, session_id, seconds=8.0)
+            recording = {r["name"]: r for r in client.get("/rooms", headers=headers).json()}[ROOM]
+            player.join(60)
             stopped = client.post(f"/sessions/{session_id}/stop", headers=headers)
             assert stopped.status_code == 200 and stopped.json()["status"] == "done", stopped.text
+            read = client.get(f"/sessions/{session_id}", headers=headers).json()
         deadline = time.monotonic() + 60
         while agent.log().count("等待在页面上开始录音") < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -199,3 +209,26 @@ def test_a_standing_by_agent_records_what_the_page_starts_and_stops(tmp_path, op
     assert service_segments(service_home, session_id) == agent_segments(agent_home)
     assert session["status"] == "done" and session["duration_s"] > 10.0
     assert {u["role"] for u in utterances} == {"讯问人", "被讯问人"}
+    # The page's hotwords reached the streaming passes and the options kept for a restart.
+    assert session["options"]["hotwords"] == "张三 李四" and session["options"]["resume"]["hotwords"] == "张三 李四"
+    # The live read while it recorded: the agent online, one level per seat, speech well above the silent sink.
+    assert all(s["agent"] == "recording" and len(s["levels_db"]) == 2 for s in silent + speaking), silent + speaking
+    assert max(max(s["levels_db"]) for s in silent) <= -80
+    assert max(max(s["levels_db"]) for s in speaking) >= max(max(s["levels_db"]) for s in silent) + 30
+    assert recording["agent"] == "recording" and recording["session_id"] == session_id
+    assert len(recording["levels_db"]) == 2
+    # The agent clock as measured at its connection, kept with the session.
+    assert read["agent"]["room"] == ROOM and abs(read["agent"]["clock_offset_s"]) < 0.05
+    assert 0 <= read["agent"]["clock_round_trip_s"] < 0.5 and read["agent"]["ended_at"] is not None
+
+
+def _live_levels(client, headers: dict, session_id: int, *, seconds: float) -> list[dict]:
+    """GET /sessions/{id}/live every 0.25 s for `seconds`: the reads that had audio."""
+    reads, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status = client.get(f"/sessions/{session_id}/live", headers=headers).json()
+        if status["recording"] and status.get("levels_db"):
+            reads.append(status)
+        time.sleep(0.25)
+    assert reads, "no live read with audio"
+    return reads

@@ -179,3 +179,46 @@ def test_service_room_with_websocket(tmp_path, opening, pulse):  # noqa: F811
         with pytest.raises(Exception):
             with client.websocket_connect(f"/ws/sessions/{session_id}") as ws:  # no credentials
                 ws.receive_json()
+
+
+def test_a_room_on_the_services_devices_shows_seat_levels_and_takes_hotwords(tmp_path, opening, pulse):  # noqa: F811
+    """The live read's level per seat (the page's meters) for a room on the service's own microphones, and the
+    hotwords given to the start route in the session's passes and its options for recovery."""
+    import threading
+
+    from api.app import create_app
+    from engine.settings import Settings
+    from tests.api.helpers import PASSWORD, bearer
+
+    settings = Settings(home=tmp_path / "home")
+    with Store.open(settings.home) as store:
+        store.add_user("officer", role="officer", unit="默认单位", password=PASSWORD)
+    with TestClient(create_app(settings)) as client:
+        headers = bearer(client, "officer")
+        started = client.post("/rooms/七号室/sessions", headers=headers,
+                              json={"case_no": "L-1", "device": "vmic_stereo", "channels": 2,
+                                    "seat_roles": "讯问人,被讯问人", "hotwords": " 张三 李四 "})
+        assert started.status_code == 201, started.text
+        session_id = started.json()["session_id"]
+
+        def levels(seconds: float) -> list[list[float]]:
+            found, deadline = [], time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                status = client.get(f"/sessions/{session_id}/live", headers=headers).json()
+                assert "agent" not in status  # no room agent here
+                if status.get("levels_db"):
+                    found.append(status["levels_db"])
+                time.sleep(0.25)
+            return found
+
+        silent = levels(1.5)
+        player = threading.Thread(target=pulse.play, args=(opening,), kwargs={"sink": "vmic_stereo"}, daemon=True)
+        player.start()
+        speaking = levels(6.0)
+        player.join(60)
+        assert client.post(f"/sessions/{session_id}/stop", headers=headers).status_code == 200
+        session = client.get(f"/sessions/{session_id}", headers=headers).json()
+    assert silent and speaking and all(len(seats) == 2 for seats in silent + speaking)
+    assert max(map(max, speaking)) >= max(map(max, silent)) + 30
+    assert session["options"]["hotwords"] == "张三 李四" and session["options"]["resume"]["hotwords"] == "张三 李四"
+    assert session["agent"] is None
