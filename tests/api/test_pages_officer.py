@@ -209,6 +209,10 @@ def test_recording_shows_its_time_and_device_and_asks_before_it_ends(context, pu
     assert page.locator("#device-state").text_content() == "正常，正在接收音频"
     assert "vmic_stereo" in page.locator("#device-name").text_content()
     assert "2 声道" in page.locator("#live-device").text_content()
+    # A level meter per seat, each saying its level (the null sink plays nothing: digital silence).
+    page.wait_for_function("document.querySelectorAll('#seat-levels .seat-level').length === 2", timeout=10_000)
+    assert all(float(db) <= -80 for db in page.locator("#seat-levels .seat-level").evaluate_all(
+        "meters => meters.map(m => m.dataset.db)"))
     first = page.locator("#live-elapsed").text_content()
     time.sleep(2.5)
     second = page.locator("#live-elapsed").text_content()
