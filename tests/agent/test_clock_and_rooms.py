@@ -105,3 +105,22 @@ def test_finishing_what_is_not_waiting_for_its_agent_is_refused(tmp_path):
         with pytest.raises(StreamNotOpen):
             store.abandon_agent_stream(streamed, from_epoch_s=time.time() - 5, to_epoch_s=time.time())
         assert store.outages(streamed) == []
+
+
+def test_a_room_token_reads_nothing(tmp_path):
+    """A room's token lets its agent stream that room, nothing else: no case, session, room list or live events."""
+    settings = Settings(home=tmp_path / "home")
+    with Store.open(settings.home) as store:
+        store.add_room("一号讯问室", unit="默认单位")
+        token = store.issue_room_token("一号讯问室")
+        session_id = stored_session(store, "R-1", [(0.0, 1.0, "S1", "你好")])
+    headers = {"Authorization": f"Bearer {token}"}
+    with client_for(settings) as client:
+        for path in ("/cases", "/cases/R-1", f"/sessions/{session_id}", f"/sessions/{session_id}/utterances",
+                     f"/sessions/{session_id}/export?format=txt", "/rooms", "/search?q=你好"):
+            answer = client.get(path, headers=headers)
+            assert answer.status_code == 401, (path, answer.status_code)
+        assert client.post("/rooms/一号讯问室/sessions", headers=headers, json={"case_no": "R-2"}).status_code == 401
+        with pytest.raises(Exception):
+            with client.websocket_connect(f"/ws/sessions/{session_id}?token={token}") as ws:
+                ws.receive_json()
