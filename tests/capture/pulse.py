@@ -115,10 +115,11 @@ class PulseServer:
         except (OSError, ValueError, IndexError):
             return None
 
-    def play(self, wav: Path, *, sink: str) -> None:
-        """Play a WAV into `sink` in real time; returns when it has been played."""
+    def play(self, wav: Path, *, sink: str, timeout_s: float = 120) -> None:
+        """Play a WAV into `sink` in real time; returns when it has been played (a benchmark's long recording
+        needs a `timeout_s` beyond its length)."""
         subprocess.run(["paplay", f"--device={sink}", str(wav)], env=self._child_env(), check=True,
-                       timeout=120, capture_output=True)
+                       timeout=timeout_s, capture_output=True)
 
     def suspend(self, sink: str, suspended: bool = True) -> None:
         """Freeze a sink (and so its monitor): the stream stays open but no audio comes."""
