@@ -17,7 +17,8 @@ from tests.agent.test_agent import agent_args, opening, play_later  # noqa: F401
 from tests.capture.conftest import pulse  # noqa: F401  (the shared PulseAudio server fixture)
 from tests.crash_helpers import duplicates
 
-pytestmark = pytest.mark.recognition  # the service transcribes in its own process
+# The service transcribes in its own process; what is checked (what is kept, recorded, refused) is a mechanism.
+pytestmark = [pytest.mark.recognition, pytest.mark.mechanism]
 
 
 def _start(tmp_path: Path, pulse, case_no: str):  # noqa: F811
