@@ -136,7 +136,7 @@ class StreamReceiver:
         a session is recording but its link is down; "standing_by": connected, waiting for the page's start;
         "not_connected"), the `session_id` it records, and its clock as last measured (`clock_offset_s`,
         `clock_round_trip_s`: seconds, the offset is ours minus the agent's; None before any measure)."""
-        for stream in list(self._streams.values()):
+        for stream in list(self._streams.copy().values()):  # copied at once: the event loop may add one meanwhile
             if stream.room == room and stream.session.status == "recording":
                 return {"agent": "recording" if stream.connection is not None else "offline",
                         "session_id": stream.session.session_id, "clock_offset_s": round(stream.clock_offset_s, 3),

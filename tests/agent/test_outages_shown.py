@@ -22,3 +22,16 @@ def test_outages_are_in_the_session_and_on_its_page(tmp_path):
         page = client.get(f"/sessions/{session_id}/page", headers=headers).text
         assert "审讯室终端连接中断 1 次" in page and "42 秒" in page
         assert "审讯室终端连接中断" not in client.get(f"/sessions/{quiet}/page", headers=headers).text
+
+
+def test_a_session_finished_without_its_agent_says_so_on_its_page(tmp_path):
+    from engine.abandoned import ABANDONED_ERROR
+
+    settings = Settings(home=tmp_path / "home")
+    with Store.open(settings.home) as store:
+        store.add_user("officer", role="officer", unit="默认单位", password=PASSWORD)
+        session_id = stored_session(store, "O-3", [(0.0, 2.0, "S1", "你好")])
+        store.finish_session(session_id, status="interrupted", error=f"{ABANDONED_ERROR}: given up after 600 s")
+    with client_for(settings) as client:
+        page = client.get(f"/sessions/{session_id}/page", headers=bearer(client, "officer")).text
+    assert "审讯室终端失联" in page and "录音设备中断" not in page
