@@ -15,7 +15,8 @@ Measured, per agent room:
 - audio lost: the room's archive against the service's (seconds, and whether every segment's sha256 is equal);
   utterances stored twice; the outages recorded.
 - catch-up after each cut: the cut from the network going down (D) to the agent reconnected (B, the outage's end
-  as stored), then the moment (C) the transcript reaches B less 3 s (a running session's commit lag). In C - B the
+  as stored), then the moment (C) the transcript is back to its lag behind the played audio before the cut (3 s at
+  least, a running session's commit lag), plus 3 s. In C - B the
   service transcribes the audio from D to C: catch-up RTF = (C - B) / (C - D), below 1 when it catches up faster
   than real time. (`caught_up_after_s` / `backlog_s` is what an earlier version called the backlog RTF: not a
   real-time factor, as the audio keeps coming meanwhile.)
@@ -151,10 +152,16 @@ def catch_ups(cuts: list[tuple[float, float]], outages: list[dict], poller: Stor
             found.append({"down_s": seconds, "reconnected_after_s": None, "note": "no outage recorded for it"})
             continue
         back_at = max(ends)
-        target_s = sound_s + (back_at - played_wall) - COMMIT_LAG_S  # B - 3 s on the session clock
-        caught = next((wall for wall, until_s in poller.until if wall >= back_at and until_s >= target_s), None)
+
+        def lag(wall: float, until_s: float) -> float:  # how far the transcript is behind the played audio
+            return wall - (played_wall + until_s - sound_s)
+
+        before = [lag(wall, until_s) for wall, until_s in poller.until if wall <= down_at]
+        usual_s = max(COMMIT_LAG_S, before[-1] if before else COMMIT_LAG_S)  # a loaded machine lags more
+        caught = next((wall for wall, until_s in poller.until
+                       if wall >= back_at and lag(wall, until_s) <= usual_s + COMMIT_LAG_S), None)
         entry = {"down_s": seconds, "reconnected_after_s": round(back_at - down_at - seconds, 2),
-                 "backlog_s": round(back_at - down_at, 2)}
+                 "backlog_s": round(back_at - down_at, 2), "lag_before_s": round(usual_s, 2)}
         if caught is not None:
             entry.update({"caught_up_after_s": round(caught - back_at, 2),
                           "catch_up_rtf": round((caught - back_at) / max(1e-6, caught - down_at), 3)})
