@@ -1,8 +1,8 @@
 """Room agents under faults, against a local room on the same input in the same run: what is lost, what is stored
 twice, how fast recognition catches up after each cut, and the commit latency the hop adds.
 
-    .venv/bin/python bench/agents.py [--minutes 10] [--rooms 1] [--cuts 6] [--max-cut-s 30] [--restarts 0]
-                                     [--no-local] [--seed 1] [--out PATH]
+    .venv/bin/python bench/agents.py [--minutes 10] [--rooms 1] [--cuts 6] [--max-cut-s 30] [--long-cut-s S]
+                                     [--restarts 0] [--no-local] [--seed 1] [--out PATH]
 
 Everything real and separate, as in tests/agent/: `bilu serve`, one `bilu agent` per room, and (unless --no-local)
 one local `bilu record` on the same machine, each a process; a PulseAudio null sink per room as its microphone;
@@ -64,16 +64,22 @@ def looped(total_s: float, folder: Path) -> Path:
     return write_audio(folder / "looped.wav", samples[np.arange(frames) % samples.shape[0]], 16000)
 
 
-def schedule(rng: random.Random, *, total_s: float, cuts: int, max_cut_s: float,
-             restarts: int) -> list[tuple[float, str, float]]:
+def schedule(rng: random.Random, *, total_s: float, cuts: int, max_cut_s: float, restarts: int,
+             long_cut_s: float | None = None) -> list[tuple[float, str, float]]:
     """(moment after the start, "down" or "restart", seconds) in time order: one fault per slot of the run, at a
-    random moment in its second half, a cut never longer than leaves 10 s before the next slot."""
+    random moment in its second half, a cut never longer than leaves 10 s before the next slot. With `long_cut_s`,
+    first one cut of that length a sixth of the way in, the other faults after it (and a minute)."""
     faults = ["down"] * cuts + ["restart"] * restarts
     rng.shuffle(faults)
-    slot_s = total_s / (len(faults) + 1)
-    events = []
+    events, begin_s = [], 0.0
+    if long_cut_s:
+        events.append((round(total_s / 6, 2), "down", long_cut_s))
+        begin_s = total_s / 6 + long_cut_s + 60.0
+        if begin_s >= total_s - 30:
+            raise SystemExit(f"a {long_cut_s} s cut leaves no room in {total_s} s: give more --minutes")
+    slot_s = (total_s - begin_s) / (len(faults) + 1)
     for k, kind in enumerate(faults):
-        at = (k + 0.5) * slot_s + rng.uniform(0.0, slot_s / 2)
+        at = begin_s + (k + 0.5) * slot_s + rng.uniform(0.0, slot_s / 2)
         seconds = min(rng.uniform(1.0, max_cut_s), max(1.0, slot_s / 2 - 10.0)) if kind == "down" else 0.0
         events.append((round(at, 2), kind, round(seconds, 2)))
     return events
@@ -179,6 +185,8 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=1, help="agent rooms (each one more room on 2 cores)")
     parser.add_argument("--cuts", type=int, default=6)
     parser.add_argument("--max-cut-s", type=float, default=30.0)
+    parser.add_argument("--long-cut-s", type=float, default=None, help="first one cut of this length (300: the "
+                        "issue's 5-minute outage), then the others")
     parser.add_argument("--restarts", type=int, default=0, help="service kill -9 and restart (the local room is "
                         "a process of its own: it goes on)")
     parser.add_argument("--no-local", action="store_true", help="no local room: no latency ratio, no CER")
@@ -187,7 +195,7 @@ def main() -> None:
     args = parser.parse_args()
     total_s = args.minutes * 60
     events = schedule(random.Random(args.seed), total_s=total_s, cuts=args.cuts, max_cut_s=args.max_cut_s,
-                      restarts=args.restarts)
+                      restarts=args.restarts, long_cut_s=args.long_cut_s)
     rooms = [f"bench{i + 1}" for i in range(args.rooms)]
     sinks = {room: 2 for room in rooms} | ({} if args.no_local else {"local": 2})
     results = {"machine": machine(), "args": {k: str(v) for k, v in vars(args).items()}, "events": events,
