@@ -39,6 +39,8 @@ def world(tmp_path_factory, data_dir):
             store.add_user(name, role=role, unit=unit, password=PASSWORD, display_name=shown)
         session_id = stored_session(store, CASE, LINES, audio_path="audio/room.wav")
         store.set_case_unit(CASE, "城关派出所")
+        store.add_room("八号讯问室", unit="城关派出所")  # a room whose agent streams to the service (never connects)
+        store.add_room("市局一号室", unit="市局")  # another unit's: not listed for its officers
         store.assign_case(CASE, "jian")
         line = store.utterances(session_id)[0]
         store.edit_utterance(session_id, line["id"], {"text": "现在依法对你进行讯问。"}, version=line["version"],
@@ -157,6 +159,20 @@ def test_an_untitled_case_gets_its_title_on_its_page(context):
     page.goto("/")
     row = page.locator("#case-list tr", has_text=CASE)
     assert row.locator(".case-title").text_content() == "孙某故意伤害案"
+
+
+def test_the_case_page_lists_the_units_agent_rooms_and_their_state(context):
+    page = new_page(context)
+    log_in(page, "wang")
+    page.goto(f"/cases/{CASE}/page")
+    row = page.locator("#agent-rooms tbody tr")
+    row.first.wait_for()
+    assert row.count() == 1 and row.get_attribute("data-room") == "八号讯问室"
+    assert row.get_attribute("data-agent") == "not_connected" and "未连接" in row.text_content()
+    assert page.locator("#agent-rooms .seat-level").count() == 0  # no meters: nothing records
+    row.locator("button").click()  # picking the room fills the start form
+    assert page.input_value("#start-recording [name=room]") == "八号讯问室"
+    assert page.locator("#start-recording [name=hotwords]").count() == 1
 
 
 def test_pages_have_a_favicon_display_names_and_chinese_docs(context, world):
