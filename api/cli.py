@@ -158,8 +158,8 @@ def _everything():
 
 @cli.command()
 @click.argument("session_id", type=int)
-@click.option("--format", "fmt", type=click.Choice(["json", "srt", "vtt", "rttm", "txt", "docx"]), default="json",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "srt", "vtt", "rttm", "txt", "docx", "package"]),
+              default="json", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write here instead of standard output.")
 @click.pass_obj
@@ -167,13 +167,23 @@ def export(settings: Settings, session_id: int, fmt: str, output: Path | None) -
     """Export a session's transcript (docx: the 讯问笔录 as a Word document, needs -o).
 
     Signed: JSON, txt and docx carry the audit chain head (校验码) that `bilu verify --code` matches later.
+    package: one sealed ZIP (audio, transcript, 笔录, findings, audit entries, manifest; needs -o) that
+    `bilu verify --package FILE.zip` checks without the database.
     """
     from cases.integrity import signed_export
 
     from api.cli_users import _os_user
 
-    if fmt == "docx" and output is None:
-        raise click.UsageError("--format docx writes a binary file: give -o FILE.docx")
+    if fmt in ("docx", "package") and output is None:
+        suffix = "docx" if fmt == "docx" else "zip"
+        raise click.UsageError(f"--format {fmt} writes a binary file: give -o FILE.{suffix}")
+    if fmt == "package":
+        from cases.package import build_package
+
+        with _store(settings) as store:
+            manifest = build_package(store, session_id, output, actor=f"cli:{_os_user()}")
+        click.echo(f"{output}: {len(manifest['members'])} members, chain head {manifest['chain_head']}", err=True)
+        return
     with _store(settings) as store:
         text, _ = signed_export(store, session_id, fmt=fmt, actor=f"cli:{_os_user()}")
     if fmt == "docx":

@@ -5,6 +5,7 @@ Exit codes: 0 intact (or the code's session is unchanged), 1 problems (or change
 """
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -37,18 +38,23 @@ class _BytesProgress:
 @click.argument("session_id", type=int, required=False)
 @click.option("--code", default=None, help="A 校验码 printed on an export (at least 12 hex digits): which export it "
                                            "was, and whether the session is unchanged since.")
+@click.option("--package", "package", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Check an export package (bilu export ID --format package) without the database.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_obj
-def verify(settings: Settings, session_id: int | None, code: str | None, as_json: bool) -> None:
+def verify(settings: Settings, session_id: int | None, code: str | None, package: Path | None,
+           as_json: bool) -> None:
     """Re-read the audio and the rows, recompute the audit chain, and report what was changed outside Bilu.
 
     Exit 0 when all is intact, 1 when something was changed, deleted or inserted, 2 on bad input.
     """
+    if sum(given is not None for given in (session_id, code, package)) > 1:
+        raise click.UsageError("give one of SESSION_ID, --code HEX or --package FILE.zip")
+    if package is not None:
+        _verify_package(package, as_json=as_json)
     from cases import Store
     from cases.integrity import check_export_code, verify as verify_store
 
-    if code is not None and session_id is not None:
-        raise click.UsageError("give a SESSION_ID or --code HEX, not both")
     with Store.open(settings.home) as store:
         if code is not None:
             result = check_export_code(store, code)
@@ -66,6 +72,24 @@ def verify(settings: Settings, session_id: int | None, code: str | None, as_json
             click.echo(f"{problem.kind}\t{problem.subject}\t{problem.detail}")
         if report.intact:
             click.echo(f"intact: {report.entries} entries, {report.audio_files} audio files, {report.rows} rows")
+        else:
+            click.echo(f"NOT intact: {len(report.problems)} problems")
+    sys.exit(0 if report.intact else 1)
+
+
+def _verify_package(path: Path, *, as_json: bool) -> None:
+    """No store is opened: the package is checked on its own (another machine, no database)."""
+    from cases.package_verify import verify_package
+
+    report = verify_package(path)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        for problem in report.problems:
+            click.echo(f"{problem.kind}\t{problem.subject}\t{problem.detail}")
+        if report.intact:
+            click.echo(f"intact: session {report.session_id} (case {report.case_no}), {report.members} members, "
+                       f"{report.entries} audit entries, chain head {report.chain_head}")
         else:
             click.echo(f"NOT intact: {len(report.problems)} problems")
     sys.exit(0 if report.intact else 1)

@@ -122,6 +122,29 @@ class Audit(Concern):
             for row in self._db.query(f"SELECT * FROM audit {where} ORDER BY id LIMIT ?", [*params, limit])
         ]
 
+    @locked
+    def audit_extract(self, session_id: int, *, until_id: int) -> dict:
+        """What a sealed package carries of the chain (cases/package.py): "entries", every entry about the session up
+        to `until_id` in full (content, content_sha256, prev_hash, hash); "links", (id, prev_hash, content_sha256,
+        hash) of every entry from the session's first to `until_id`, so the links can be walked to the head without
+        the content of entries about other sessions. One read snapshot."""
+        db = self._db
+        db.conn.execute("BEGIN")
+        try:
+            entries = [
+                {"id": row["id"], "content": row["content"], "content_sha256": row["content_sha256"],
+                 "prev_hash": row["prev_hash"], "hash": row["hash"]}
+                for row in db.query("SELECT * FROM audit WHERE session_id = ? AND id <= ? ORDER BY id",
+                                    [session_id, until_id])
+            ]
+            first = entries[0]["id"] if entries else until_id
+            links = [{"id": row[0], "prev_hash": row[1], "content_sha256": row[2], "hash": row[3]}
+                     for row in db.execute("SELECT id, prev_hash, content_sha256, hash FROM audit "
+                                           "WHERE id >= ? AND id <= ? ORDER BY id", [first, until_id]).fetchall()]
+        finally:
+            db.conn.execute("COMMIT")
+        return {"session_id": session_id, "entries": entries, "links": links}
+
 
 def file_sha256(path: Path) -> tuple[str, int]:
     """(sha256, bytes) of a file, read in 1 MiB blocks."""

@@ -25,7 +25,8 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 # Roles offered when relabelling a speaker or filtering a search: the diarizer's, then the suspect's titles.
 ROLE_CHOICES = tuple(dict.fromkeys((*ROLES, *ANSWERING_ROLES)))
 EXPORTS = (("docx", "讯问笔录 DOCX"), ("txt", "文本 TXT"), ("json", "JSON"), ("srt", "字幕 SRT"),
-           ("vtt", "字幕 VTT"), ("rttm", "说话人 RTTM"))
+           ("vtt", "字幕 VTT"), ("rttm", "说话人 RTTM"),
+           ("package", "封存证据包 ZIP"))
 SEARCH_LIMIT = 100
 # The API reference's groups (the routes' tags), as an officer reads them.
 TAG_ZH = {"auth": "登录与令牌", "cases": "案件", "people": "案件人员", "sessions": "讯问", "utterances": "语句与修改",

@@ -1,11 +1,16 @@
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Literal
 
 from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
+from starlette.background import BackgroundTask
 from pydantic import BaseModel
 
 from cases.docx_export import DOCX_MEDIA_TYPE
 from cases.integrity import signed_export
+from cases.package import build_package
 
 from api.access import CorrectableSession, CurrentUser, UserScope, VisibleSession
 from api.deps import StoreDep
@@ -20,13 +25,14 @@ _MEDIA_TYPES = {
     "rttm": "text/plain; charset=utf-8",
     "txt": "text/plain; charset=utf-8",
     "docx": DOCX_MEDIA_TYPE,
+    "package": "application/zip",
 }
 
 # The JSON export is described by its schema; the other formats are text, and the Word document bytes.
 _EXPORT_RESPONSE = {
     "description": "The transcript as a download, in `format`",
     "model": TranscriptExport,
-    "content": {media.split(";")[0]: {"schema": {"type": "string", **({"format": "binary"} if name == "docx" else {})}}
+    "content": {media.split(";")[0]: {"schema": {"type": "string", **({"format": "binary"} if name in ("docx", "package") else {})}}
                 for name, media in _MEDIA_TYPES.items() if name != "json"},
 }
 
@@ -67,13 +73,15 @@ def set_officers(session_id: CorrectableSession, body: SessionOfficers, user: Cu
 
 
 @router.get("/{session_id}/export", response_class=Response, responses={200: _EXPORT_RESPONSE},
-            summary="导出笔录（DOCX 讯问笔录、TXT、JSON、SRT、VTT、RTTM）")
+            summary="导出笔录（DOCX 讯问笔录、TXT、JSON、SRT、VTT、RTTM，或封存的证据包 ZIP）")
 def export_session(
     session_id: VisibleSession,
     user: CurrentUser,
     store: StoreDep,
-    format: Literal["json", "srt", "vtt", "rttm", "txt", "docx"] = "json",
+    format: Literal["json", "srt", "vtt", "rttm", "txt", "docx", "package"] = "json",
 ) -> Response:
+    if format == "package":
+        return _package_response(store, session_id, user)
     # Signed: the export's audit entry ("session.export") is written first, and its hash is in the export.
     content, _ = signed_export(store, session_id, fmt=format, actor=user)
     return Response(
@@ -81,3 +89,17 @@ def export_session(
         media_type=_MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="session-{session_id}.{format}"'},
     )
+
+
+def _package_response(store, session_id: int, user) -> FileResponse:
+    """The sealed package (cases/package.py), written to a temporary file (it holds the audio: hours of it do not
+    belong in memory) that is removed once sent."""
+    folder = Path(tempfile.mkdtemp(prefix="bilu-package-"))
+    target = folder / f"session-{session_id}.zip"
+    try:
+        build_package(store, session_id, target, actor=user)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(target, media_type=_MEDIA_TYPES["package"], filename=target.name,
+                        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))

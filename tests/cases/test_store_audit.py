@@ -205,6 +205,7 @@ CALLS = {
     # Audit: entries for what changes nothing
     "record_audit": lambda st, ids: st.record_audit(ACTOR, "session.read", session_id=ids["done"]),
     "audit_rows": lambda st, ids: st.audit_rows(with_data_entries=True),
+    "audit_extract": lambda st, ids: st.audit_extract(ids["done"], until_id=10_000),
     # Exports and verification
     "export_snapshot": lambda st, ids: st.export_snapshot(ids["done"], fmt="json", actor=ACTOR),
     "verify": lambda st, ids: st.verify(),
