@@ -337,8 +337,9 @@ from api.cli_users import units, users  # noqa: E402  (groups defined in their o
 from api.cli_live import devices, record, recover  # noqa: E402
 from api.cli_verify import verify  # noqa: E402
 from api.cli_rooms import agent, rooms  # noqa: E402
+from api.cli_guardrails import guardrails, procedure  # noqa: E402
 
-for group in (users, units, devices, record, recover, verify, rooms, agent):
+for group in (users, units, devices, record, recover, verify, rooms, agent, procedure, guardrails):
     cli.add_command(group)
 
 

@@ -21,6 +21,7 @@ SESSION_STATUS_ZH = {"transcribing": "录音/转写中", "done": "已完成", "i
                      "recovered": "已恢复", "failed": "失败"}
 FINDING_STATUS_ZH = {"satisfied": "已告知", "missing": "缺失", "out_of_order": "顺序不当",
                      "wrong_speaker": "非讯问人所述"}
+GUARD_STATUS_ZH = {"ok": "符合", "violated": "违反", "warning": "即将超时", "not_applicable": "不适用"}
 USER_ROLE_ZH = {"officer": "民警", "recorder": "记录员", "supervisor": "督察", "prosecutor": "检察官",
                 "admin": "管理员"}
 
@@ -78,7 +79,7 @@ def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(static_url=static_url, session_status_zh=SESSION_STATUS_ZH,
-                       finding_status_zh=FINDING_STATUS_ZH, user_role_zh=USER_ROLE_ZH,
+                       finding_status_zh=FINDING_STATUS_ZH, guard_status_zh=GUARD_STATUS_ZH, user_role_zh=USER_ROLE_ZH,
                        read_only=lambda user: user is not None and not may_correct(user))
     env.filters.update(zh_datetime=zh_datetime, clock=clock, zh_duration=zh_duration, marked_pieces=marked_pieces)
     return env

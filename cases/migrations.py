@@ -494,6 +494,44 @@ def _v11_suspect_utterances(db: Database) -> None:
     db.execute("CREATE INDEX revisions_session ON revisions (session_id, utterance_id)")
 
 
+def _v13_guardrails_and_signing(db: Database) -> None:
+    """Issue 20: what the case records for the guardrails (summons, detention, the person's birth date, the
+    interpreter and guardian named), and the guardrail findings per session."""
+    statements = [
+        """
+        CREATE TABLE case_procedure (
+            case_id INTEGER PRIMARY KEY REFERENCES cases(id),
+            summons_kind TEXT,
+            summons_at TEXT,
+            summons_extended INTEGER NOT NULL DEFAULT 0,
+            detained_at TEXT,
+            birth_date TEXT,
+            interpreter TEXT,
+            guardian TEXT,
+            updated_at TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE guardrail_findings (
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            seq INTEGER NOT NULL,
+            guard_key TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            title TEXT NOT NULL,
+            status TEXT NOT NULL,
+            basis TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            at_ms INTEGER,
+            checked_at TEXT NOT NULL,
+            PRIMARY KEY (session_id, seq)
+        )
+        """,
+        "CREATE INDEX guardrail_findings_key ON guardrail_findings (guard_key, status)",
+    ]
+    for statement in statements:
+        db.execute(statement)
+
+
 def _v14_agent_clock(db: Database) -> None:
     """How well the agent clock's offset is known (issue 17): the round trip of the exchange that measured it
     (the offset is off by at most half of it), NULL for streams measured before; and when a stream was given up
@@ -514,6 +552,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (9, "room_agents", _v9_room_agents),
     (10, "login_failures", _v10_login_failures),
     (11, "suspect_utterances", _v11_suspect_utterances),
+    (13, "guardrails_and_signing", _v13_guardrails_and_signing),
     (14, "agent_clock", _v14_agent_clock),
 )
 

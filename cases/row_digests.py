@@ -98,7 +98,7 @@ def playback_subject(session_id: int) -> str:
     return f"playback:{session_id}"
 
 
-BOOKKEEPING_KINDS = ("findings", "turns", "rules", "progress")
+BOOKKEEPING_KINDS = ("findings", "turns", "rules", "progress", "guardrails")
 """Subjects (KIND:SESSION) of the entries that record writes of what is left out on purpose above: the entry says
 who wrote what and when, its digest is that of the values written, and `bilu verify` does not compare them."""
 

@@ -1,5 +1,6 @@
 """Search limited to what a user may see, with filters: case, unit (and the units below it), officer,
-speaker role, room, date range, and sessions with procedural statements missing.
+speaker role, room, date range, sessions with procedural statements missing, and sessions with a guardrail
+violated (issue 20).
 
 The `Search` concern of the store. `search` finds utterances by words alone (the command line's search, over
 every case). For a user, two questions, two methods: `search_visible` finds utterances holding the query's
@@ -34,6 +35,7 @@ class SearchFilters:
     date_from: date | None = None  # local dates, both inclusive
     date_to: date | None = None
     missing: str | None = None  # "any", or a rule key: sessions where that statement is not satisfied
+    guardrail: str | None = None  # "any", or a guardrail key: sessions where that guardrail is violated
 
 
 class Search(Concern):
@@ -116,7 +118,12 @@ class Search(Concern):
             starts = [f["start_s"] for f in unmet if f["start_s"] is not None]
             results.append({"session_id": r["id"], "case_no": r["case_no"], "room": r["room"], "status": r["status"],
                             "created_at": local_iso(r["created_at"]), "duration_s": to_s(r["duration_ms"]),
-                            "unmet": unmet, "play_from_s": min(starts) if starts else 0.0})
+                            "unmet": unmet, "play_from_s": min(starts) if starts else 0.0,
+                            "violated": [
+                                {"key": g["guard_key"], "title": g["title"], "detail": g["detail"],
+                                 "at_s": None if g["at_ms"] is None else to_s(g["at_ms"])}
+                                for g in self._db.query("SELECT * FROM guardrail_findings WHERE session_id = ? AND"
+                                                        " status = 'violated' ORDER BY seq", [r["id"]])]})
         return results
 
     def _filter_sql(self, scope: Scope, filters: SearchFilters) -> tuple[str, list[Any]]:
@@ -155,6 +162,13 @@ class Search(Concern):
                 conditions.append("s.id IN (SELECT session_id FROM findings WHERE status != 'satisfied'"
                                   " AND rule_key = ?)")
                 values.append(filters.missing)
+        if filters.guardrail is not None:
+            if filters.guardrail == ANY_RULE:
+                conditions.append("s.id IN (SELECT session_id FROM guardrail_findings WHERE status = 'violated')")
+            else:
+                conditions.append("s.id IN (SELECT session_id FROM guardrail_findings WHERE status = 'violated'"
+                                  " AND guard_key = ?)")
+                values.append(filters.guardrail)
         return " AND ".join(conditions), values
 
 

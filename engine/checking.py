@@ -32,12 +32,19 @@ def check_session(
 
     Without `rule_set`/`conditions`, the session's own (set when it was transcribed) are used.
     """
+    from engine.guardrails import MINOR_CONDITION, check_guardrails, is_minor
+
     session = store.get_session(session_id)
     name = rule_set or session["rule_set"]
     conditions = tuple(session["conditions"] if conditions is None else conditions)
+    # A person under 18 by the case's birth date: the minor condition applies by itself (CPL 281).
+    if MINOR_CONDITION not in conditions and is_minor(store, session["case_no"],
+                                                      on_epoch_s=store.guardrail_context(session_id)["start_epoch_s"]):
+        conditions = (*conditions, MINOR_CONDITION)
     rules = rule_set_for(settings, name, conditions)
     findings = check(statements_of(store.utterances(session_id)), rules)
     if (name, list(conditions)) != (session["rule_set"], session["conditions"]):
         store.set_rule_set(session_id, name, conditions)
     store.set_findings(session_id, findings)
+    check_guardrails(store, session_id, settings)
     return findings

@@ -35,6 +35,7 @@ from lexicon import LiveChecker, Statement
 from transcribe import StreamingTranscriber, TranscribeOptions, Utterance
 
 from engine.checking import DEFAULT_RULE_SET, check_session, rule_set_for
+from engine.guardrails import GUARD_POLL_S, GuardrailWatch, alert_message, guards_for
 from engine.session_run import RESUME_KEY, SessionOptions
 from engine.settings import Settings
 
@@ -142,6 +143,7 @@ class LiveSession:
         self._roles: dict[str, str | None] = {}
         self._first_turns: list[SpeakerTurn] = []
         self._checklist_statuses: list[tuple[str, str]] = []
+        self._heard_labels: dict[str, None] = {}
         self._labeller = None
         self._lock_file = None
         # What the live page shows of the device: how much audio it gave, and when its last chunk came.
@@ -195,6 +197,7 @@ class LiveSession:
         for speaker in session["speakers"]:
             self._roles[speaker["label"]] = speaker["role"]
             self._first_turns.append(SpeakerTurn(0.0, 0.0, speaker["label"], speaker["channel"]))
+        self._heard_labels.update((u["speaker"], None) for u in kept if u.get("speaker"))
         for u in kept:  # the checklist goes on from where it was; its alerts were raised already
             try:
                 self._live_checker.add(Statement(u["id"], u["start_s"], u["end_s"], u.get("role"), u["text"]))
@@ -295,8 +298,12 @@ class LiveSession:
     def _start_threads(self) -> tuple[threading.Thread, threading.Thread]:
         worker = threading.Thread(target=self._transcribe_loop, name=f"live-{self.session_id}", daemon=True)
         labeller = threading.Thread(target=self._label_loop, name=f"live-label-{self.session_id}", daemon=True)
+        self._guard_stop = threading.Event()
+        self._guard_thread = threading.Thread(target=self._guard_loop, name=f"live-guard-{self.session_id}",
+                                              daemon=True)
         labeller.start()
         worker.start()
+        self._guard_thread.start()
         return worker, labeller
 
     def _join_threads(self, threads: tuple[threading.Thread, threading.Thread]) -> None:
@@ -305,6 +312,32 @@ class LiveSession:
         worker.join()
         self._to_label.put(_STOP)  # after the transcriber's last utterances
         labeller.join()
+        self._guard_stop.set()
+        self._guard_thread.join()
+
+    # -- the guardrail thread (issue 20) ----------------------------------------------------------------
+
+    def _guard_loop(self) -> None:
+        """Judge the session's guardrails every GUARD_POLL_S: a summons nearing its limit is a matter of the clock,
+        not of a new line. Alerts once per guardrail and status; the list when a status changes."""
+        try:
+            watch = GuardrailWatch(self.store, self.session_id, guards_for(self.settings))
+        except Exception:
+            log.exception("session %s: the guardrails could not be loaded; no live guardrail alerts", self.session_id)
+            return
+        while True:
+            try:
+                heard = tuple((label, self._roles.get(label)) for label in list(self._heard_labels))
+                new, findings = watch.poll(self._live_checker.statements, heard, now_epoch_s=time.time(),
+                                           monotonic_s=time.monotonic())
+                for finding in new:
+                    self._emit(alert_message(finding))
+                if findings is not None:
+                    self._emit({"type": "guardrails", "findings": [f.to_dict() for f in findings]})
+            except Exception:  # the guardrails must never stop a recording
+                log.exception("session %s: the live guardrail check failed", self.session_id)
+            if self._guard_stop.wait(GUARD_POLL_S):
+                return
 
     # -- the transcriber thread --------------------------------------------------------------------------
 
@@ -374,6 +407,8 @@ class LiveSession:
     def _commit(self, utterance: Utterance) -> None:
         if utterance.speaker and utterance.speaker not in self._roles:
             self._new_speaker(utterance)
+        if utterance.speaker:
+            self._heard_labels[utterance.speaker] = None  # ordered set: the speakers heard, for the guardrails
         utterance_id = self.store.add_utterance(self.session_id, utterance)
         self.store.set_transcribed_until(self.session_id, utterance.end_s)
         role = self._roles.get(utterance.speaker)

@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from cases import InvalidQuery, SearchFilters, may_correct, scope_of
 from cases.exports import ANSWERING_ROLES
+from engine.guardrails import guards_for
 from cases.revisions import CORRECTABLE_STATUSES
 from diarize import ROLES
 from error_kinds import BadInput
@@ -30,7 +31,7 @@ EXPORTS = (("docx", "讯问笔录 DOCX"), ("txt", "文本 TXT"), ("json", "JSON"
 SEARCH_LIMIT = 100
 # The API reference's groups (the routes' tags), as an officer reads them.
 TAG_ZH = {"auth": "登录与令牌", "cases": "案件", "people": "案件人员", "sessions": "讯问", "utterances": "语句与修改",
-          "speakers": "说话人", "findings": "程序检查", "audio": "录音回放", "search": "检索", "rooms": "讯问室录音",
+          "speakers": "说话人", "findings": "程序检查", "guardrails": "讯问规范", "audio": "录音回放", "search": "检索", "rooms": "讯问室录音",
           "uploads": "上传录音", "integrity": "完整性校验", "units": "单位", "users": "用户", "health": "服务状态"}
 
 
@@ -55,12 +56,13 @@ def session_page(session_id: int, user: PageUser, store: StoreDep,
     store.require_session_in_scope(session_id, scope_of(user))
     session = {**store.get_session(session_id), "outages": store.outages(session_id)}
     store.record_audit(user, "session.page", session_id=session_id, case_no=session["case_no"])
+    guardrails = store.guardrail_findings(session_id)
     # An uploaded file still being transcribed is not a live room: it has no WebSocket to follow.
     live = session["kind"] == "live" and session["status"] == "transcribing"
     return render_page(
         "session.html", user=user, session=session, utterances=store.utterances(session_id),
         speakers=store.speakers(session_id), findings=session["findings"], exports=EXPORTS,
-        role_choices=ROLE_CHOICES, live=live, start_t=t,
+        role_choices=ROLE_CHOICES, live=live, start_t=t, guardrails=guardrails,
         may_correct=may_correct(user) and (live or session["status"] in CORRECTABLE_STATUSES),
     )
 
@@ -84,17 +86,18 @@ def search_page(
     date_from: str = "",
     date_to: str = "",
     missing: str = "",
+    guardrail: str = "",
 ) -> HTMLResponse:
     """Lines matching `q` within the filters; with filters alone, the sessions matching them."""
     form = {"q": q.strip(), "case_no": case_no, "role": role, "room": room.strip(), "date_from": date_from,
-            "date_to": date_to, "missing": missing}
+            "date_to": date_to, "missing": missing, "guardrail": guardrail}
     scope = scope_of(user)
     hits = sessions = None
     error = None
     try:
         filters = SearchFilters(case_no=case_no or None, role=role or None, room=form["room"] or None,
                                 date_from=_day(date_from, "起始日期"), date_to=_day(date_to, "截止日期"),
-                                missing=missing or None)
+                                missing=missing or None, guardrail=guardrail or None)
         if form["q"]:
             hits = store.search_visible(form["q"][:200], scope, filters, limit=SEARCH_LIMIT)
             store.record_audit(user, "search", detail={"hits": len(hits),
@@ -107,7 +110,7 @@ def search_page(
     cases = store.cases_in_scope(scope)
     rooms = sorted({s["room"] for s in store.sessions_in_scope(scope) if s["room"]})
     return render_page("search.html", user=user, form=form, cases=cases, rooms=rooms, role_choices=ROLE_CHOICES,
-                       missing_choices=_rule_choices(settings), hits=hits, sessions=sessions, error=error,
+                       missing_choices=_rule_choices(settings), guardrail_choices=_guard_choices(settings), hits=hits, sessions=sessions, error=error,
                        limit=SEARCH_LIMIT)
 
 
@@ -133,6 +136,14 @@ def _day(value: str, label: str) -> date | None:
     except ValueError:
         raise InvalidQuery(f"{label} {value!r} is not a date (YYYY-MM-DD)",
                            zh=f"{label} {value!r} 不是日期（格式：2026-03-05）") from None
+
+
+def _guard_choices(settings) -> list[tuple[str, str]]:
+    """The guardrails, for the 'guardrail' filter."""
+    try:
+        return [(guard.key, guard.title) for guard in guards_for(settings)]
+    except RuleError:
+        return []
 
 
 def _rule_choices(settings) -> list[tuple[str, str]]:

@@ -31,6 +31,13 @@ class UnmetStatement(Public):
     utterance_ids: list[int]
 
 
+class ViolatedGuardrail(Public):
+    key: str
+    title: str
+    detail: str
+    at_s: float | None
+
+
 class SessionMatch(Public):
     session_id: int
     case_no: str
@@ -40,3 +47,4 @@ class SessionMatch(Public):
     duration_s: float
     unmet: Annotated[list[UnmetStatement], Field(description="Its required statements not satisfied.")]
     play_from_s: Annotated[float, Field(description="Where the first of those was found, else 0.")]
+    violated: Annotated[list[ViolatedGuardrail], Field(description="Its guardrails violated (issue 20).")]

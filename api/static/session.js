@@ -348,6 +348,22 @@
     history.replaceState(null, "", `#u-${link.dataset.utteranceId}`);
   });
 
+  // -- the guardrails (issue 20): re-drawn when a live session's statuses change ---------------------
+  const GUARD_STATUS = { ok: "符合", violated: "违反", warning: "即将超时", not_applicable: "不适用" };
+  function renderGuardrails(findings) {
+    const list = document.getElementById("guardrails");
+    if (!list) return;
+    list.replaceChildren();
+    for (const g of findings) {
+      const item = el("li", `guard guard-${g.status}`);
+      item.dataset.key = g.key;
+      item.title = g.basis;
+      item.append(el("span", "badge", GUARD_STATUS[g.status] || g.status), " ", el("span", "title", g.title),
+        el("span", "detail", g.detail), el("span", "basis", `依据：${g.basis}`));
+      list.append(item);
+    }
+  }
+
   // -- live: the transcript grows while the room records ----------------------------------------------
   function follow() {
     const state = document.getElementById("live-state");
@@ -381,6 +397,7 @@
           : "审讯室终端离线：录音在审讯室本地继续，恢复连接后补传";
       },
       checklist(message) { renderChecklist(message.findings); },
+      guardrails(message) { renderGuardrails(message.findings); },
       state(message) {
         const words = { recording: "正在录音，转写实时显示", stopped: "录音已结束", interrupted: "录音中断，中断前录下的音频已保存",
           device_lost: "录音设备中断", recording_error: "录音因错误中断", not_recording: "未在录音（文件可能仍在转写）" };

@@ -230,6 +230,16 @@ CALLS = {
     "add_outage": lambda st, ids: st.add_outage(ids["streamed"], from_epoch_s=1.8e9, to_epoch_s=1.8e9 + 5,
                                                 actor=ACTOR),
     "outages": lambda st, ids: st.outages(ids["streamed"]),
+    # The case's procedure and the guardrails (issue 20)
+    "set_case_procedure": lambda st, ids: st.set_case_procedure("A-1", {"summons_kind": "传唤",
+                                                                       "summons_at": "2026-12-03T09:30"},
+                                                                actor=ACTOR),
+    "case_procedure": lambda st, ids: st.case_procedure("A-1"),
+    "guardrail_context": lambda st, ids: st.guardrail_context(ids["done"]),
+    "set_guardrail_findings": lambda st, ids: st.set_guardrail_findings(ids["done"], [
+        {"key": "two_officers", "kind": "two_officers", "title": "二人", "status": "violated", "basis": "CPL 118",
+         "detail": "一名", "at_s": None}], actor=ACTOR),
+    "guardrail_findings": lambda st, ids: st.guardrail_findings(ids["done"]),
     # Failed logins
     "login_wait": lambda st, ids: st.login_wait("officer", "10.0.0.1"),
     "record_login_failure": lambda st, ids: st.record_login_failure("officer", "10.0.0.2", THROTTLE, actor=ACTOR),
@@ -247,6 +257,7 @@ WRITES = {
     "add_room", "issue_room_token", "revoke_room_token", "add_agent_stream", "set_agent_clock_offset",
     "end_agent_stream", "abandon_agent_stream", "add_outage",
     "record_login_failure", "clear_login_failures", "unlock_user", "open_case", "set_case_title",
+    "set_case_procedure", "set_guardrail_findings",
 }
 """The calls above that change data (checked: `test_the_writing_methods_are_those_that_change_data`)."""
 ACCOUNT_ACTS = {"edit_utterance", "relabel_speaker", "split_utterance", "merge_utterances", "decide_suspect",
