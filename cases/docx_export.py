@@ -25,6 +25,7 @@ from cases.record_form import (
     record_header_lines,
     record_number_line,
     record_turns,
+    review_lines,
 )
 
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -68,6 +69,8 @@ def export_docx(session: dict, utterances: list[dict], *, integrity: dict | None
         paragraph.add_run(text)
     document.add_paragraph("")
     for line in closing_lines():
+        document.add_paragraph(line)
+    for line in review_lines(session.get("record_review")):  # who signed, and the amendments after signing
         document.add_paragraph(line)
     _add_footer(document, integrity)
     buffer = io.BytesIO()

@@ -27,6 +27,7 @@ from cases.record_form import (
     record_header_lines,
     record_number_line,
     record_turns,
+    review_lines,
 )
 
 __all__ = ["ANSWERING_ROLES", "ASKING_ROLES", "BLANK", "FORMATS", "RECORD_CONFIRMATION", "RECORD_END",
@@ -154,6 +155,8 @@ def export_txt(session: dict, utterances: list[dict], *, integrity: dict | None 
     lines = [RECORD_TITLE, record_number_line(session), "", *record_header_lines(session, parties), ""]
     lines += [f"{label}：{text}" for label, text in record_turns(utterances)]
     lines += ["", *closing_lines()]
+    if review_lines(session.get("record_review")):
+        lines += ["", *review_lines(session.get("record_review"))]
     findings = session.get("findings")
     if findings:
         lines += ["", f"程序性告知检查（{session.get('rule_set') or ''}）"]

@@ -202,6 +202,10 @@ def signed_export(store, session_id: int, *, fmt: str, actor) -> tuple[str | byt
         raise UnknownFormat(f"unknown export format {fmt!r}: use one of {', '.join((*FORMATS, 'docx'))}")
     snapshot = store.export_snapshot(session_id, fmt=fmt, actor=actor)
     session, utterances, integrity = snapshot["session"], snapshot["utterances"], snapshot["integrity"]
+    # Exports of a read-back record carry its signatures and amendments (issue 20).
+    review = store.record_review(session_id)
+    if review["state"] is not None:
+        session = {**session, "record_review": review}
     # The 讯问笔录's header names the officers and the person questioned (settings, not covered by the digest).
     parties = record_parties(store, session) if fmt in ("txt", "docx") else None
     if fmt == "docx":

@@ -496,7 +496,9 @@ def _v11_suspect_utterances(db: Database) -> None:
 
 def _v13_guardrails_and_signing(db: Database) -> None:
     """Issue 20: what the case records for the guardrails (summons, detention, the person's birth date, the
-    interpreter and guardian named), and the guardrail findings per session."""
+    interpreter and guardian named), the guardrail findings per session; the read-back of the record (记录核对 →
+    已签名 / 拒绝签名), its signatures (strokes and PNG, or a scanned PDF: files under signatures/, hashed into
+    the audit chain) and the amendments made after it was signed."""
     statements = [
         """
         CREATE TABLE case_procedure (
@@ -527,6 +529,47 @@ def _v13_guardrails_and_signing(db: Database) -> None:
         )
         """,
         "CREATE INDEX guardrail_findings_key ON guardrail_findings (guard_key, status)",
+        """
+        CREATE TABLE record_reviews (
+            session_id INTEGER PRIMARY KEY REFERENCES sessions(id),
+            state TEXT NOT NULL,
+            reason TEXT,
+            witnesses_json TEXT NOT NULL DEFAULT '[]',
+            opened_at TEXT NOT NULL,
+            closed_at TEXT,
+            closed_by TEXT
+        )
+        """,
+        """
+        CREATE TABLE signatures (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            signer_role TEXT NOT NULL,
+            signer_name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            statement TEXT,
+            amendment_id INTEGER,
+            strokes_path TEXT,
+            strokes_sha256 TEXT,
+            image_path TEXT NOT NULL,
+            image_sha256 TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX signatures_session ON signatures (session_id)",
+        """
+        CREATE TABLE record_amendments (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            revision_id INTEGER NOT NULL REFERENCES revisions(id),
+            utterance_id INTEGER,
+            kind TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            confirmed_signature_id INTEGER
+        )
+        """,
+        "CREATE INDEX record_amendments_session ON record_amendments (session_id)",
     ]
     for statement in statements:
         db.execute(statement)

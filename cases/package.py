@@ -6,8 +6,9 @@ Members (names are ASCII so every unzip tool keeps them):
     transcript.json   the JSON export (every line, its words and marks), signed like `bilu export --format json`
     record.txt        the 讯问笔录 as text, record.docx the same as a Word document (with its 校验码 line)
     findings.json     the procedural findings (and guardrails) of the session
-    signatures.json   the read-back and signatures of the record, when there are any (issue 20, part 3)
+    signatures.json   the read-back of the record: its state, reason, witnesses, signatures, amendments (once started)
     audio/...         the session's audio files as stored (the uploaded file; a live room's segments and playback)
+    signatures/...    each signature's strokes (JSON) and image (PNG), or its scanned PDF
     audit.json        the audit entries about the session (their full content) and the links of the chain from the
                       session's first entry to the seal (id, prev_hash, content_sha256, hash: no other content)
 
@@ -52,6 +53,9 @@ def build_package(store, session_id: int, destination: Path, *, actor) -> dict:
 
     snapshot = store.export_snapshot(session_id, fmt="package", actor=actor)
     session, utterances, integrity = snapshot["session"], snapshot["utterances"], snapshot["integrity"]
+    review = store.record_review(session_id)
+    if review["state"] is not None:
+        session = {**session, "record_review": review}
     parties = record_parties(store, session)
     texts: dict[str, bytes] = {
         "transcript.json": export_json(session, utterances, integrity=integrity).encode("utf-8"),
@@ -75,7 +79,7 @@ def build_package(store, session_id: int, destination: Path, *, actor) -> dict:
     manifest = {
         "format": PACKAGE_FORMAT, "session_id": session_id, "case_no": session["case_no"],
         "chain_head": head, "seal_entry": seal_id, "session_digest": integrity["session_digest"],
-        "audio": {name: subject for name, (_, subject) in audio.items()},
+        "covered": {name: subject for name, (_, subject) in audio.items()},
         "members": {name: {"sha256": sealed[name], "bytes": sizes[name]} for name in sorted(sealed)}
         | {AUDIT: {"sha256": hashlib.sha256(audit_bytes).hexdigest(), "bytes": len(audit_bytes)}},
     }
@@ -94,11 +98,9 @@ def build_package(store, session_id: int, destination: Path, *, actor) -> dict:
 def _extra_members(store, session_id: int) -> dict[str, bytes]:
     """Members other parts add (signatures, the 相关说明): each is a JSON document when the session has one."""
     extra = {}
-    signing = getattr(store, "record_signing", None)
-    if signing is not None:
-        state = signing(session_id)
-        if state and state.get("state"):
-            extra["signatures.json"] = _json_bytes(state)
+    review = store.record_review(session_id)
+    if review["state"] is not None:
+        extra["signatures.json"] = _json_bytes(review)
     return extra
 
 
@@ -117,7 +119,8 @@ def _audio_files(store, session_id: int) -> dict[str, tuple[Path, str]]:
             continue
         full = store.home / path
         if full.is_file():  # a missing file is `bilu verify`'s to report; the package says what it holds
-            files["audio/" + Path(path).as_posix().replace("/", "_")] = (full, subject)
+            folder = "signatures/" if subject_kind(subject) == "signature" else "audio/"
+            files[folder + Path(path).as_posix().replace("/", "_")] = (full, subject)
     return files
 
 

@@ -8,7 +8,8 @@ Checks, each problem named by its kind and the member or entry it is about:
   the link of the same id, or a last link that is not the manifest's chain head;
 - seal_mismatch: the seal entry (session.package) is missing, or the sha256 it carries over the members is not
   the manifest's (a manifest rewritten to match changed members);
-- audio_changed: an audio member whose sha256 is not the one the chain recorded when the file was stored.
+- audio_changed / signature_changed: an audio or signature member whose sha256 is not the one the chain recorded
+  when the file was stored.
 What is not checked here: that the chain head is the service's (`bilu verify --code` on the service does that).
 """
 import hashlib
@@ -24,7 +25,7 @@ from cases.row_digests import sha256_text
 __all__ = ["PACKAGE_PROBLEM_KINDS", "PackageNotReadable", "PackageReport", "verify_package"]
 
 PACKAGE_PROBLEM_KINDS = ("member_missing", "member_changed", "member_unlisted", "chain_broken", "seal_mismatch",
-                         "audio_changed")
+                         "audio_changed", "signature_changed")
 _BLOCK = 1 << 20
 
 
@@ -193,11 +194,12 @@ def _check_audio(extract: dict, manifest: dict, hashes: dict[str, str]) -> list[
         if content.get("subject"):
             latest[content["subject"]] = content
     problems = []
-    for name, subject in (manifest.get("audio") or {}).items():
+    for name, subject in (manifest.get("covered") or {}).items():
         stored = latest.get(subject, {}).get("subject_sha256")
         if name in hashes and hashes[name] != stored:
-            problems.append(PackageProblem("audio_changed", name, f"the chain recorded {str(stored)[:16]}… for "
-                                                                  f"{subject} when it was stored"))
+            kind = "signature_changed" if str(subject).startswith("signature:") else "audio_changed"
+            problems.append(PackageProblem(kind, name, f"the chain recorded {str(stored)[:16]}… for "
+                                                       f"{subject} when it was stored"))
     return problems
 
 

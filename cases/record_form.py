@@ -116,6 +116,32 @@ def closing_lines() -> list[str]:
     ]
 
 
+def review_lines(review: dict | None) -> list[str]:
+    """The read-back as the record states it (issue 20): who signed, how, when (and the sha256 of what they signed
+    with), a refusal with its reason and witnesses, and every amendment made after signing with whether the person
+    questioned confirmed it. Empty before the read-back starts."""
+    if not review or not review.get("state"):
+        return []
+    lines = [f"笔录核对：{review['state_zh']}" + (f"（{review['closed_at'][:16].replace('T', ' ')}）"
+                                                    if review.get("closed_at") else "")]
+    if review["state"] == "refused":
+        lines.append(f"拒绝签名原因：{review.get('reason') or BLANK}")
+        lines.append(f"见证人：{'、'.join(review.get('witnesses') or []) or BLANK}")
+    for signature in review.get("signatures", []):
+        how = "手写签名" if signature["kind"] == "strokes" else "签名扫描件"
+        what = "（确认补正）" if signature.get("amendment_id") else ""
+        when = (signature.get("created_at") or "")[:16].replace("T", " ")
+        lines.append(f"{signature['signer_role']}（签名）：{signature['signer_name']}{what}  {how} {when}  "
+                     f"sha256 {signature['image_sha256'][:16]}")
+    for number, amendment in enumerate(review.get("amendments", []), start=1):
+        before = (amendment.get("before") or {}).get("text")
+        after = (amendment.get("after") or {}).get("text")
+        change = f"“{before}”改为“{after}”" if before is not None and after is not None else amendment["kind"]
+        confirmed = "已由被讯问人签名确认" if amendment.get("confirmed_signature_id") else "待被讯问人确认"
+        lines.append(f"签名后补正 {number}：{change}（{confirmed}）")
+    return lines
+
+
 def record_turns(utterances: list[dict]) -> list[tuple[str, str]]:
     """(问/答/role/label, text) per turn, in start order.
 

@@ -23,6 +23,7 @@ from cases.checks import to_ms
 from cases.errors import InvalidCorrection, SessionNotFound, SpeakerNotFound, StaleVersion, UtteranceNotFound
 from cases.locking import locked
 from cases.migrations import immediate_transaction
+from cases.signing import note_amendment
 from cases.reads import local_iso, now_utc_iso, one, read_utterances
 from cases.row_digests import revision_subject, speaker_subject, utterance_subject
 from cases.search import segment_for_index
@@ -334,6 +335,9 @@ class Corrections(Concern):
         ).lastrowid
         self._audit.cover_row("revision.added", revision_subject(revision_id), actor=by, session_id=session_id,
                         detail={"kind": kind})
+        # A signed record stays correctable, but the change is an amendment the person questioned confirms.
+        note_amendment(self._db, self._audit, session_id, revision_id=revision_id, utterance_id=utterance_id,
+                       kind=kind, actor=by)
 
 
 def _checked_text(text: object, name: str) -> str:

@@ -36,7 +36,7 @@ SEGMENT_FIELDS = ("session_id", "seq", "path", "start_ms", "duration_ms", "frame
 PERSON_FIELDS = ("id", "case_id", "role", "name", "id_number", "wristband_id", "created_at")
 
 ROW_KINDS = ("session", "utterance", "revision", "speaker", "segment", "person")
-FILE_KINDS = ("audio", "playback", "segment")
+FILE_KINDS = ("audio", "playback", "segment", "signature")
 """Subjects whose entry's subject_sha256 is a file's sha256 (a segment's entry also holds its row's digest)."""
 
 

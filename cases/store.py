@@ -21,6 +21,7 @@ writer (cases/concern.py); none reaches into another's private members:
     store.login_throttle  LoginThrottle  cases/login_throttle.py  failed logins per account and (account, address)
     store.procedure    Procedure    cases/procedure.py     what a case records for the guardrails (summons, detention,
                                                            birth date, interpreter, guardian); guardrail findings
+    store.signing      Signing      cases/signing.py       the record's read-back, signatures, amendments after signing
 
 Callers keep the flat names: every public method of a concern is also a method of `Store` with the same name
 and signature (`store.add_user(...)` is `store.accounts.add_user(...)`), generated below from the concern
@@ -65,6 +66,7 @@ from cases.login_throttle import LoginThrottle
 from cases.migrations import apply_migrations
 from cases.people import People
 from cases.procedure import Procedure
+from cases.signing import Signing
 from cases.revisions import Corrections
 from cases.room_agents import RoomAgents
 from cases.search_filters import Search
@@ -83,7 +85,7 @@ CONCERNS: dict[str, type[Concern]] = {
     "cases": Cases, "sessions": Sessions, "segments": Segments, "corrections": Corrections,
     "case_people": People, "accounts": Accounts, "tokens": Tokens, "access": Access, "full_text": Search,
     "audit": Audit, "exports": Exports, "room_agents": RoomAgents,
-    "login_throttle": LoginThrottle, "procedure": Procedure,
+    "login_throttle": LoginThrottle, "procedure": Procedure, "signing": Signing,
 }
 """The attribute of `Store` that holds each concern, and its class (named apart from every method: `store.people`
 and `store.search` are methods)."""
@@ -106,6 +108,7 @@ class Store:
     room_agents: RoomAgents
     login_throttle: LoginThrottle
     procedure: Procedure
+    signing: Signing
 
     def __init__(self, *, home: Path, db: Database) -> None:
         """Use `Store.open(home)`; this only wraps a database that is already set up."""
@@ -122,7 +125,7 @@ class Store:
             "tokens": Tokens(shared, accounts=accounts), "access": Access(shared), "full_text": Search(shared),
             "audit": Audit(shared), "exports": Exports(shared, sessions=sessions),
             "room_agents": RoomAgents(shared),
-            "login_throttle": LoginThrottle(shared), "procedure": Procedure(shared),
+            "login_throttle": LoginThrottle(shared), "procedure": Procedure(shared), "signing": Signing(shared),
         }
         assert {name: type(concern) for name, concern in self._concerns.items()} == CONCERNS
 

@@ -31,7 +31,7 @@ EXPORTS = (("docx", "讯问笔录 DOCX"), ("txt", "文本 TXT"), ("json", "JSON"
 SEARCH_LIMIT = 100
 # The API reference's groups (the routes' tags), as an officer reads them.
 TAG_ZH = {"auth": "登录与令牌", "cases": "案件", "people": "案件人员", "sessions": "讯问", "utterances": "语句与修改",
-          "speakers": "说话人", "findings": "程序检查", "guardrails": "讯问规范", "audio": "录音回放", "search": "检索", "rooms": "讯问室录音",
+          "speakers": "说话人", "findings": "程序检查", "guardrails": "讯问规范", "signing": "核对签名", "audio": "录音回放", "search": "检索", "rooms": "讯问室录音",
           "uploads": "上传录音", "integrity": "完整性校验", "units": "单位", "users": "用户", "health": "服务状态"}
 
 
@@ -57,12 +57,13 @@ def session_page(session_id: int, user: PageUser, store: StoreDep,
     session = {**store.get_session(session_id), "outages": store.outages(session_id)}
     store.record_audit(user, "session.page", session_id=session_id, case_no=session["case_no"])
     guardrails = store.guardrail_findings(session_id)
+    review = store.record_review(session_id)
     # An uploaded file still being transcribed is not a live room: it has no WebSocket to follow.
     live = session["kind"] == "live" and session["status"] == "transcribing"
     return render_page(
         "session.html", user=user, session=session, utterances=store.utterances(session_id),
         speakers=store.speakers(session_id), findings=session["findings"], exports=EXPORTS,
-        role_choices=ROLE_CHOICES, live=live, start_t=t, guardrails=guardrails,
+        role_choices=ROLE_CHOICES, live=live, start_t=t, guardrails=guardrails, review=review,
         may_correct=may_correct(user) and (live or session["status"] in CORRECTABLE_STATUSES),
     )
 

@@ -93,6 +93,19 @@ ROUTES = {
     ("GET", "/cases/{case_no}/procedure"): ("read", f"/cases/{C}/procedure", None, 200),
     ("PUT", "/cases/{case_no}/procedure"): ("correct", f"/cases/{C}/procedure", {"guardian": "王父"}, 200),
     ("GET", "/sessions/{session_id}/guardrails"): ("read", f"/sessions/{S}/guardrails", None, 200),
+    # The record's read-back (issue 20), started in the world: starting it again is 409, closing it before anyone
+    # signed is 409, a signature with a point outside its pad is refused: allowed users get that far, nothing changes.
+    ("GET", "/sessions/{session_id}/record-review"): ("read", f"/sessions/{S}/record-review", None, 200),
+    ("POST", "/sessions/{session_id}/record-review"): ("correct", f"/sessions/{S}/record-review", None, 409),
+    ("POST", "/sessions/{session_id}/record-review/close"): ("correct", f"/sessions/{S}/record-review/close",
+                                                             {"outcome": "signed"}, 409),
+    ("POST", "/sessions/{session_id}/signatures"): ("correct", f"/sessions/{S}/signatures", {
+        "signer_role": "讯问人", "signer_name": "张", "width": 40, "height": 20, "strokes": [[{"x": 99, "y": 1}]]},
+        422),
+    ("POST", "/sessions/{session_id}/signatures/pdf"): ("correct", f"/sessions/{S}/signatures/pdf", None, 422),
+    ("GET", "/sessions/{session_id}/signatures/{signature_id}/image"):
+        ("read", f"/sessions/{S}/signatures/999999/image", None, 404),
+    ("GET", "/sessions/{session_id}/sign/page"): ("page", f"/sessions/{S}/sign/page", None, 200),
     ("GET", "/sessions"): ("list", "/sessions", None, 200),
     ("GET", "/sessions/{session_id}"): ("read", f"/sessions/{S}", None, 200),
     ("GET", "/sessions/{session_id}/utterances"): ("read", f"/sessions/{S}/utterances", None, 200),
@@ -153,6 +166,7 @@ def world(tmp_path_factory):
                                                (4.5, 6.0, "S2", "看清楚了")], audio_path="audio/a1.wav")
         store.set_case_unit(C, "派出所A")
         store.assign_case(C, "pros_assigned")
+        store.start_record_review(session_id)
         utterance_id = store.utterances(session_id)[0]["id"]
     with client_for(settings) as client:
         headers = {name: bearer(client, name) for name in USERS}

@@ -90,7 +90,14 @@ def seeded(tmp_path_factory) -> tuple[Path, dict]:
         streamed = _session(store, "A-1", kind="live", room="一号讯问室")
         store.add_agent_stream(streamed, room="一号讯问室", stream_key="0123456789abcdef", clock_offset_s=0.5)
         store.record_login_failure("officer", "10.0.0.1", THROTTLE, actor="anonymous:10.0.0.1")
-    return home, {"done": done, "failed": failed, "running": running, "live": live, "lines": ids,
+        # A finished session in read-back (issue 20), signed by the two officers so far.
+        reviewed = _session(store, "A-1", room="五号讯问室")
+        store.finish_session(reviewed)
+        store.start_record_review(reviewed)
+        for role in ("讯问人", "记录人"):
+            store.add_signature(reviewed, signer_role=role, signer_name="某", strokes=[[{"x": 1, "y": 1}]], width=40,
+                                height=20)
+    return home, {"reviewed": reviewed, "done": done, "failed": failed, "running": running, "live": live, "lines": ids,
                   "suspect": suspect, "person": person["id"], "api_token": api_token, "login": login,
                   "streamed": streamed,
                   "room_token": room_token}
@@ -240,6 +247,15 @@ CALLS = {
         {"key": "two_officers", "kind": "two_officers", "title": "二人", "status": "violated", "basis": "CPL 118",
          "detail": "一名", "at_s": None}], actor=ACTOR),
     "guardrail_findings": lambda st, ids: st.guardrail_findings(ids["done"]),
+    # Reading back and signing the record (issue 20)
+    "start_record_review": lambda st, ids: st.start_record_review(ids["done"], actor=ACTOR),
+    "add_signature": lambda st, ids: st.add_signature(ids["reviewed"], signer_role="被讯问人", signer_name="王某",
+                                                      strokes=[[{"x": 1, "y": 1}, {"x": 20, "y": 8}]], width=40,
+                                                      height=20, actor=ACTOR),
+    "close_record_review": lambda st, ids: st.close_record_review(ids["reviewed"], outcome="refused",
+                                                                  reason="认为记录不全", witnesses=["值班民警赵某"],
+                                                                  actor=ACTOR),
+    "record_review": lambda st, ids: st.record_review(ids["done"]),
     # Failed logins
     "login_wait": lambda st, ids: st.login_wait("officer", "10.0.0.1"),
     "record_login_failure": lambda st, ids: st.record_login_failure("officer", "10.0.0.2", THROTTLE, actor=ACTOR),
@@ -257,7 +273,7 @@ WRITES = {
     "add_room", "issue_room_token", "revoke_room_token", "add_agent_stream", "set_agent_clock_offset",
     "end_agent_stream", "abandon_agent_stream", "add_outage",
     "record_login_failure", "clear_login_failures", "unlock_user", "open_case", "set_case_title",
-    "set_case_procedure", "set_guardrail_findings",
+    "set_case_procedure", "set_guardrail_findings", "start_record_review", "add_signature", "close_record_review",
 }
 """The calls above that change data (checked: `test_the_writing_methods_are_those_that_change_data`)."""
 ACCOUNT_ACTS = {"edit_utterance", "relabel_speaker", "split_utterance", "merge_utterances", "decide_suspect",
