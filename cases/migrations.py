@@ -531,19 +531,23 @@ def _v13_guardrails_and_signing(db: Database) -> None:
         "CREATE INDEX guardrail_findings_key ON guardrail_findings (guard_key, status)",
         """
         CREATE TABLE record_reviews (
-            session_id INTEGER PRIMARY KEY REFERENCES sessions(id),
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            document TEXT NOT NULL DEFAULT 'record',
             state TEXT NOT NULL,
+            note TEXT,
             reason TEXT,
             witnesses_json TEXT NOT NULL DEFAULT '[]',
             opened_at TEXT NOT NULL,
             closed_at TEXT,
-            closed_by TEXT
+            closed_by TEXT,
+            PRIMARY KEY (session_id, document)
         )
         """,
         """
         CREATE TABLE signatures (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             session_id INTEGER NOT NULL REFERENCES sessions(id),
+            document TEXT NOT NULL DEFAULT 'record',
             signer_role TEXT NOT NULL,
             signer_name TEXT NOT NULL,
             kind TEXT NOT NULL,

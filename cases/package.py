@@ -9,6 +9,7 @@ Members (names are ASCII so every unzip tool keeps them):
     signatures.json   the read-back of the record: its state, reason, witnesses, signatures, amendments (once started)
     audio/...         the session's audio files as stored (the uploaded file; a live room's segments and playback)
     signatures/...    each signature's strokes (JSON) and image (PNG), or its scanned PDF
+    fault_statement.txt, .json  the 相关说明 of the recording's faults (cases/fault_statement.py), when it has any
     audit.json        the audit entries about the session (their full content) and the links of the chain from the
                       session's first entry to the seal (id, prev_hash, content_sha256, hash: no other content)
 
@@ -98,9 +99,15 @@ def build_package(store, session_id: int, destination: Path, *, actor) -> dict:
 def _extra_members(store, session_id: int) -> dict[str, bytes]:
     """Members other parts add (signatures, the 相关说明): each is a JSON document when the session has one."""
     extra = {}
+    from cases.fault_statement import FAULT_DOCUMENT, fault_statement, fault_statement_text
+
     review = store.record_review(session_id)
     if review["state"] is not None:
         extra["signatures.json"] = _json_bytes(review)
+    statement = fault_statement(store, session_id)
+    if statement["needed"] or statement["review"]["state"] is not None:
+        extra["fault_statement.txt"] = fault_statement_text(statement).encode("utf-8")
+        extra["fault_statement.json"] = _json_bytes({**statement, "document": FAULT_DOCUMENT})
     return extra
 
 

@@ -31,6 +31,8 @@ from error_kinds import Conflict, NotFound
 __all__ = ["REVIEW_STATES", "SIGNER_ROLES", "RecordLocked", "Signing", "note_amendment", "signature_subject"]
 
 REVIEW_STATES = {"review": "记录核对", "signed": "已签名", "refused": "拒绝签名"}
+DOCUMENTS = {"record": "讯问笔录", "fault_statement": "相关说明"}
+"""What is read back and signed: the 讯问笔录, or the 相关说明 of a recording's faults (cases/fault_statement.py)."""
 SIGNER_ROLES = ("被讯问人", "讯问人", "记录人", "翻译人员", "法定代理人", "合适成年人", "见证人")
 REVIEWABLE_STATUSES = ("done", "recovered", "interrupted")
 SIGNATURES_DIR = "signatures"
@@ -59,7 +61,7 @@ def signature_subject(session_id: int, signature_id: int, part: str) -> str:
 def note_amendment(db, audit, session_id: int, *, revision_id: int, utterance_id: int | None, kind: str,
                    actor: Actor) -> None:
     """A correction of a locked record is an amendment: noted here, in the correction's own transaction."""
-    review = one(db, "SELECT state FROM record_reviews WHERE session_id = ?", [session_id])
+    review = one(db, "SELECT state FROM record_reviews WHERE session_id = ? AND document = 'record'", [session_id])
     if review is None or review["state"] == "review":
         return
     amendment_id = db.execute("INSERT INTO record_amendments (session_id, revision_id, utterance_id, kind, created_at)"
@@ -72,28 +74,36 @@ def note_amendment(db, audit, session_id: int, *, revision_id: int, utterance_id
 class Signing(Concern):
 
     @locked
-    def start_record_review(self, session_id: int, *, actor: Actor = SYSTEM_ACTOR) -> dict:
-        """Open the read-back (记录核对) of a finished session's record."""
+    def start_record_review(self, session_id: int, *, document: str = "record", note: str | None = None,
+                            actor: Actor = SYSTEM_ACTOR) -> dict:
+        """Open the read-back (记录核对) of a finished session's record, or of its 相关说明 (`document`
+        "fault_statement", with the officers' `note` completing the draft)."""
+        _check_document(document)
+        note = _text("note", note, 2000)
         with immediate_transaction(self._db):
             status = require_session(self._db, session_id)["status"]
             if status not in REVIEWABLE_STATUSES:
                 raise Conflict(f"session {session_id} is {status}: only a finished record is read back and signed",
                                zh="讯问尚未结束，不能核对签名")
-            if one(self._db, "SELECT 1 FROM record_reviews WHERE session_id = ?", [session_id]) is not None:
-                raise Conflict(f"the record of session {session_id} is already in read-back or closed",
-                               zh="笔录已在核对或已签名")
-            self._db.execute("INSERT INTO record_reviews (session_id, state, opened_at) VALUES (?, 'review', ?)",
-                             [session_id, now_utc_iso()])
-            self._audit.action(actor, "record.review_started", session_id=session_id)
-        return self.record_review(session_id)
+            if one(self._db, "SELECT 1 FROM record_reviews WHERE session_id = ? AND document = ?",
+                   [session_id, document]) is not None:
+                raise Conflict(f"the {document} of session {session_id} is already in read-back or closed",
+                               zh=f"{DOCUMENTS[document]}已在核对或已签名")
+            self._db.execute("INSERT INTO record_reviews (session_id, document, state, note, opened_at)"
+                             " VALUES (?, ?, 'review', ?, ?)", [session_id, document, note, now_utc_iso()])
+            self._audit.action(actor, "record.review_started", session_id=session_id, detail={"document": document})
+        return self.record_review(session_id, document=document)
 
     @locked
     def add_signature(self, session_id: int, *, signer_role: str, signer_name: str, strokes: list | None = None,
                       width: int | None = None, height: int | None = None, pdf: bytes | None = None,
-                      statement: str | None = None, amendment_id: int | None = None,
+                      statement: str | None = None, amendment_id: int | None = None, document: str = "record",
                       actor: Actor = SYSTEM_ACTOR) -> dict:
         """One signature: `strokes` (with the pad's `width` and `height`) or a scanned `pdf`. With
         `amendment_id`, the person questioned confirms that amendment of a locked record."""
+        _check_document(document)
+        if amendment_id is not None and document != "record":
+            raise StoreError("only the 讯问笔录 has amendments")
         if signer_role not in SIGNER_ROLES:
             raise StoreError(f"signer_role is one of {', '.join(SIGNER_ROLES)}, not {signer_role!r}")
         signer_name = _text("signer_name", signer_name, _MAX_NAME, required=True)
@@ -122,7 +132,7 @@ class Signing(Concern):
                 image_path.write_bytes(pdf)
             written.append(image_path)
             with immediate_transaction(self._db):
-                review = self._review_row(session_id)
+                review = self._review_row(session_id, document)
                 if amendment_id is None and review["state"] != "review":
                     raise RecordLocked(f"the record of session {session_id} is {review['state']}: it is locked; a "
                                        "change after signing is an amendment the person questioned confirms",
@@ -134,10 +144,10 @@ class Signing(Concern):
                     if path is not None:
                         files[part] = (path.relative_to(self.home).as_posix(), *file_sha256(path))
                 signature_id = self._db.execute(
-                    "INSERT INTO signatures (session_id, signer_role, signer_name, kind, statement, amendment_id,"
-                    " strokes_path, strokes_sha256, image_path, image_sha256, created_by, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [session_id, signer_role, signer_name, "strokes" if pdf is None else "pdf", statement, amendment_id,
+                    "INSERT INTO signatures (session_id, document, signer_role, signer_name, kind, statement,"
+                    " amendment_id, strokes_path, strokes_sha256, image_path, image_sha256, created_by, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [session_id, document, signer_role, signer_name, "strokes" if pdf is None else "pdf", statement, amendment_id,
                      files.get("strokes", (None, None))[0], files.get("strokes", (None, None))[1],
                      files["image"][0], files["image"][1], _actor_name(actor), now_utc_iso()]).lastrowid
                 for part, (relative, digest, size) in files.items():
@@ -148,18 +158,21 @@ class Signing(Concern):
                     self._db.execute("UPDATE record_amendments SET confirmed_signature_id = ? WHERE id = ?",
                                      [signature_id, amendment_id])
                 self._audit.action(actor, "record.signed_by", session_id=session_id,
-                                   detail={"signature_id": signature_id, "role": signer_role,
+                                   detail={"signature_id": signature_id, "role": signer_role, "document": document,
                                            "kind": "strokes" if pdf is None else "pdf", "amendment_id": amendment_id})
         except BaseException:
             for path in written:  # nothing half-kept: a refused signature leaves no file behind
                 path.unlink(missing_ok=True)
             raise
-        return next(s for s in self.record_review(session_id)["signatures"] if s["id"] == signature_id)
+        return next(s for s in self.record_review(session_id, document=document)["signatures"]
+                    if s["id"] == signature_id)
 
     @locked
     def close_record_review(self, session_id: int, *, outcome: str, reason: str | None = None,
-                            witnesses: list[str] | tuple[str, ...] = (), actor: Actor = SYSTEM_ACTOR) -> dict:
+                            witnesses: list[str] | tuple[str, ...] = (), document: str = "record",
+                            actor: Actor = SYSTEM_ACTOR) -> dict:
         """已签名 ("signed") or 拒绝签名 ("refused", with the reason and the witnesses); the record is then locked."""
+        _check_document(document)
         if outcome not in ("signed", "refused"):
             raise StoreError(f"outcome is signed or refused, not {outcome!r}")
         reason = _text("reason", reason, _MAX_TEXT)
@@ -167,12 +180,13 @@ class Signing(Concern):
             raise StoreError("witnesses is a list of names")
         witnesses = [_text("witness", w, _MAX_NAME, required=True) for w in witnesses]
         with immediate_transaction(self._db):
-            review = self._review_row(session_id)
+            review = self._review_row(session_id, document)
             if review["state"] != "review":
                 raise RecordLocked(f"the record of session {session_id} is already {review['state']}",
                                    zh="笔录已签名或已拒绝签名")
             signed = {row["signer_role"] for row in self._db.query(
-                "SELECT signer_role FROM signatures WHERE session_id = ? AND amendment_id IS NULL", [session_id])}
+                "SELECT signer_role FROM signatures WHERE session_id = ? AND document = ? AND amendment_id IS NULL",
+                [session_id, document])}
             needed = ["讯问人", "记录人"] + (["被讯问人"] if outcome == "signed" else [])
             missing = [role for role in needed if role not in signed]
             if missing:
@@ -181,45 +195,50 @@ class Signing(Concern):
                 raise StoreError("a refusal to sign records the reason and at least one witness",
                                  zh="拒绝签名须记明原因和见证人")
             self._db.execute("UPDATE record_reviews SET state = ?, reason = ?, witnesses_json = ?, closed_at = ?,"
-                             " closed_by = ? WHERE session_id = ?",
+                             " closed_by = ? WHERE session_id = ? AND document = ?",
                              [outcome, reason, json.dumps(witnesses, ensure_ascii=False), now_utc_iso(),
-                              _actor_name(actor), session_id])
+                              _actor_name(actor), session_id, document])
             self._audit.action(actor, f"record.{outcome}", session_id=session_id,
-                               detail={"witnesses": len(witnesses)})
-        return self.record_review(session_id)
+                               detail={"witnesses": len(witnesses), "document": document})
+        return self.record_review(session_id, document=document)
 
     @locked
-    def record_review(self, session_id: int) -> dict:
+    def record_review(self, session_id: int, *, document: str = "record") -> dict:
         """The record's read-back: state (None before it starts), its Chinese name, reason, witnesses, times,
         signatures (without their files) and amendments (with the revision each came from)."""
+        _check_document(document)
         require_session(self._db, session_id)
-        row = one(self._db, "SELECT * FROM record_reviews WHERE session_id = ?", [session_id])
+        row = one(self._db, "SELECT * FROM record_reviews WHERE session_id = ? AND document = ?",
+                  [session_id, document])
         signatures = [
             {"id": r["id"], "signer_role": r["signer_role"], "signer_name": r["signer_name"], "kind": r["kind"],
              "statement": r["statement"], "amendment_id": r["amendment_id"], "strokes_sha256": r["strokes_sha256"],
              "image_sha256": r["image_sha256"], "image_path": r["image_path"], "strokes_path": r["strokes_path"],
              "created_at": local_iso(r["created_at"])}
-            for r in self._db.query("SELECT * FROM signatures WHERE session_id = ? ORDER BY id", [session_id])]
+            for r in self._db.query("SELECT * FROM signatures WHERE session_id = ? AND document = ? ORDER BY id",
+                                    [session_id, document])]
         amendments = [
             {"id": r["id"], "revision_id": r["revision_id"], "utterance_id": r["utterance_id"], "kind": r["kind"],
              "before": json.loads(r["before_json"]), "after": json.loads(r["after_json"]),
              "created_at": local_iso(r["created_at"]), "confirmed_signature_id": r["confirmed_signature_id"]}
             for r in self._db.query("SELECT a.*, v.before_json, v.after_json FROM record_amendments a JOIN revisions v"
-                                    " ON v.id = a.revision_id WHERE a.session_id = ? ORDER BY a.id", [session_id])]
+                                    " ON v.id = a.revision_id WHERE a.session_id = ? ORDER BY a.id", [session_id])
+            if document == "record"]
         state = row["state"] if row else None
-        return {"session_id": session_id, "state": state, "state_zh": REVIEW_STATES.get(state, "未核对"),
+        return {"session_id": session_id, "document": document, "note": row["note"] if row else None, "state": state, "state_zh": REVIEW_STATES.get(state, "未核对"),
                 "locked": state in ("signed", "refused"), "reason": row["reason"] if row else None,
                 "witnesses": json.loads(row["witnesses_json"]) if row else [],
                 "opened_at": local_iso(row["opened_at"]) if row else None,
                 "closed_at": local_iso(row["closed_at"]) if row else None,
                 "signatures": signatures, "amendments": amendments}
 
-    def _review_row(self, session_id: int) -> dict:
+    def _review_row(self, session_id: int, document: str = "record") -> dict:
         require_session(self._db, session_id)
-        row = one(self._db, "SELECT * FROM record_reviews WHERE session_id = ?", [session_id])
+        row = one(self._db, "SELECT * FROM record_reviews WHERE session_id = ? AND document = ?",
+                  [session_id, document])
         if row is None:
-            raise ReviewNotFound(f"the read-back of session {session_id} has not been started",
-                                 zh="尚未开始笔录核对")
+            raise ReviewNotFound(f"the read-back of session {session_id}'s {document} has not been started",
+                                 zh=f"尚未开始{DOCUMENTS[document]}核对")
         return row
 
     def _pending_amendment(self, session_id: int, amendment_id: int, signer_role: str) -> None:
@@ -231,6 +250,11 @@ class Signing(Concern):
             raise Conflict(f"amendment {amendment_id} is already confirmed", zh="该补正已确认")
         if signer_role != "被讯问人":
             raise StoreError("an amendment is confirmed by the person questioned (被讯问人)")
+
+
+def _check_document(document: str) -> None:
+    if document not in DOCUMENTS:
+        raise StoreError(f"document is one of {', '.join(DOCUMENTS)}, not {document!r}")
 
 
 def _checked_strokes(strokes, width, height) -> list[list[dict]]:

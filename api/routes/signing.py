@@ -3,11 +3,12 @@ signing page (pointer strokes) or uploaded as a scanned PDF, 已签名 or 拒绝
 Reads: whoever may see the session. Changes: those who may correct it (officers and recorders of its unit)."""
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, Field
 
 from cases.exports import record_turns
+from cases.fault_statement import fault_statement, fault_statement_text
 from cases.record_form import RECORD_CONFIRMATION
 from cases.signing import SIGNER_ROLES, MAX_PDF_BYTES
 from error_kinds import NotFound
@@ -65,6 +66,8 @@ class AmendmentPublic(Public):
 
 class RecordReviewPublic(Public):
     session_id: int
+    document: Literal["record", "fault_statement"]
+    note: str | None
     state: Literal["review", "signed", "refused"] | None
     state_zh: str
     locked: bool
@@ -76,6 +79,23 @@ class RecordReviewPublic(Public):
     amendments: list[AmendmentPublic]
 
 
+Document = Literal["record", "fault_statement"]
+DocumentQuery = Annotated[Document, Query(description="record: the 讯问笔录; fault_statement: the 相关说明 of the "
+                                                      "recording's faults")]
+
+
+class ReviewStart(BaseModel):
+    note: str | None = Field(None, max_length=2000, description="the officers' completion of a drafted 相关说明")
+
+
+class FaultStatementPublic(Public):
+    needed: bool
+    title: str
+    lines: list[str]
+    text: str
+    review: RecordReviewPublic
+
+
 class ReviewClose(BaseModel):
     outcome: Literal["signed", "refused"]
     reason: str | None = Field(None, max_length=500, description="why the person refused to sign")
@@ -83,43 +103,50 @@ class ReviewClose(BaseModel):
 
 
 @router.get("/sessions/{session_id}/record-review", response_model=RecordReviewPublic, summary="笔录核对与签名状态")
-def get_review(session_id: VisibleSession, store: StoreDep) -> dict:
-    return _public(store.record_review(session_id))
+def get_review(session_id: VisibleSession, store: StoreDep, document: DocumentQuery = "record") -> dict:
+    return _public(store.record_review(session_id, document=document))
 
 
 @router.post("/sessions/{session_id}/record-review", response_model=RecordReviewPublic, summary="开始笔录核对（记录核对）")
-def start_review(session_id: CorrectableSession, user: CurrentUser, store: StoreDep) -> dict:
-    return _public(store.start_record_review(session_id, actor=user))
+def start_review(session_id: CorrectableSession, user: CurrentUser, store: StoreDep,
+                 body: ReviewStart | None = None, document: DocumentQuery = "record") -> dict:
+    return _public(store.start_record_review(session_id, document=document, note=body.note if body else None,
+                                             actor=user))
 
 
 @router.post("/sessions/{session_id}/record-review/close", response_model=RecordReviewPublic, summary="结束核对：已签名，或拒绝签名（原因、见证人）")
-def close_review(session_id: CorrectableSession, body: ReviewClose, user: CurrentUser, store: StoreDep) -> dict:
+def close_review(session_id: CorrectableSession, body: ReviewClose, user: CurrentUser, store: StoreDep,
+                 document: DocumentQuery = "record") -> dict:
     return _public(store.close_record_review(session_id, outcome=body.outcome, reason=body.reason,
-                                             witnesses=body.witnesses, actor=user))
+                                             witnesses=body.witnesses, document=document, actor=user))
 
 
 @router.post("/sessions/{session_id}/signatures", status_code=201, response_model=SignaturePublic, summary="手写签名（签名板笔迹）")
 def sign_with_strokes(session_id: CorrectableSession, body: StrokeSignature, user: CurrentUser,
-                      store: StoreDep) -> dict:
+                      store: StoreDep, document: DocumentQuery = "record") -> dict:
     strokes = [[point.model_dump(exclude_none=True) for point in stroke] for stroke in body.strokes]
     return _signature(session_id, store.add_signature(session_id, signer_role=body.signer_role, signer_name=body.signer_name,
                                           strokes=strokes, width=body.width, height=body.height,
-                                          statement=body.statement, amendment_id=body.amendment_id, actor=user))
+                                          statement=body.statement, amendment_id=body.amendment_id,
+                                          document=document, actor=user))
 
 
 @router.post("/sessions/{session_id}/signatures/pdf", status_code=201, response_model=SignaturePublic, summary="上传签名后的笔录扫描件（PDF）")
 def sign_with_pdf(session_id: CorrectableSession, user: CurrentUser, store: StoreDep,
                   signer_role: Annotated[SignerRole, Form()], signer_name: Annotated[str, Form(max_length=64)],
-                  file: Annotated[UploadFile, File(description="the scanned signed record, PDF")]) -> dict:
+                  file: Annotated[UploadFile, File(description="the scanned signed record, PDF")],
+                  document: DocumentQuery = "record") -> dict:
     data = file.file.read(MAX_PDF_BYTES + 1)
-    return _signature(session_id, store.add_signature(session_id, signer_role=signer_role, signer_name=signer_name, pdf=data,
-                                          actor=user))
+    return _signature(session_id, store.add_signature(session_id, signer_role=signer_role, signer_name=signer_name,
+                                                      pdf=data, document=document, actor=user))
 
 
 @router.get("/sessions/{session_id}/signatures/{signature_id}/image", response_class=FileResponse,
             summary="签名图像（PNG）或扫描件（PDF）")
 def signature_image(session_id: VisibleSession, signature_id: int, store: StoreDep) -> FileResponse:
-    found = next((s for s in store.record_review(session_id)["signatures"] if s["id"] == signature_id), None)
+    found = next((s for document in ("record", "fault_statement")
+                  for s in store.record_review(session_id, document=document)["signatures"]
+                  if s["id"] == signature_id), None)
     if found is None:
         raise NotFound(f"session {session_id} has no signature {signature_id}", zh="没有该签名")
     pdf = found["kind"] == "pdf"
@@ -127,16 +154,27 @@ def signature_image(session_id: VisibleSession, signature_id: int, store: StoreD
                         headers={"Cache-Control": "private, max-age=3600"})
 
 
+@router.get("/sessions/{session_id}/fault-statement", response_model=FaultStatementPublic,
+            summary="录音录像中断的相关说明（草稿、补充说明与签名）")
+def get_fault_statement(session_id: VisibleSession, store: StoreDep) -> dict:
+    statement = fault_statement(store, session_id)
+    return {**statement, "text": fault_statement_text(statement), "review": _public(statement["review"])}
+
+
 @router.get("/sessions/{session_id}/sign/page", response_class=HTMLResponse)
-def signing_page(session_id: int, user: PageUser, store: StoreDep) -> HTMLResponse:
+def signing_page(session_id: int, user: PageUser, store: StoreDep,
+                 document: DocumentQuery = "record") -> HTMLResponse:
     from cases import may_correct, scope_of
 
     store.require_session_in_scope(session_id, scope_of(user))
     session = store.get_session(session_id)
     store.record_audit(user, "record.sign_page", session_id=session_id, case_no=session["case_no"])
-    return render_page("sign.html", user=user, session=session, review=_public(store.record_review(session_id)),
+    statement = fault_statement(store, session_id) if document == "fault_statement" else None
+    return render_page("sign.html", user=user, session=session, document=document, statement=statement,
+                       review=_public(store.record_review(session_id, document=document)),
                        turns=record_turns(store.utterances(session_id)), signer_roles=SIGNER_ROLES,
-                       confirmation=RECORD_CONFIRMATION.replace("（或向我宣读过）", ""),
+                       confirmation=(RECORD_CONFIRMATION.replace("（或向我宣读过）", "") if statement is None
+                                     else "以上说明属实"),
                        may_correct=may_correct(user))
 
 

@@ -7,10 +7,12 @@
   const root = document.getElementById("sign");
   if (!root) return;
   const sessionId = root.dataset.sessionId;
+  const query = `?document=${root.dataset.document || "record"}`;
   const reload = () => location.reload();
 
   document.getElementById("start-review")?.addEventListener("click", async () => {
-    await api("POST", `/sessions/${sessionId}/record-review`);
+    const note = document.getElementById("review-note");
+    await api("POST", `/sessions/${sessionId}/record-review${query}`, note ? { note: note.value || null } : undefined);
     reload();
   });
 
@@ -62,7 +64,7 @@
     if (!strokes.length) { error.textContent = "请先在签名框内签名"; return; }
     const amendment = document.getElementById("amendment-id");
     try {
-      await api("POST", `/sessions/${sessionId}/signatures`, {
+      await api("POST", `/sessions/${sessionId}/signatures${query}`, {
         signer_role: document.getElementById("signer-role").value,
         signer_name: document.getElementById("signer-name").value,
         statement: document.getElementById("statement").value || null,
@@ -77,7 +79,7 @@
 
   document.getElementById("pdf-form")?.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const response = await fetch(`/sessions/${sessionId}/signatures/pdf`, {
+    const response = await fetch(`/sessions/${sessionId}/signatures/pdf${query}`, {
       method: "POST", body: new FormData(event.target), credentials: "same-origin",
       headers: { "X-CSRF-Token": Bilu.csrfToken(), Accept: "application/json" },
     });
@@ -87,7 +89,7 @@
 
   const close = async (body) => {
     try {
-      await api("POST", `/sessions/${sessionId}/record-review/close`, body);
+      await api("POST", `/sessions/${sessionId}/record-review/close${query}`, body);
       reload();
     } catch (failure) {
       document.getElementById("close-error").textContent = failure.message;

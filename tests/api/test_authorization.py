@@ -105,6 +105,7 @@ ROUTES = {
     ("POST", "/sessions/{session_id}/signatures/pdf"): ("correct", f"/sessions/{S}/signatures/pdf", None, 422),
     ("GET", "/sessions/{session_id}/signatures/{signature_id}/image"):
         ("read", f"/sessions/{S}/signatures/999999/image", None, 404),
+    ("GET", "/sessions/{session_id}/fault-statement"): ("read", f"/sessions/{S}/fault-statement", None, 200),
     ("GET", "/sessions/{session_id}/sign/page"): ("page", f"/sessions/{S}/sign/page", None, 200),
     ("GET", "/sessions"): ("list", "/sessions", None, 200),
     ("GET", "/sessions/{session_id}"): ("read", f"/sessions/{S}", None, 200),
