@@ -12,6 +12,9 @@ from api.cli import cli
 from cases import Store
 from tests.api.helpers import PASSWORD, bearer, client_for
 
+# The outcome rests on a mechanism (what is sealed and checked, when an alert comes), not on the model's words.
+pytestmark = pytest.mark.mechanism
+
 
 def bilu(home, *args):
     return CliRunner().invoke(cli, [str(a) for a in args], env={"BILU_HOME": str(home)}, catch_exceptions=False)
