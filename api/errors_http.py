@@ -62,6 +62,9 @@ MESSAGES_ZH = {
     "transcript_invalid": "笔录文件的格式不对",
     # cases
     "store_input_invalid": "请求有误",
+    "record_locked": "笔录已签名锁定，只能对签名后的补正确认签名",
+    "review_not_found": "尚未开始核对，或没有该签名、补正",
+    "package_not_readable": "不是笔录导出包（文件不存在、不是 ZIP 或缺少 manifest.json）",
     "case_number_invalid": "案件编号不符合要求",
     "case_not_found": "找不到该案件（不存在，或不在您的查看范围内）",
     "session_not_found": "找不到该次讯问笔录（不存在，或不在您的查看范围内）",

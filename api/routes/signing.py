@@ -161,7 +161,7 @@ def get_fault_statement(session_id: VisibleSession, store: StoreDep) -> dict:
     return {**statement, "text": fault_statement_text(statement), "review": _public(statement["review"])}
 
 
-@router.get("/sessions/{session_id}/sign/page", response_class=HTMLResponse)
+@router.get("/sessions/{session_id}/sign/page", response_class=HTMLResponse, include_in_schema=False)
 def signing_page(session_id: int, user: PageUser, store: StoreDep,
                  document: DocumentQuery = "record") -> HTMLResponse:
     from cases import may_correct, scope_of
