@@ -64,7 +64,7 @@ def cli(ctx: click.Context) -> None:
 def _store(settings: Settings):
     from cases import Store
 
-    return Store.open(settings.home)
+    return Store.open(settings.home, database_url=settings.database_url)
 
 
 @cli.command()

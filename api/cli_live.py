@@ -61,7 +61,7 @@ def record(settings: Settings, case_no, room, device, channels, seat_roles, dura
     request = LiveRequest(case_no=case_no, room=room, seat_roles=parse_seat_roles(seat_roles) if seat_roles else (),
                           diarizer=diarizer, rule_set=rule_set, conditions=tuple(conditions), hotwords=hotwords)
     pipeline = Pipeline(settings)
-    with Store.open(settings.home) as store:
+    with Store.open(settings.home, database_url=settings.database_url) as store:
         report_recovered(recover_abandoned(settings, store, lambda: pipeline.model))
         model = pipeline.model  # loaded before the recording starts, so the first words are not kept waiting
         printer = TranscriptPrinter()
@@ -136,7 +136,7 @@ def recover(settings: Settings) -> None:
     from engine.recovery import recover_abandoned
 
     pipeline = Pipeline(settings)
-    with Store.open(settings.home) as store:
+    with Store.open(settings.home, database_url=settings.database_url) as store:
         summaries = recover_abandoned(settings, store, lambda: pipeline.model)
     if not summaries:
         click.echo("nothing to recover")

@@ -55,7 +55,7 @@ def verify(settings: Settings, session_id: int | None, code: str | None, package
     from cases import Store
     from cases.integrity import check_export_code, verify as verify_store
 
-    with Store.open(settings.home) as store:
+    with Store.open(settings.home, database_url=settings.database_url) as store:
         if code is not None:
             result = check_export_code(store, code)
             _print_code(result, as_json=as_json)

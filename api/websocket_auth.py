@@ -12,7 +12,8 @@ from api.security import SESSION_COOKIE
 
 
 def websocket_account(websocket: WebSocket) -> Account | None:
-    with Store.open(websocket.app.state.settings.home) as store:
+    settings = websocket.app.state.settings
+    with Store.open(settings.home, database_url=settings.database_url) as store:
         header = websocket.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         token = token.strip() if scheme.lower() == "bearer" else websocket.query_params.get("token")

@@ -40,7 +40,7 @@ class Scope:
     def condition(self) -> tuple[str, list[Any]]:
         """SQL over `c` (the cases row) true for the cases in scope, with its parameters."""
         if self.kind == "all":
-            return "1", []
+            return "TRUE", []
         if self.kind == "unit":
             return "c.unit_id = ?", [self.id]
         if self.kind == "below":

@@ -5,7 +5,6 @@ title and in the default unit; or opened by hand (`open_case`, "case.opened") wi
 start, so that the officers of that unit see it at once. Who may open a case in which unit is decided here, beside
 the scope rules of cases/access.py: an officer or recorder in their own unit, a supervisor in their unit or any
 unit below it, an administrator anywhere; a prosecutor nowhere."""
-import sqlite3
 
 from cases.access import UNITS_BELOW, may_correct
 from cases.actors import SYSTEM_ACTOR, Account, Actor
@@ -15,6 +14,7 @@ from cases.errors import CaseExists, InvalidAccount, StoreError
 from cases.locking import locked
 from cases.lookups import case_id, ensure_case_id, unit_row
 from cases.migrations import immediate_transaction
+from cases.pg_database import INTEGRITY_ERRORS
 from cases.reads import now_utc_iso, one, read_case, read_cases
 
 __all__ = ["Cases", "MAX_TITLE_CHARS", "check_title"]
@@ -55,7 +55,7 @@ class Cases(Concern):
                     "(SELECT 1 FROM sessions WHERE sessions.case_id = cases.id)", [case_no]).rowcount
                 if deleted:
                     self._audit.action(actor, "case.discarded", case_no=case_no)
-        except sqlite3.IntegrityError:
+        except INTEGRITY_ERRORS:
             return False
         return deleted > 0
 

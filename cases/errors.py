@@ -5,13 +5,19 @@ those that name something missing are also NotFound, those that clash with what 
 maps the kinds to HTTP codes and exit codes in one table each. Each message says what was wrong and what is
 allowed; each class names a stable `code` that the API returns with it.
 """
-from error_kinds import BadInput, Conflict, NotFound
+from error_kinds import BadInput, Conflict, NotFound, Unavailable
 
 
 class StoreError(BadInput):
     """Bad input to the store or the exports, or a state the store cannot work with."""
 
     code = "store_input_invalid"
+
+
+class StoreUnavailable(Unavailable):
+    """The database cannot be reached or is not set up right (BILU_DATABASE_URL): an administrator fixes it."""
+
+    code = "database_unavailable"
 
 
 class InvalidCaseNumber(StoreError):

@@ -23,6 +23,7 @@ from cases.concern import Concern, Shared
 from cases.errors import SessionNotFound, StoreError, UnknownFormat
 from cases.locking import locked
 from cases.migrations import immediate_transaction
+from cases.pg_database import is_postgres
 from cases.reads import local_iso, read_utterances
 from cases.sessions import Sessions
 from cases.row_digests import (
@@ -48,6 +49,10 @@ _BLOCK = 1 << 20
 _CONTENT_KEYS = (("at", "at"), ("user_id", "user_id"), ("user_name", "user"), ("action", "action"),
                  ("session_id", "session_id"), ("case_no", "case_no"), ("subject", "subject"),
                  ("subject_sha256", "subject_sha256"))
+
+# The highest audit id ever appended, which a deletion of the last entries does not lower.
+LAST_AUDIT_ID_SQLITE = "SELECT seq FROM sqlite_sequence WHERE name = 'audit'"
+LAST_AUDIT_ID_PG = "SELECT last_id FROM audit_head"  # kept by a trigger (cases/pg_schema.py)
 
 Progress = Callable[[int, int], None]
 """progress(bytes re-hashed so far, bytes to re-hash in all)."""
@@ -148,8 +153,8 @@ class Exports(Concern):
             db = self._db
             db.conn.execute("BEGIN")
             try:
-                found = list(db.query("SELECT * FROM audit WHERE action = 'session.export' AND substr(hash, 1, ?) = ?",
-                                      [len(wanted), wanted]))
+                found = list(db.query("SELECT * FROM audit WHERE action = 'session.export' AND hash LIKE ?",
+                                      [wanted + "%"]))
                 if len(found) > 1:
                     raise StoreError(f"{len(found)} exports start with {wanted}: give more digits of the 校验码")
                 if not found:
@@ -260,7 +265,7 @@ def _walk_chain(db, *, session_id: int | None, until_id: int | None = None
             detail = parsed.get("detail") if isinstance(parsed.get("detail"), dict) else {}
             latest[subject] = _Entry(entry_id, row["action"], row["session_id"], row["subject_sha256"], detail)
     if until_id is None:
-        issued = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
+        issued = db.execute(LAST_AUDIT_ID_PG if is_postgres(db) else LAST_AUDIT_ID_SQLITE).fetchone()
         if issued is not None and issued[0] > previous_id:
             problems.append(Problem("chain_broken", f"audit:{previous_id + 1}",
                                     f"the last entries were deleted: the chain ends at {previous_id}, but ids up to "

@@ -132,11 +132,14 @@ def in_record(row: dict) -> bool:
 
 
 def search_utterances(
-    db: Database, match: str, *, case_id: int | None, role: str | None, limit: int
+    db: Database, terms: list[str], *, case_id: int | None, role: str | None, limit: int
 ) -> list[dict]:
-    """Rows of utterances whose index entry matches the FTS5 expression `match`, best first."""
-    conditions = ["utterances_fts MATCH ?"]
-    params: list[Any] = [match]
+    """Rows of utterances whose index entry holds every one of `terms`, best first."""
+    from cases.search import full_text_sql  # cases.search imports jieba: loaded by the searches only
+
+    fts = full_text_sql(db)
+    conditions = [fts.condition]
+    params: list[Any] = [fts.parameter(terms)]
     if case_id is not None:
         conditions.append("s.case_id = ?")
         params.append(case_id)
@@ -146,13 +149,13 @@ def search_utterances(
     rows = db.query(
         "SELECT u.id AS utterance_id, u.session_id, c.case_no, u.start_ms, u.end_ms,"
         " u.speaker, COALESCE(u.role, sp.role) AS role, u.text"
-        " FROM utterances_fts"
+        f" FROM {fts.source}"
         " JOIN utterances u ON u.id = utterances_fts.rowid"
         " JOIN sessions s ON s.id = u.session_id"
         " JOIN cases c ON c.id = s.case_id"
         " LEFT JOIN speakers sp ON sp.session_id = u.session_id AND sp.label = u.speaker"
         f" WHERE {' AND '.join(conditions)}"
-        " ORDER BY utterances_fts.rank, u.session_id, u.start_ms LIMIT ?",
+        f" ORDER BY {fts.rank}, u.session_id, u.start_ms LIMIT ?",
         [*params, limit],
     )
     return [

@@ -14,10 +14,13 @@ its 2- and 3-character dictionary parts, so a search for 权利义务告知书 o
 import logging
 import re
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import jieba
 
 from cases.errors import InvalidQuery
+from cases.pg_database import is_postgres
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +92,37 @@ def match_expression(terms: list[str]) -> str:
     `NEAR(` or `column:` is searched for as text and never read as query syntax.
     """
     return " AND ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+@dataclass(frozen=True, slots=True)
+class FullTextSql:
+    """The index's part of a search query, in the backend's dialect. `source` is the FROM item that names
+    `utterances_fts` (its `rowid` is the utterance id); `condition` keeps the rows holding every term; `rank`
+    orders them best first. The one parameter, `parameter(terms)`, comes first in the query (in `source` or
+    in the first condition), so callers pass it first on either backend."""
+
+    source: str
+    condition: str
+    rank: str
+    parameter: Callable[[list[str]], str]
+
+
+FTS5_SQL = FullTextSql(source="utterances_fts", condition="utterances_fts MATCH ?", rank="utterances_fts.rank",
+                       parameter=match_expression)
+"""SQLite: the FTS5 table; rank is bm25 (lower is better)."""
+
+POSTGRES_SQL = FullTextSql(
+    source="(SELECT plainto_tsquery('simple', ?) AS q) AS fts_query CROSS JOIN utterances_fts",
+    condition="utterances_fts.words @@ fts_query.q",
+    rank="ts_rank(utterances_fts.words, fts_query.q) DESC",
+    # plainto_tsquery ANDs every word and reads no syntax: user input such as `&`, `|`, `!` or `:*` is text.
+    parameter=lambda terms: " ".join(terms),
+)
+"""PostgreSQL: a `simple` tsvector over the same segmented words (cases/pg_schema.py), under a GIN index."""
+
+
+def full_text_sql(db: object) -> FullTextSql:
+    return POSTGRES_SQL if is_postgres(db) else FTS5_SQL
 
 
 def highlight(text: str, terms: list[str]) -> str:

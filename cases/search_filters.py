@@ -18,7 +18,7 @@ from cases.lookups import case_id
 from cases.errors import InvalidQuery, UnitNotFound
 from cases.locking import locked
 from cases.reads import local_iso, one, search_utterances, to_s
-from cases.search import highlight, match_expression, query_terms
+from cases.search import full_text_sql, highlight, query_terms
 
 MAX_RESULTS = 1000
 MAX_SEARCH_LIMIT = MAX_RESULTS
@@ -58,7 +58,7 @@ class Search(Concern):
         terms = query_terms(query)
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SEARCH_LIMIT:
             raise InvalidQuery(f"limit must be an integer from 1 to {MAX_SEARCH_LIMIT}, not {limit!r}")
-        hits = search_utterances(self._db, match_expression(terms),
+        hits = search_utterances(self._db, terms,
                                  case_id=None if case_no is None else case_id(self._db, case_no), role=role,
                                  limit=limit)
         return [{**hit, "snippet": highlight(hit["text"], terms)} for hit in hits]
@@ -76,15 +76,16 @@ class Search(Concern):
         where, params = self._filter_sql(scope, filters)
         if filters.role is not None:
             where, params = f"{where} AND COALESCE(u.role, sp.role) = ?", [*params, filters.role]
+        fts = full_text_sql(self._db)
         rows = self._db.query(
             "SELECT u.id AS utterance_id, u.session_id, c.case_no, s.room, s.created_at, u.start_ms, u.end_ms,"
             " u.speaker, COALESCE(u.role, sp.role) AS role, u.text"
-            " FROM utterances_fts JOIN utterances u ON u.id = utterances_fts.rowid"
+            f" FROM {fts.source} JOIN utterances u ON u.id = utterances_fts.rowid"
             " JOIN sessions s ON s.id = u.session_id JOIN cases c ON c.id = s.case_id"
             " LEFT JOIN speakers sp ON sp.session_id = u.session_id AND sp.label = u.speaker"
-            f" WHERE utterances_fts MATCH ? AND u.merged_into IS NULL AND {where}"
-            " ORDER BY utterances_fts.rank, u.session_id, u.start_ms LIMIT ?",
-            [match_expression(terms), *params, limit],
+            f" WHERE {fts.condition} AND u.merged_into IS NULL AND {where}"
+            f" ORDER BY {fts.rank}, u.session_id, u.start_ms LIMIT ?",
+            [fts.parameter(terms), *params, limit],
         )
         return [
             {"utterance_id": r["utterance_id"], "session_id": r["session_id"], "case_no": r["case_no"],

@@ -104,7 +104,9 @@ class Sessions(Concern):
         }
         with immediate_transaction(self._db):
             row["case_id"] = ensure_case_id(self._db, self._audit, case_no, title=None, actor=actor)
-            session_id = self._db.table("sessions").insert(row).last_pk
+            session_id = self._db.execute(
+                f"INSERT INTO sessions ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values())
+            ).lastrowid
             self._audit.cover_row("session.created", session_subject(session_id), actor=actor, session_id=session_id,
                             case_no=case_no, detail={"kind": kind})
             if kind == "file" and row["audio_sha256"]:
@@ -216,7 +218,7 @@ class Sessions(Concern):
     def list_sessions(self, case_no: str | None = None) -> list[dict]:
         """Sessions, newest first; only those of `case_no` if given (CaseNotFound if no such case)."""
         if case_no is None:
-            return read_sessions(self._db, "1", [])
+            return read_sessions(self._db, "TRUE", [])
         return read_sessions(self._db, "s.case_id = ?", [case_id(self._db, case_no)])
 
     @locked

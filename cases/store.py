@@ -61,6 +61,7 @@ from cases.audit import Audit, AuditWriter
 from cases.auth_tokens import Tokens
 from cases.case_records import Cases
 from cases.concern import Concern, Shared
+from cases.errors import StoreUnavailable
 from cases.integrity import Exports
 from cases.login_throttle import LoginThrottle
 from cases.migrations import apply_migrations
@@ -130,10 +131,16 @@ class Store:
         assert {name: type(concern) for name, concern in self._concerns.items()} == CONCERNS
 
     @classmethod
-    def open(cls, home: Path | str) -> "Store":
-        """Open (creating if needed) the store in `home`, and bring its schema up to date."""
+    def open(cls, home: Path | str, *, database_url: str | None = None) -> "Store":
+        """Open (creating if needed) the store in `home`, and bring its schema up to date.
+
+        `database_url` (postgresql://…, the setting BILU_DATABASE_URL): the records are in that PostgreSQL
+        database instead of `home/bilu.db` (cases/pg_database.py); the audio stays under `home/audio`.
+        """
         home = Path(home)
         (home / AUDIO_DIR_NAME).mkdir(parents=True, exist_ok=True)
+        if database_url:
+            return cls._open_postgres(home, database_url)
         connection = sqlite3.connect(
             str(home / DATABASE_NAME), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False
         )
@@ -147,6 +154,30 @@ class Store:
             connection.close()
             raise
         logger.info("opened store %s", home)
+        return cls(home=home, db=db)
+
+    @classmethod
+    def _open_postgres(cls, home: Path, database_url: str) -> "Store":
+        from cases.pg_database import connect, describe, is_postgres_url
+        from cases.pg_schema import apply_pg_migrations
+
+        if not is_postgres_url(database_url):
+            raise StoreUnavailable(f"BILU_DATABASE_URL must start with postgresql://, not "
+                                   f"{describe(database_url)!r}")
+        import psycopg
+
+        try:
+            db = connect(database_url)
+        except psycopg.Error as error:
+            raise StoreUnavailable(f"cannot connect to the PostgreSQL database {describe(database_url)}: "
+                                   f"{str(error).strip()}") from error
+        try:
+            applied = apply_pg_migrations(db)
+        except BaseException:
+            db.close()
+            raise
+        logger.info("opened store %s on PostgreSQL %s (%d migrations applied)", home, describe(database_url),
+                    len(applied))
         return cls(home=home, db=db)
 
     def close(self) -> None:

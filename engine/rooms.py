@@ -69,7 +69,7 @@ class LiveRooms:
         publish = self._publisher(early)
 
         def record() -> None:
-            store = Store.open(self.settings.home)
+            store = Store.open(self.settings.home, database_url=self.settings.database_url)
             try:
                 with source_factory() as chunks:
                     session = LiveSession(self.settings, store, self._pipeline.model, request, on_event=publish)
@@ -124,7 +124,7 @@ class LiveRooms:
         early: list[dict] = []
         publish = self._publisher(early)
 
-        store = Store.open(self.settings.home)
+        store = Store.open(self.settings.home, database_url=self.settings.database_url)
         try:
             session = LiveSession(self.settings, store, self._pipeline.model, request, on_event=publish)
             if resume_session_id is None:

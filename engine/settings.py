@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BILU_", extra="ignore")
 
     home: Path = Field(default_factory=_default_home, description="All data: bilu.db and the audio files.")
+    database_url: str | None = Field(
+        None, description="postgresql://… : keep the records in that PostgreSQL database instead of "
+                          "BILU_HOME/bilu.db (the audio stays under BILU_HOME/audio).")
     asr_model: str = Field("base", description="'base' (embedded Whisper base) or a CTranslate2 Whisper folder.")
     asr_compute: str = Field("int8", description="CTranslate2 compute type: int8, int8_float32, int16, float32, or default (the model's own).")
     asr_threads: int = Field(0, ge=0, description="CPU threads for recognition; 0 lets CTranslate2 choose.")

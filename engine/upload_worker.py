@@ -66,7 +66,8 @@ class UploadWorker:
         self._fail_waiting()
 
     def _work(self) -> None:
-        store = Store.open(self.settings.home)  # this thread's own connection
+        # this thread's own connection
+        store = Store.open(self.settings.home, database_url=self.settings.database_url)
         try:
             while not self._stopping.is_set():
                 prepared = self._queue.get()
@@ -100,7 +101,7 @@ class UploadWorker:
                 waiting.append(item)
         if not waiting:
             return
-        with Store.open(self.settings.home) as store:
+        with Store.open(self.settings.home, database_url=self.settings.database_url) as store:
             for prepared in waiting:
                 discard(store, prepared, error=STOPPED_MESSAGE)
 

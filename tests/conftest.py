@@ -54,3 +54,36 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "whisper_model" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.recognition)
+
+
+# The store's two backends (tests/backends.py). A test that takes `backend` runs once on each; the PostgreSQL
+# server starts once per run, at the first such test, and each test gets a fresh database from its template.
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    from cases import Store
+    from tests.servers.postgres import PostgresServer
+
+    server = PostgresServer().start()
+    try:
+        server.prepare_template(lambda url: Store.open(Path(server.root) / "template-home", database_url=url).close())
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """The URL of a fresh, migrated PostgreSQL database of this test's own."""
+    name = postgres_server.new_database()
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request):
+    from tests.backends import Backend
+
+    if request.param == "sqlite":
+        return Backend("sqlite")
+    return Backend("postgresql", request.getfixturevalue("postgres_url"))

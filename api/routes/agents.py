@@ -20,7 +20,7 @@ async def agent_stream(websocket: WebSocket, room: str = "") -> None:
     scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
     token = token.strip() if scheme.lower() == "bearer" else ""
     await websocket.accept()
-    with Store.open(app.state.settings.home) as store:
+    with Store.open(app.state.settings.home, database_url=app.state.settings.database_url) as store:
         found = store.room_for_token(token) if token else None
         if found is None or found["name"] != room:
             reason = "no token" if not token else "unknown or revoked token" if found is None else "another room's token"

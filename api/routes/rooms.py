@@ -197,7 +197,7 @@ async def follow_session(websocket: WebSocket, session_id: int) -> None:
         return
     from cases import Store
 
-    with Store.open(app.state.settings.home) as store:
+    with Store.open(app.state.settings.home, database_url=app.state.settings.database_url) as store:
         try:
             store.require_session_in_scope(session_id, scope_of(account))
         except ValueError:

@@ -1,0 +1,1 @@
+"""Real servers the tests start for themselves, from Debian's packages, in temporary folders, on loopback."""
