@@ -86,4 +86,4 @@ def backend(request):
 
     if request.param == "sqlite":
         return Backend("sqlite")
-    return Backend("postgresql", request.getfixturevalue("postgres_url"))
+    return Backend("postgresql", request.getfixturevalue("postgres_url"), request.getfixturevalue("postgres_server"))

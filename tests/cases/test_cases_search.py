@@ -24,8 +24,8 @@ def open_session(store: Store, case_no: str) -> int:
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    with Store.open(tmp_path) as opened:
+def store(tmp_path: Path, backend):
+    with backend.open(tmp_path) as opened:
         first = open_session(opened, "A-1")
         for start_s, text, speaker in [
             (0.0, "现在对讯问过程进行全程同步录音录像", "S0"),

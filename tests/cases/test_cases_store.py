@@ -59,8 +59,8 @@ def new_session(store: Store, case_no: str = "A2025-001", **overrides) -> int:
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    with Store.open(tmp_path / "home") as opened:
+def store(tmp_path: Path, backend):
+    with backend.open(tmp_path / "home") as opened:
         yield opened
 
 
@@ -393,8 +393,8 @@ def test_one_store_shared_by_threads_keeps_every_utterance(store):
     assert sorted(u["seq"] for u in stored) == list(range(150))
 
 
-def test_two_stores_on_one_home_see_each_others_writes(tmp_path):
-    with Store.open(tmp_path) as writer, Store.open(tmp_path) as reader:
+def test_two_stores_on_one_home_see_each_others_writes(tmp_path, backend):
+    with backend.open(tmp_path) as writer, backend.open(tmp_path) as reader:
         session_id = new_session(writer)
         writer.add_utterance(session_id, utterance(0.0, 1.0, "现在开始讯问", "S0"))
         assert reader.get_session(session_id)["utterance_count"] == 1
@@ -402,11 +402,11 @@ def test_two_stores_on_one_home_see_each_others_writes(tmp_path):
         assert [u["seq"] for u in writer.utterances(session_id)] == [0, 1]
 
 
-def test_speaker_turns_round_trip_and_make_the_rttm(tmp_path):
-    from cases import Store, export
+def test_speaker_turns_round_trip_and_make_the_rttm(tmp_path, backend):
+    from cases import export
     from diarize.types import SpeakerTurn
 
-    with Store.open(tmp_path / "home") as store:
+    with backend.open(tmp_path / "home") as store:
         sid = store.create_session(case_no="T-1", room=None, kind="file", source_name="a.wav", audio_path="audio/a.wav",
                                    audio_sha256="", audio_bytes=0, duration_s=10.0, sample_rate=16000, channels=2,
                                    diarizer="channel", model="base", options={})

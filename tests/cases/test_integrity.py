@@ -1,7 +1,9 @@
-"""全程留痕: the audit hash chain and `verify`, against real SQLite and real recorded Mandarin files.
+"""全程留痕: the audit hash chain and `verify`, against real SQLite and real PostgreSQL (each test on both
+backends, tests/backends.py) and real recorded Mandarin files.
 
-Every tampering is done the way someone bypassing Bilu would: the database opened with sqlite3 directly
-(dropping the audit table's triggers where they stand in the way), or the audio file changed on disk. Each
+Every tampering is done the way someone bypassing Bilu would: the database opened with sqlite3 or psycopg
+directly (the audit table's triggers dropped or disabled where they stand in the way), or the audio file changed
+on disk. Each
 must be reported with the right kind and subject, and nothing else.
 """
 import hashlib
@@ -19,6 +21,7 @@ from cases.migrations import MIGRATIONS, immediate_transaction
 from cases.row_digests import canonical_json, sha256_text
 from cases.segments import segments_digest
 from tests.api.helpers import words_of
+from tests.backends import SQLITE, Backend
 from transcribe import Utterance
 
 LINES = [(0.5, 4.0, "S1", "现在依法对你进行讯问你看清楚了吗"), (4.5, 7.0, "S2", "看清楚了"),
@@ -76,10 +79,10 @@ def live_session(store: Store, data_dir: Path) -> int:
 
 
 @pytest.fixture
-def home(tmp_path, data_dir):
+def home(tmp_path, data_dir, backend):
     """A home with a file session (read once, exported once), a live session, a person and an officer."""
     home = tmp_path / "home"
-    with Store.open(home) as store:
+    with backend.open(home) as store:
         store.add_user("officer", role="officer", unit="默认单位", password="correct-horse-9")
         file_id = file_session(store, data_dir)
         live_id = live_session(store, data_dir)
@@ -89,30 +92,20 @@ def home(tmp_path, data_dir):
     return home, file_id, live_id
 
 
-def tamper(home: Path, *statements: str, params: tuple = ()) -> None:
-    """Change the database behind Bilu's back: sqlite3 directly, the audit triggers dropped to change audit."""
-    with sqlite3.connect(home / "bilu.db") as db:
-        if any("audit" in statement for statement in statements):
-            db.execute("DROP TRIGGER IF EXISTS audit_no_update")
-            db.execute("DROP TRIGGER IF EXISTS audit_no_delete")
-        for statement in statements:
-            db.execute(statement, params if "?" in statement else ())
-
-
-def problems(home: Path, session_id: int | None = None) -> list[tuple[str, str]]:
-    with Store.open(home) as store:
+def problems(backend: Backend, home: Path, session_id: int | None = None) -> list[tuple[str, str]]:
+    with backend.open(home) as store:
         return [(p.kind, p.subject) for p in verify(store, session_id=session_id).problems]
 
 
-def first_utterance(home: Path, session_id: int) -> dict:
-    with Store.open(home) as store:
+def first_utterance(backend: Backend, home: Path, session_id: int) -> dict:
+    with backend.open(home) as store:
         return store.utterances(session_id)[0]
 
 
-def test_an_untouched_store_is_intact_and_counts_what_it_checked(home):
+def test_an_untouched_store_is_intact_and_counts_what_it_checked(backend, home):
     home, file_id, live_id = home
     seen = []
-    with Store.open(home) as store:
+    with backend.open(home) as store:
         report = verify(store, progress=lambda done, total: seen.append((done, total)))
         one_session = verify(store, session_id=live_id)
     assert report.intact, report.problems
@@ -124,9 +117,9 @@ def test_an_untouched_store_is_intact_and_counts_what_it_checked(home):
     assert report.entries > one_session.rows
 
 
-def test_corrections_through_the_application_keep_it_intact(home):
+def test_corrections_through_the_application_keep_it_intact(backend, home):
     home, file_id, _ = home
-    with Store.open(home) as store:
+    with backend.open(home) as store:
         officer = store.account("officer")
         first, second, third, fourth = store.utterances(file_id)
         store.edit_utterance(file_id, first["id"], {"text": "现在依法对你进行讯问，你看清楚了吗？"}, version=1, by=officer)
@@ -141,125 +134,124 @@ def test_corrections_through_the_application_keep_it_intact(home):
     assert {r["kind"] for r in revisions} == {"text", "split", "merge", "relabel"}
 
 
-def test_an_utterance_edited_in_the_database_is_reported_changed(home):
+def test_an_utterance_edited_in_the_database_is_reported_changed(backend, home):
     home, file_id, _ = home
-    line = first_utterance(home, file_id)
-    tamper(home, "UPDATE utterances SET text = '我没有去过仓库' WHERE id = ?", params=(line["id"],))
-    assert problems(home) == [("changed", f"utterance:{line['id']}")]
+    line = first_utterance(backend, home, file_id)
+    backend.tamper(home, "UPDATE utterances SET text = '我没有去过仓库' WHERE id = ?", params=(line["id"],))
+    assert problems(backend, home) == [("changed", f"utterance:{line['id']}")]
 
 
-def test_a_word_edited_in_the_database_shows_as_its_utterance_changed(home):
+def test_a_word_edited_in_the_database_shows_as_its_utterance_changed(backend, home):
     home, file_id, _ = home
-    line = first_utterance(home, file_id)
-    tamper(home, "UPDATE words SET start_ms = start_ms + 500 WHERE utterance_id = ? AND seq = 0",
+    line = first_utterance(backend, home, file_id)
+    backend.tamper(home, "UPDATE words SET start_ms = start_ms + 500 WHERE utterance_id = ? AND seq = 0",
            params=(line["id"],))
-    assert problems(home) == [("changed", f"utterance:{line['id']}")]
+    assert problems(backend, home) == [("changed", f"utterance:{line['id']}")]
 
 
-def test_a_revision_deleted_after_a_real_correction_is_reported_deleted(home):
+def test_a_revision_deleted_after_a_real_correction_is_reported_deleted(backend, home):
     home, file_id, _ = home
-    with Store.open(home) as store:
+    with backend.open(home) as store:
         line = store.utterances(file_id)[1]
         store.edit_utterance(file_id, line["id"], {"text": "看清楚了。"}, version=1, by=store.account("officer"))
         revision_id = store.revisions(file_id)[0]["id"]
-    assert problems(home) == []
-    tamper(home, "DELETE FROM revisions WHERE id = ?", params=(revision_id,))
-    assert problems(home) == [("deleted", f"revision:{revision_id}")]
+    assert problems(backend, home) == []
+    backend.tamper(home, "DELETE FROM revisions WHERE id = ?", params=(revision_id,))
+    assert problems(backend, home) == [("deleted", f"revision:{revision_id}")]
 
 
-def test_an_utterance_inserted_in_the_database_is_reported_inserted(home):
+def test_an_utterance_inserted_in_the_database_is_reported_inserted(backend, home):
     home, file_id, _ = home
-    tamper(home, "INSERT INTO utterances (session_id, seq, start_ms, end_ms, speaker, text, committed)"
+    backend.tamper(home, "INSERT INTO utterances (session_id, seq, start_ms, end_ms, speaker, text, committed)"
                  " VALUES (?, 99, 15000, 16000, 'S2', '是他让我去的', 1)", params=(file_id,))
-    with sqlite3.connect(home / "bilu.db") as db:
-        inserted = db.execute("SELECT MAX(id) FROM utterances").fetchone()[0]
-    assert problems(home) == [("inserted", f"utterance:{inserted}")]
+    inserted = backend.scalar(home, "SELECT MAX(id) FROM utterances")
+    assert problems(backend, home) == [("inserted", f"utterance:{inserted}")]
 
 
-def test_an_audit_row_whose_content_was_edited_breaks_the_chain(home):
+def test_an_audit_row_whose_content_was_edited_breaks_the_chain(backend, home):
     home, file_id, _ = home
-    with Store.open(home) as store:
+    with backend.open(home) as store:
         read = store.audit_rows(session_id=file_id)[0]
-    tamper(home, "UPDATE audit SET content = replace(content, 'officer', 'nobody') WHERE id = ?", params=(read["id"],))
-    assert problems(home) == [("chain_broken", f"audit:{read['id']}")]
+    backend.tamper(home, "UPDATE audit SET content = replace(content, 'officer', 'nobody') WHERE id = ?", params=(read["id"],))
+    assert problems(backend, home) == [("chain_broken", f"audit:{read['id']}")]
 
 
-def test_an_audit_row_whose_column_was_edited_breaks_the_chain(home):
+def test_an_audit_row_whose_column_was_edited_breaks_the_chain(backend, home):
     home, file_id, _ = home
-    with Store.open(home) as store:
+    with backend.open(home) as store:
         read = store.audit_rows(session_id=file_id)[0]
-    tamper(home, "UPDATE audit SET user_name = 'nobody' WHERE id = ?", params=(read["id"],))
-    assert problems(home) == [("chain_broken", f"audit:{read['id']}")]
+    backend.tamper(home, "UPDATE audit SET user_name = 'nobody' WHERE id = ?", params=(read["id"],))
+    assert problems(backend, home) == [("chain_broken", f"audit:{read['id']}")]
 
 
-def test_an_audit_row_deleted_from_the_middle_breaks_the_chain(home):
+def test_an_audit_row_deleted_from_the_middle_breaks_the_chain(backend, home):
     home, file_id, _ = home
-    with Store.open(home) as store:
+    with backend.open(home) as store:
         read = store.audit_rows(session_id=file_id)[0]
         last = store.audit_rows(with_data_entries=True)[-1]
     assert read["id"] < last["id"]
-    tamper(home, "DELETE FROM audit WHERE id = ?", params=(read["id"],))
-    assert problems(home) == [("chain_broken", f"audit:{read['id']}")]
+    backend.tamper(home, "DELETE FROM audit WHERE id = ?", params=(read["id"],))
+    assert problems(backend, home) == [("chain_broken", f"audit:{read['id']}")]
 
 
-def test_the_last_audit_rows_deleted_are_reported(home):
+def test_the_last_audit_rows_deleted_are_reported(backend, home):
     home, _, live_id = home
-    with Store.open(home) as store:
+    with backend.open(home) as store:
         last = store.audit_rows(with_data_entries=True)[-1]
     assert last["action"] == "session.read" and last["session_id"] == live_id
-    tamper(home, "DELETE FROM audit WHERE id = ?", params=(last["id"],))
-    assert problems(home) == [("chain_broken", f"audit:{last['id']}")]
+    backend.tamper(home, "DELETE FROM audit WHERE id = ?", params=(last["id"],))
+    assert problems(backend, home) == [("chain_broken", f"audit:{last['id']}")]
 
 
-def test_a_truncated_recording_is_reported(home):
+def test_a_truncated_recording_is_reported(backend, home):
     home, file_id, _ = home
-    path = home / first_session_audio(home, file_id)
+    path = home / first_session_audio(backend, home, file_id)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
-    assert problems(home) == [("audio_changed", f"audio:{file_id}")]
+    assert problems(backend, home) == [("audio_changed", f"audio:{file_id}")]
 
 
-def test_a_recording_replaced_by_another_of_the_same_length_is_reported(home, data_dir):
+def test_a_recording_replaced_by_another_of_the_same_length_is_reported(backend, home, data_dir):
     home, file_id, _ = home
-    path = home / first_session_audio(home, file_id)
+    path = home / first_session_audio(backend, home, file_id)
     size = path.stat().st_size
     other = (data_dir / "funasr_asr_example_zh.wav").read_bytes()
     replacement = (other * (size // len(other) + 1))[:size]
     path.write_bytes(replacement)
     assert path.stat().st_size == size
-    assert problems(home) == [("audio_changed", f"audio:{file_id}")]
-    assert problems(home, session_id=file_id) == [("audio_changed", f"audio:{file_id}")]
+    assert problems(backend, home) == [("audio_changed", f"audio:{file_id}")]
+    assert problems(backend, home, session_id=file_id) == [("audio_changed", f"audio:{file_id}")]
 
 
-def test_a_deleted_live_segment_file_is_reported_missing(home):
+def test_a_deleted_live_segment_file_is_reported_missing(backend, home):
     home, _, live_id = home
-    with Store.open(home) as store:
+    with backend.open(home) as store:
         segment = store.audio_segments(live_id)[1]
     (home / segment["path"]).unlink()
-    assert problems(home) == [("audio_missing", f"segment:{live_id}:1")]
+    assert problems(backend, home) == [("audio_missing", f"segment:{live_id}:1")]
 
 
-def test_a_changed_playback_file_is_reported(home, data_dir):
+def test_a_changed_playback_file_is_reported(backend, home, data_dir):
     home, _, live_id = home
-    with Store.open(home) as store:
+    with backend.open(home) as store:
         folder = home / store.get_session(live_id)["audio_path"]
     shutil.copy(data_dir / SEGMENT_FILES[1], folder / "playback.wav")
-    assert problems(home) == [("audio_changed", f"playback:{live_id}")]
+    assert problems(backend, home) == [("audio_changed", f"playback:{live_id}")]
 
 
-def test_one_session_is_checked_alone(home):
+def test_one_session_is_checked_alone(backend, home):
     home, file_id, live_id = home
-    line = first_utterance(home, file_id)
-    tamper(home, "UPDATE utterances SET text = '改' WHERE id = ?", params=(line["id"],))
-    assert problems(home, session_id=live_id) == []
-    assert problems(home, session_id=file_id) == [("changed", f"utterance:{line['id']}")]
-    with Store.open(home) as store, pytest.raises(SessionNotFound, match="no session with id 999"):
+    line = first_utterance(backend, home, file_id)
+    backend.tamper(home, "UPDATE utterances SET text = '改' WHERE id = ?", params=(line["id"],))
+    assert problems(backend, home, session_id=live_id) == []
+    assert problems(backend, home, session_id=file_id) == [("changed", f"utterance:{line['id']}")]
+    with backend.open(home) as store, pytest.raises(SessionNotFound, match="no session with id 999"):
         verify(store, session_id=999)
 
 
-def test_a_session_deleted_by_the_application_stays_intact(home, data_dir):
+def test_a_session_deleted_by_the_application_stays_intact(backend, home, data_dir):
     home, _, _ = home
-    with Store.open(home) as store:
+    with backend.open(home) as store:
         session_id = store.create_session(case_no="A-2", room=None, kind="file", source_name="x.wav",
                                           audio_path="audio/x.wav", audio_sha256="", audio_bytes=0, duration_s=0.0,
                                           sample_rate=16000, channels=1, diarizer=None, model="base", options={})
@@ -268,15 +260,15 @@ def test_a_session_deleted_by_the_application_stays_intact(home, data_dir):
         store.delete_session(session_id)
         report = verify(store)
     assert report.intact, report.problems
-    tamper(home, "INSERT INTO sessions (id, case_id, kind, status, audio_path, duration_ms, sample_rate, channels,"
+    backend.tamper(home, "INSERT INTO sessions (id, case_id, kind, status, audio_path, duration_ms, sample_rate, channels,"
                  " model, options_json, created_at) VALUES (?, 1, 'file', 'done', 'audio/x.wav', 0, 16000, 1, 'base',"
                  " '{}', '2026-01-01T00:00:00.000+00:00')", params=(session_id,))
-    assert problems(home) == [("inserted", f"session:{session_id}")]
+    assert problems(backend, home) == [("inserted", f"session:{session_id}")]
 
 
-def test_an_export_carries_the_chain_head_and_its_code_is_matched(home):
+def test_an_export_carries_the_chain_head_and_its_code_is_matched(backend, home):
     home, file_id, _ = home
-    with Store.open(home) as store:
+    with backend.open(home) as store:
         text, integrity = signed_export(store, file_id, fmt="txt", actor="cli:test")
         exported_json, _ = signed_export(store, file_id, fmt="json", actor="cli:test")
         entry = store.audit_rows(session_id=file_id)[-2]
@@ -287,9 +279,9 @@ def test_an_export_carries_the_chain_head_and_its_code_is_matched(home):
     assert '"chain_head": "' in exported_json and integrity["session_digest"] in exported_json
     assert found["found"] and found["same"] and found["chain_intact"]
     assert (found["session_id"], found["format"], found["user"]) == (file_id, "txt", "cli:test")
-    line = first_utterance(home, file_id)
-    tamper(home, "UPDATE utterances SET text = '改' WHERE id = ?", params=(line["id"],))
-    with Store.open(home) as store:
+    line = first_utterance(backend, home, file_id)
+    backend.tamper(home, "UPDATE utterances SET text = '改' WHERE id = ?", params=(line["id"],))
+    with backend.open(home) as store:
         after = check_export_code(store, integrity["chain_head"][:16].upper())
         missing = check_export_code(store, "0123456789ab")
         with pytest.raises(StoreError, match="12 to 64 hexadecimal digits"):
@@ -339,10 +331,10 @@ def test_migration_8_chains_a_version_7_database(tmp_path, data_dir):
     assert all(r["action"] == "chain.baseline" for r in rows[2:])
     with sqlite3.connect(db_path) as raw, pytest.raises(sqlite3.IntegrityError, match="append-only"):
         raw.execute("DELETE FROM audit")  # the triggers are back after the backfill
-    tamper(home, "UPDATE utterances SET text = '再见' WHERE id = 1")
-    assert problems(home) == [("changed", "utterance:1")]
+    SQLITE.tamper(home, "UPDATE utterances SET text = '再见' WHERE id = 1")
+    assert problems(SQLITE, home) == [("changed", "utterance:1")]
 
 
-def first_session_audio(home: Path, session_id: int) -> str:
-    with Store.open(home) as store:
+def first_session_audio(backend: Backend, home: Path, session_id: int) -> str:
+    with backend.open(home) as store:
         return store.get_session(session_id)["audio_path"]

@@ -10,8 +10,8 @@ T0 = 1_800_000_000.0
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path) as opened:
+def store(tmp_path, backend):
+    with backend.open(tmp_path) as opened:
         opened.add_user("li", role="officer", unit="默认单位", password="correct-horse-9")
         opened.add_user("wang", role="officer", unit="默认单位", password="correct-horse-9")
         yield opened

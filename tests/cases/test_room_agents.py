@@ -10,8 +10,8 @@ from cases.errors import StoreError
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Store.open(tmp_path) as opened:
+def store(tmp_path, backend):
+    with backend.open(tmp_path) as opened:
         yield opened
 
 
@@ -62,9 +62,12 @@ def test_outages_are_kept_once_each_and_streams_name_their_session(store):
     assert store.open_agent_sessions() == set()
 
 
-def test_rooms_commands(tmp_path):
+def test_rooms_commands(tmp_path, backend):
+    """The commands on either backend: with BILU_DATABASE_URL set, `bilu` keeps the rooms in PostgreSQL."""
+    env = {"BILU_HOME": str(tmp_path), "BILU_DATABASE_URL": backend.url}
+
     def bilu(*args):
-        return CliRunner().invoke(cli, list(args), env={"BILU_HOME": str(tmp_path)}, catch_exceptions=False)
+        return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
     assert "no rooms yet" in bilu("rooms", "list").output
     assert bilu("rooms", "add", "一号室", "--unit", "默认单位").exit_code == 0
@@ -76,6 +79,8 @@ def test_rooms_commands(tmp_path):
     assert "token revoked" in bilu("rooms", "list").output
     unknown = bilu("rooms", "token", "二号室")
     assert unknown.exit_code == 2 and "no room named" in unknown.output
-    with Store.open(tmp_path) as store:
+    if backend.url is not None:  # nothing went to a SQLite file beside the audio
+        assert not (tmp_path / "bilu.db").exists()
+    with backend.open(tmp_path) as store:
         assert store.room_for_token(token) is None
         assert [r["user"].startswith("cli:") for r in store.audit_rows() if r["action"].startswith("room.")] == [True] * 3

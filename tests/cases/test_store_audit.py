@@ -2,16 +2,15 @@
 transaction of the change, naming the actor it was given, and the change and its entries are kept or lost
 together.
 
-Every public method is called here on its own fresh copy of one seeded store (real SQLite files). What a call
+Every public method is called here on its own fresh copy of one seeded store, on each backend (real SQLite
+files; a real PostgreSQL database copied from the seeded one). What a call
 changed is read from the database itself (every table's rows before and after), so a method is classed as
 writing by what it does, not by its name: a new method missing from CALLS fails `test_every_method_is_called`,
 and a writing method without an entry fails `test_a_method_that_changes_data_audits_it`. Failures are real
-SQLite failures: a temporary trigger that refuses the call's last audit entry, a foreign key, a trigger on a
+database failures: a trigger that refuses the call's last audit entry, a foreign key, a trigger on a
 data table.
 """
 import inspect
-import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from cases.store import CONCERNS, public_methods
 from diarize.types import SpeakerTurn
 from lexicon import Finding
 from tests.api.helpers import words_of
+from tests.backends import Backend, integrity_errors, refuse, store_tables
 from transcribe import Utterance
 
 PASSWORD = "correct-horse-9"
@@ -46,11 +46,15 @@ def _finding(status: str = "missing") -> Finding:
                    start_s=None, evidence="", score=0.0, basis="test")
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory) -> tuple[Path, dict]:
-    """A store holding something for every method to act on; returns (home, ids and secrets)."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def seeded(request, tmp_path_factory) -> tuple[Path, dict, Backend]:
+    """A store holding something for every method to act on; returns (home, ids and secrets, its backend)."""
     home = tmp_path_factory.mktemp("seeded")
-    with Store.open(home) as store:
+    backend = Backend("sqlite")
+    if request.param == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        backend = Backend("postgresql", server.url(server.new_database()), server)
+    with backend.open(home) as store:
         store.add_unit("一号中心", level="centre", parent="默认单位")
         for name, role in (("admin", "admin"), ("officer", "officer"), ("prosecutor", "prosecutor"),
                            ("other", "officer"), ("legacy", "officer")):
@@ -100,16 +104,19 @@ def seeded(tmp_path_factory) -> tuple[Path, dict]:
     return home, {"reviewed": reviewed, "done": done, "failed": failed, "running": running, "live": live, "lines": ids,
                   "suspect": suspect, "person": person["id"], "api_token": api_token, "login": login,
                   "streamed": streamed,
-                  "room_token": room_token}
+                  "room_token": room_token}, backend
 
 
 @pytest.fixture
 def copy_of(seeded, tmp_path):
     """A fresh copy of the seeded store, opened; and the seed's ids."""
-    home, ids = seeded
-    shutil.copytree(home, tmp_path / "home")
-    with Store.open(tmp_path / "home") as store:
-        yield store, ids
+    home, ids, backend = seeded
+    copied = backend.copy(home, tmp_path / "home")
+    try:
+        with copied.open(tmp_path / "home") as store:
+            yield store, ids
+    finally:
+        copied.drop()
 
 
 def _admin(store: Store):
@@ -288,10 +295,8 @@ def _scope(store: Store):
 
 
 def _rows(store: Store, *, with_audit: bool) -> dict[str, list]:
-    tables = [r[0] for r in store._db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-    return {table: sorted(map(repr, store._db.execute(f"SELECT * FROM [{table}]").fetchall()))
-            for table in tables if with_audit or table != "audit"}
+    return {table: sorted(map(repr, store._db.execute(f'SELECT * FROM "{table}"').fetchall()))
+            for table in store_tables(store) if with_audit or table not in ("audit", "audit_head")}
 
 
 def _audit_count(store: Store) -> int:
@@ -338,23 +343,22 @@ def test_a_method_that_changes_data_audits_it(copy_of, name):
 def test_a_change_whose_last_audit_entry_fails_leaves_nothing(copy_of, seeded, tmp_path, name):
     """The call's last entry refused by a trigger: the change and every entry before it are rolled back."""
     store, ids = copy_of
-    shutil.copytree(seeded[0], tmp_path / "probe")
-    with Store.open(tmp_path / "probe") as probe:  # how many entries the call appends when it succeeds
+    home, _, backend = seeded
+    probe_backend = backend.copy(home, tmp_path / "probe")
+    with probe_backend.open(tmp_path / "probe") as probe:  # how many entries the call appends when it succeeds
         count = _audit_count(probe)
         CALLS[name](probe, ids)
         appended = _audit_count(probe) - count
+    probe_backend.drop()
     assert appended >= 1
     store._db.execute("CREATE TEMP TABLE audit_inserts (n INTEGER NOT NULL)")
     store._db.execute("INSERT INTO audit_inserts VALUES (0)")
-    store._db.execute(
-        "CREATE TEMP TRIGGER refuse_last_entry BEFORE INSERT ON main.audit BEGIN"
-        " UPDATE audit_inserts SET n = n + 1;"
-        f" SELECT RAISE(ABORT, 'audit entry refused') WHERE (SELECT n FROM audit_inserts) >= {appended};"
-        " END")
+    refuse(store, "refuse_last_entry", before="INSERT", table="audit", message="audit entry refused",
+           first="UPDATE audit_inserts SET n = n + 1", when=f"(SELECT n FROM audit_inserts) >= {appended}")
     before = _rows(store, with_audit=True)
     try:
         CALLS[name](store, ids)
-    except sqlite3.IntegrityError as error:
+    except integrity_errors() as error:
         assert "audit entry refused" in str(error)
     else:  # only a method that turns a refused write into "not done" may return
         assert name == "discard_case_if_unused"
@@ -378,10 +382,9 @@ def test_a_case_still_referred_to_is_not_discarded_and_not_audited(copy_of):
 def test_a_new_speaker_entry_is_rolled_back_when_the_utterance_fails_after_it(copy_of):
     """add_utterance appends "speaker.added" for a new label, then its words fail (a trigger): both are gone."""
     store, ids = copy_of
-    store._db.execute("CREATE TEMP TRIGGER refuse_words BEFORE INSERT ON main.words BEGIN"
-                      " SELECT RAISE(ABORT, 'words refused'); END")
+    refuse(store, "refuse_words", before="INSERT", table="words", message="words refused")
     before, last = _rows(store, with_audit=True), _last_id(store)
-    with pytest.raises(sqlite3.IntegrityError, match="words refused"):
+    with pytest.raises(integrity_errors(), match="words refused"):
         store.add_utterance(ids["running"], Utterance.from_words(words_of(1.0, 2.0, "你好"), speaker="S5"),
                             actor=ACTOR)
     assert _rows(store, with_audit=True) == before and _new_entries(store, last) == []
@@ -392,10 +395,9 @@ def test_a_correction_that_fails_midway_leaves_no_revision_and_no_entry(copy_of)
     """edit_utterance to a new speaker: "speaker.added" and the revision are written, then the line's update
     fails (a trigger): nothing of it stays."""
     store, ids = copy_of
-    store._db.execute("CREATE TEMP TRIGGER refuse_version BEFORE UPDATE OF version ON main.utterances BEGIN"
-                      " SELECT RAISE(ABORT, 'update refused'); END")
+    refuse(store, "refuse_version", before="UPDATE OF version", table="utterances", message="update refused")
     before, last = _rows(store, with_audit=True), _last_id(store)
-    with pytest.raises(sqlite3.IntegrityError, match="update refused"):
+    with pytest.raises(integrity_errors(), match="update refused"):
         store.edit_utterance(ids["done"], ids["lines"][1], {"speaker": "S6"}, version=1, by=_officer(store))
     assert _rows(store, with_audit=True) == before and _new_entries(store, last) == []
     assert store.revisions(ids["done"]) == []

@@ -24,9 +24,9 @@ def line(start_s: float, end_s: float, text: str, speaker: str, **marks) -> Utte
 
 
 @pytest.fixture
-def session(tmp_path: Path):
+def session(tmp_path: Path, backend):
     """A finished session: a said line, a caption over silence, a caption over speech, a said line."""
-    with Store.open(tmp_path / "home") as store:
+    with backend.open(tmp_path / "home") as store:
         store.add_user("officer", role="officer", unit="默认单位", password="correct-horse-9")
         session_id = store.create_session(case_no="A-15", room="一号讯问室", kind="file", source_name="x.wav",
                                           audio_path="audio/x.wav", audio_sha256="", audio_bytes=0,
@@ -102,11 +102,10 @@ def test_a_decision_needs_a_suspected_line_a_known_decision_and_the_current_vers
         store.decide_suspect(session_id, invented["id"], "kept_out", version=invented["version"], by=officer)
 
 
-def test_a_verdict_changed_behind_the_applications_back_is_found(session, tmp_path):
+def test_a_verdict_changed_behind_the_applications_back_is_found(session, backend):
     store, session_id = session
     invented = store.utterances(session_id)[1]
-    with sqlite3.connect(store.home / "bilu.db") as db:
-        db.execute("UPDATE utterances SET not_speech = 0 WHERE id = ?", [invented["id"]])
+    backend.tamper(store.home, "UPDATE utterances SET not_speech = 0 WHERE id = ?", params=(invented["id"],))
     report = verify(store)
     assert not report.intact
     assert any(p.subject == f"utterance:{invented['id']}" for p in report.problems)
