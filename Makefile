@@ -15,8 +15,11 @@ STAMP := $(VENV)/.installed
 # The printed 讯问笔录 (tests/cases/test_record_print.py): libreoffice-writer-nogui lays the DOCX out into a PDF
 # headless, poppler-utils reads it back (pdftotext, pdfinfo, pdffonts, pdftoppm), and fonts-arphic-uming is a
 # 宋体-like serif (AR PL UMing) that fontconfig puts in place of SimSun, the record's font.
+# postgresql: the tests run the store, audit, integrity and search tests (and some API tests) against a real
+# PostgreSQL 15 server as well (BILU_DATABASE_URL, the city deployment), started by the tests themselves in a
+# temporary folder on loopback (tests/servers/postgres.py); the package's own cluster is not used.
 SYSTEM_PACKAGES := gcc make libportaudio2 pulseaudio pulseaudio-utils chromium fonts-wqy-microhei \
-	libreoffice-writer-nogui poppler-utils fonts-arphic-uming
+	libreoffice-writer-nogui poppler-utils fonts-arphic-uming postgresql
 
 .PHONY: help install system-packages models run test bench lock clean
 
