@@ -13,10 +13,15 @@ from tests.api.helpers import PASSWORD, bearer, client_for, stored_session
 AUDIO = bytes(range(256)) * 40  # 10,240 bytes
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory):
-    settings = Settings(home=tmp_path_factory.mktemp("home"))
-    with Store.open(settings.home) as store:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def api(request, tmp_path_factory):
+    """The same records on each backend of the store (with BILU_DATABASE_URL, on PostgreSQL)."""
+    database_url = None
+    if request.param == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        database_url = server.url(server.new_database())
+    settings = Settings(home=tmp_path_factory.mktemp("home"), database_url=database_url)
+    with Store.open(settings.home, database_url=database_url) as store:
         store.add_unit("市局", level="city")
         store.add_unit("中心", level="centre", parent="市局")
         store.add_unit("派出所", level="unit", parent="中心")
@@ -55,7 +60,7 @@ def test_missing_audio_and_audio_outside_the_home_are_refused(api, tmp_path):
     (settings.home.parent / "outside.wav").write_bytes(b"secret")
     assert client.get(f"/sessions/{second}/audio").status_code == 404
     # the store refuses a path with .. when it is written; a link pointing out of the home is refused here
-    with Store.open(settings.home) as store:
+    with Store.open(settings.home, database_url=settings.database_url) as store:
         linked = stored_session(store, "D-3", [(0.0, 1.0, "S1", "你好")], audio_path="audio/link.wav")
         store.set_case_unit("D-3", "派出所")
     os.symlink(settings.home.parent / "outside.wav", settings.home / "audio" / "link.wav")
@@ -98,7 +103,8 @@ def test_cli_writes_the_docx_record(api, tmp_path):
     _, first, _, settings = api
     out = tmp_path / "record.docx"
     result = CliRunner().invoke(cli, ["export", str(first), "--format", "docx", "-o", str(out)],
-                                env={"BILU_HOME": str(settings.home)})
+                                env={"BILU_HOME": str(settings.home),
+                                     "BILU_DATABASE_URL": settings.database_url})
     assert result.exit_code == 0, result.output
     assert Document(str(out)).paragraphs[0].text == "讯问笔录"
 
@@ -125,7 +131,9 @@ def test_search_filters(api):
 
 def test_sessions_missing_statements(api):
     client, first, second, _ = api
-    with Store.open(api[3].home) as store:  # findings of a missing statement, as the checker writes them
+    settings = api[3]
+    # findings of a missing statement, as the checker writes them
+    with Store.open(settings.home, database_url=settings.database_url) as store:
         from lexicon import Finding
 
         store.set_findings(first, [Finding("counsel", "告知委托辩护人", "missing", (), None, "", 0.0, "CPL 34", "")])

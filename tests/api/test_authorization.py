@@ -152,12 +152,17 @@ ROUTES = {
 PAGE_PUBLIC_ROW = {who: ("303" if who == "anonymous" else "ok") for who in WHO}
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(request, tmp_path_factory):
+    """The same world on each backend of the store (with BILU_DATABASE_URL, on PostgreSQL)."""
     from engine.settings import Settings
 
-    settings = Settings(home=tmp_path_factory.mktemp("home"))
-    with Store.open(settings.home) as store:
+    database_url = None
+    if request.param == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        database_url = server.url(server.new_database())
+    settings = Settings(home=tmp_path_factory.mktemp("home"), database_url=database_url)
+    with Store.open(settings.home, database_url=database_url) as store:
         for name, level, parent in UNITS:
             store.add_unit(name, level=level, parent=parent)
         for name, (role, unit) in USERS.items():

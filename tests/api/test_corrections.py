@@ -1,12 +1,11 @@
 """Corrections through the API: revisions, the original text kept, 409 on a stale version, split and merge,
 speaker relabelling, findings rechecked after a change, and the audit rows of reads and changes."""
-import sqlite3
-
 import pytest
 
 from engine.settings import Settings
 from cases import Store
 from tests.api.helpers import PASSWORD, bearer, client_for, stored_session
+from tests.backends import backend_of, integrity_errors
 
 LINES = [(0.0, 4.0, "S1", "现在对你进行讯问你叫什么名字"),
          (4.5, 6.5, "S2", "我叫张三今年三十岁"),
@@ -14,9 +13,9 @@ LINES = [(0.0, 4.0, "S1", "现在对你进行讯问你叫什么名字"),
 
 
 @pytest.fixture
-def api(tmp_path):
-    settings = Settings(home=tmp_path / "home")
-    with Store.open(settings.home) as store:
+def api(tmp_path, backend):
+    settings = Settings(home=tmp_path / "home", database_url=backend.url)
+    with backend.open(settings.home) as store:
         store.add_user("officer", role="officer", unit="默认单位", password=PASSWORD)
         session_id = stored_session(store, "C-1", LINES)
     with client_for(settings) as client:
@@ -57,8 +56,9 @@ def test_a_stale_version_gets_409_with_the_current_one(api):
 
 def test_the_database_refuses_to_overwrite_the_original_text(api):
     _, sid, settings = api
-    with sqlite3.connect(settings.home / "bilu.db") as db, pytest.raises(sqlite3.IntegrityError, match="never"):
-        db.execute("UPDATE utterances SET original_text = 'x' WHERE session_id = ?", [sid])
+    with pytest.raises(integrity_errors(), match="never"):
+        backend_of(settings).execute(settings.home, "UPDATE utterances SET original_text = 'x' WHERE session_id = ?",
+                                     (sid,))
 
 
 def test_split_divides_words_and_times(api):
@@ -130,11 +130,11 @@ def test_reads_and_changes_are_audited(api):
     client.get(f"/sessions/{sid}")
     client.get(f"/sessions/{sid}/export", params={"format": "txt"})
     client.patch(f"/sessions/{sid}/utterances/{line['id']}", json={"version": 1, "text": "改过的"})
-    with Store.open(settings.home) as store:
+    with Store.open(settings.home, database_url=settings.database_url) as store:
         rows = store.audit_rows(session_id=sid)
     actions = [r["action"] for r in rows]
     assert ["utterances.read", "session.read", "session.export", "utterance.edited"] == actions[:4]
     assert {r["user"] for r in rows} == {"officer"}
     assert all("改过的" not in r["content"] for r in rows)  # no transcript text in the audit
-    with sqlite3.connect(settings.home / "bilu.db") as db, pytest.raises(sqlite3.IntegrityError, match="append-only"):
-        db.execute("DELETE FROM audit")
+    with pytest.raises(integrity_errors(), match="append-only"):
+        backend_of(settings).execute(settings.home, "DELETE FROM audit")

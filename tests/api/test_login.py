@@ -2,14 +2,13 @@
 import pytest
 
 from engine.settings import Settings
-from cases import Store
 from tests.api.helpers import PASSWORD, client_for, stored_session
 
 
 @pytest.fixture
-def client(tmp_path):
-    settings = Settings(home=tmp_path / "home", login_max_failures=3)
-    with Store.open(settings.home) as store:
+def client(tmp_path, backend):
+    settings = Settings(home=tmp_path / "home", login_max_failures=3, database_url=backend.url)
+    with backend.open(settings.home) as store:
         store.add_user("li", role="officer", unit="默认单位", password=PASSWORD)
         stored_session(store, "L-1", [(0.0, 2.0, "S1", "你叫什么名字")])
     with client_for(settings) as client:
@@ -69,11 +68,15 @@ def test_logout_ends_the_cookie_session(client):
     assert client.get("/cases").status_code == 401
 
 
-def test_bearer_tokens_are_stored_hashed_and_can_be_revoked(client, tmp_path):
+def test_bearer_tokens_are_stored_hashed_and_can_be_revoked(client, tmp_path, backend):
     issued = client.post("/auth/tokens", json={"name": "li", "password": PASSWORD}).json()
     headers = {"Authorization": f"Bearer {issued['token']}"}
     assert client.get("/auth/me", headers=headers).json()["user"]["name"] == "li"
-    assert issued["token"].encode() not in (tmp_path / "home" / "bilu.db").read_bytes()
+    if backend.url is None:
+        assert issued["token"].encode() not in (tmp_path / "home" / "bilu.db").read_bytes()
+    else:  # every column of every token row, as PostgreSQL keeps it
+        stored = backend.scalar(tmp_path / "home", "SELECT string_agg(auth_tokens::text, ' ') FROM auth_tokens")
+        assert issued["token"][:16] not in stored and issued["id"] > 0
     assert client.delete(f"/auth/tokens/{issued['id']}", headers=headers).status_code == 204
     assert client.get("/auth/me", headers=headers).status_code == 401
     assert client.get("/auth/me", headers={"Authorization": "Bearer made-up"}).status_code == 401

@@ -10,9 +10,9 @@ from tests.api.helpers import PASSWORD, bearer, client_for
 
 
 @pytest.fixture
-def settings(tmp_path):
-    settings = Settings(home=tmp_path / "home", login_max_failures=5)
-    with Store.open(settings.home) as store:
+def settings(tmp_path, backend):
+    settings = Settings(home=tmp_path / "home", login_max_failures=5, database_url=backend.url)
+    with backend.open(settings.home) as store:
         for name, role in (("li", "officer"), ("wang", "officer"), ("admin", "admin")):
             store.add_user(name, role=role, unit="默认单位", password=PASSWORD)
     return settings
@@ -60,7 +60,7 @@ def test_an_administrator_unlocks_the_account_audited(client, settings):
     unlocked = client.post("/users/li/unlock", headers=admin)
     assert unlocked.status_code == 200 and unlocked.json()["counts_cleared"] >= 1
     assert client.post("/auth/login", json={"name": "li", "password": PASSWORD}).status_code == 200
-    with Store.open(settings.home) as store:
+    with Store.open(settings.home, database_url=settings.database_url) as store:
         rows = store.audit_rows()
     assert [r["detail"] for r in rows if r["action"] == "user.unlocked" and r["user"] == "admin"] == [
         {"user": "li", "counts_cleared": unlocked.json()["counts_cleared"]}]
@@ -70,10 +70,9 @@ def test_an_administrator_unlocks_the_account_audited(client, settings):
 
 def test_bilu_users_unlock_reaches_the_running_service(client, settings):
     fail_five_times(client)
-    run = CliRunner().invoke(cli, ["users", "unlock", "li"], env={"BILU_HOME": str(settings.home)},
-                             catch_exceptions=False)
+    env = {"BILU_HOME": str(settings.home), "BILU_DATABASE_URL": settings.database_url}
+    run = CliRunner().invoke(cli, ["users", "unlock", "li"], env=env, catch_exceptions=False)
     assert run.exit_code == 0 and "li may log in again" in run.output
     assert client.post("/auth/login", json={"name": "li", "password": PASSWORD}).status_code == 200
-    unknown = CliRunner().invoke(cli, ["users", "unlock", "nobody"], env={"BILU_HOME": str(settings.home)},
-                                 catch_exceptions=False)
+    unknown = CliRunner().invoke(cli, ["users", "unlock", "nobody"], env=env, catch_exceptions=False)
     assert unknown.exit_code == 2 and "nobody" in unknown.output

@@ -1,13 +1,12 @@
 """The people of a case through the API: added, listed, and refused with a reason when malformed."""
-from cases import Store
 from tests.api.helpers import PASSWORD, bearer, client_for, stored_session
 
 
-def test_people_of_a_case(tmp_path):
+def test_people_of_a_case(tmp_path, backend):
     from engine.settings import Settings
 
-    settings = Settings(home=tmp_path / "home")
-    with Store.open(settings.home) as store:
+    settings = Settings(home=tmp_path / "home", database_url=backend.url)
+    with backend.open(settings.home) as store:
         store.add_user("officer", role="officer", unit="默认单位", password=PASSWORD)
         stored_session(store, "P-1", [(0.0, 2.0, "S1", "你叫什么名字")])
         store.set_case_unit("P-1", "默认单位")

@@ -1,31 +1,40 @@
 """`bilu verify`, `bilu export`'s 校验码 and GET /sessions/{id}/verify, on a session the real pipeline transcribed
-(real Whisper words and probabilities go into the chain's digests). Tampering works on a copy of the home."""
+(real Whisper words and probabilities go into the chain's digests), on each backend of the store (with
+BILU_DATABASE_URL, PostgreSQL). Tampering works on a copy of the home (and of its database)."""
 import json
-import shutil
-import sqlite3
 
 import pytest
 from click.testing import CliRunner
 from docx import Document
 
 from api.cli import cli
-from cases import Store
 from tests.api.helpers import PASSWORD, bearer, client_for
+from tests.backends import Backend
+
+BACKENDS: dict[str, Backend] = {}
+"""The backend of each home these tests made (str(home) -> Backend), for `bilu` and tampering."""
 
 
 def bilu(home, *args):
-    return CliRunner().invoke(cli, [str(a) for a in args], env={"BILU_HOME": str(home)}, catch_exceptions=False)
+    env = {"BILU_HOME": str(home), "BILU_DATABASE_URL": BACKENDS[str(home)].url}
+    return CliRunner().invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def transcribed(tmp_path_factory, data_dir, whisper_model):
-    """A short real recording (4 s, one speaker) through the real pipeline, once for the module: (settings, id).
-    Shorter than tests/api/conftest.py's two-seat mix: the chain needs real words, not a long conversation."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def transcribed(request, tmp_path_factory, data_dir, whisper_model):
+    """A short real recording (4 s, one speaker) through the real pipeline, once for the module and backend:
+    (settings, id). Shorter than tests/api/conftest.py's two-seat mix: the chain needs real words, not a long
+    conversation."""
     from engine.pipeline import FileRequest, Pipeline
     from engine.settings import Settings
 
-    settings = Settings(home=tmp_path_factory.mktemp("home"))
-    with Store.open(settings.home) as store:
+    backend = Backend("sqlite")
+    if request.param == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        backend = Backend("postgresql", server.url(server.new_database()), server)
+    settings = Settings(home=tmp_path_factory.mktemp("home"), database_url=backend.url)
+    BACKENDS[str(settings.home)] = backend
+    with backend.open(settings.home) as store:
         result = Pipeline(settings, model=whisper_model).transcribe_file(
             store, FileRequest(path=data_dir / "aishell1_BAC009S0724W0121.wav", case_no="A-2026-0009",
                                room="一号讯问室", num_speakers=1, seat_roles=("被讯问人",)))
@@ -37,8 +46,9 @@ def copy_of(transcribed, tmp_path):
     """A copy of the transcribed home, to tamper with."""
     settings, session_id = transcribed
     home = tmp_path / "home"
-    shutil.copytree(settings.home, home)
-    return home, session_id
+    BACKENDS[str(home)] = BACKENDS[str(settings.home)].copy(settings.home, home)
+    yield home, session_id
+    BACKENDS.pop(str(home)).drop()
 
 
 def test_a_transcribed_session_verifies_intact(transcribed):
@@ -67,7 +77,7 @@ def test_the_exported_record_carries_a_code_that_verify_matches(transcribed, tmp
     assert matched.exit_code == 0, matched.output
     assert f"export of session {session_id}" in matched.stdout and " as txt, " in matched.stdout
     assert "audit chain up to it: intact" in matched.stdout and "unchanged since the export" in matched.stdout
-    with Store.open(settings.home) as store:
+    with BACKENDS[str(settings.home)].open(settings.home) as store:
         actions = [r["action"] for r in store.audit_rows(session_id=session_id)]
     assert actions.count("session.export") >= 3  # the command line's exports are audited too
 
@@ -75,9 +85,9 @@ def test_the_exported_record_carries_a_code_that_verify_matches(transcribed, tmp
 def test_an_edited_line_is_reported_and_the_code_says_changed(copy_of):
     home, session_id = copy_of
     code = bilu(home, "export", session_id, "--format", "txt").stdout.rstrip("\n").splitlines()[-1][4:20]
-    with sqlite3.connect(home / "bilu.db") as db:
-        line_id = db.execute("SELECT MIN(id) FROM utterances WHERE session_id = ?", [session_id]).fetchone()[0]
-        db.execute("UPDATE utterances SET text = '我什么都没说' WHERE id = ?", [line_id])
+    backend = BACKENDS[str(home)]
+    line_id = backend.scalar(home, "SELECT MIN(id) FROM utterances WHERE session_id = ?", (session_id,))
+    backend.tamper(home, "UPDATE utterances SET text = '我什么都没说' WHERE id = ?", params=(line_id,))
     result = bilu(home, "verify")
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0].startswith(f"changed\tutterance:{line_id}\t")
@@ -88,7 +98,7 @@ def test_an_edited_line_is_reported_and_the_code_says_changed(copy_of):
 
 def test_a_truncated_recording_is_reported_by_the_command(copy_of):
     home, session_id = copy_of
-    with Store.open(home) as store:
+    with BACKENDS[str(home)].open(home) as store:
         audio = home / store.get_session(session_id)["audio_path"]
     audio.write_bytes(audio.read_bytes()[:1000])
     report = json.loads(bilu(home, "verify", session_id, "--json").stdout)
@@ -109,8 +119,9 @@ def test_the_api_verifies_a_session_and_signs_its_export(copy_of):
     home, session_id = copy_of
     from engine.settings import Settings
 
-    settings = Settings(home=home)
-    with Store.open(home) as store:
+    backend = BACKENDS[str(home)]
+    settings = Settings(home=home, database_url=backend.url)
+    with backend.open(home) as store:
         store.add_user("officer", role="officer", unit="默认单位", password=PASSWORD)
     with client_for(settings) as client:
         client.headers.update(bearer(client, "officer"))
@@ -118,8 +129,7 @@ def test_the_api_verifies_a_session_and_signs_its_export(copy_of):
         exported = client.get(f"/sessions/{session_id}/export", params={"format": "json"}).json()
         assert report["intact"] and report["session_id"] == session_id
         assert set(exported["integrity"]) == {"chain_head", "session_digest", "entries"}
-        with sqlite3.connect(home / "bilu.db") as db:
-            db.execute("DELETE FROM words WHERE utterance_id = (SELECT MIN(id) FROM utterances)")
+        backend.tamper(home, "DELETE FROM words WHERE utterance_id = (SELECT MIN(id) FROM utterances)")
         broken = client.get(f"/sessions/{session_id}/verify").json()
         assert not broken["intact"] and [p["kind"] for p in broken["problems"]] == ["changed"]
         assert client.get("/sessions/999999/verify").status_code == 404

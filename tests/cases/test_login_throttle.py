@@ -1,7 +1,7 @@
 """Failed logins counted per account and per (account, address) in the store, with a doubling delay."""
 import pytest
 
-from cases import Store, ThrottlePolicy, UserNotFound
+from cases import ThrottlePolicy, UserNotFound
 
 POLICY = ThrottlePolicy(free_failures=5, account_free_failures=20, first_delay_s=30, max_delay_s=900,
                         window_s=3600)

@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import cli
-from cases import AccountExists, RoomNotFound, Store, UnitNotFound
+from cases import AccountExists, RoomNotFound, UnitNotFound
 from cases.errors import StoreError
 
 
