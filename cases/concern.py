@@ -1,5 +1,8 @@
 """What every part of the store shares: one connection, one lock, one audit writer, the home folder.
 
+The connection is sqlite-utils' `Database`, or `PgDatabase` (cases/pg_database.py), which offers the same few
+methods over PostgreSQL: the concerns' SQL is written once, in SQLite's dialect.
+
 `Store` (cases/store.py) builds one `Shared` and one object per concern over it. A concern uses only its own
 members, the shared ones, the plain functions of cases/lookups.py and cases/reads.py, and other concerns'
 public methods: never another concern's private members.

@@ -36,8 +36,8 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg.types.numeric import Int8Dumper
 
-__all__ = ["INTEGRITY_ERRORS", "PgDatabase", "WRITE_LOCK_KEY", "connect", "is_postgres", "is_postgres_url",
-           "translate"]
+__all__ = ["INTEGRITY_ERRORS", "PgDatabase", "WRITE_LOCK_KEY", "connect", "describe", "is_postgres",
+           "is_postgres_url", "translate"]
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""The case store: one SQLite database (via sqlite-utils) and the audio folder under a home folder.
+"""The case store: one SQLite database (via sqlite-utils) and the audio folder under a home folder; or, with
+`database_url` (BILU_DATABASE_URL), a PostgreSQL database and the audio folder (cases/pg_database.py).
 
 `Store` is a composition of one object per concern, all over one shared connection, one lock and one audit
 writer (cases/concern.py); none reaches into another's private members:
@@ -37,8 +38,12 @@ The rules every concern follows, and a second backend (PostgreSQL) must keep:
   or lost together (tests/cases/test_store_audit.py walks every public method to hold this);
 - the audit chain is appended in that transaction with the hash of the entry before (one writer at a time);
 - errors are the classes of cases/errors.py, raised before anything is written where the input is at fault.
-A second backend implements the same concern classes over its own connection and `AuditWriter`; the plain
-functions they share (cases/lookups.py, reads.py, row_digests.py, audit_chain.py) are the SQL to port.
+PostgreSQL keeps them with the same concern classes, written once: `PgDatabase` (cases/pg_database.py) offers
+the few methods of sqlite-utils' `Database` they use and translates SQLite's dialect in one place; its
+`immediate_transaction` takes one advisory lock at BEGIN, so writers in every process and node take turns as on
+SQLite and the audit chain stays one line. Its schema is cases/pg_schema.py, migration by migration; what is
+not a word-for-word translation is asked of the dialect by name (full-text search: cases/search.py
+`full_text_sql`; the last audit id issued: cases/integrity.py).
 
 One `Store` may be shared by threads (the api's request handlers and its transcription workers): every public
 method holds the store's lock, and the connection is opened with `check_same_thread=False` for that reason.
