@@ -20,7 +20,9 @@ def bilu(home, *args):
     return CliRunner().invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+# On PostgreSQL the words matter no more than on SQLite: the store's mechanism is what differs (so make test does
+# not run that variant again under the other kernels).
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.mechanism)])
 def transcribed(request, tmp_path_factory, data_dir, whisper_model):
     """A short real recording (4 s, one speaker) through the real pipeline, once for the module and backend:
     (settings, id). Shorter than tests/api/conftest.py's two-seat mix: the chain needs real words, not a long
