@@ -184,6 +184,9 @@ def connect(url: str) -> PgDatabase:
     """A connection to the database at `url` (postgresql://user:password@host:port/name, or with
     ?host=/socket/dir), set up as the store needs it."""
     raw = psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, application_name="bilu")
+    # Every statement planned with its values (never a generic prepared plan): how many rows hold a searched
+    # word decides whether a search starts from the GIN index, and only the value tells.
+    raw.prepare_threshold = None
     raw.adapters.register_dumper(int, Int8Dumper)
     raw.adapters.register_dumper(bool, _BoolAsInt)
     raw.execute("SET TIME ZONE 'UTC'")

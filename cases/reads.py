@@ -156,7 +156,7 @@ def search_utterances(
         " LEFT JOIN speakers sp ON sp.session_id = u.session_id AND sp.label = u.speaker"
         f" WHERE {' AND '.join(conditions)}"
         f" ORDER BY {fts.rank}, u.session_id, u.start_ms LIMIT ?",
-        [*params, limit],
+        [*params, *fts.rank_parameters(terms), limit],
     )
     return [
         {

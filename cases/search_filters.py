@@ -85,7 +85,7 @@ class Search(Concern):
             " LEFT JOIN speakers sp ON sp.session_id = u.session_id AND sp.label = u.speaker"
             f" WHERE {fts.condition} AND u.merged_into IS NULL AND {where}"
             f" ORDER BY {fts.rank}, u.session_id, u.start_ms LIMIT ?",
-            [fts.parameter(terms), *params, limit],
+            [fts.parameter(terms), *params, *fts.rank_parameters(terms), limit],
         )
         return [
             {"utterance_id": r["utterance_id"], "session_id": r["session_id"], "case_no": r["case_no"],
