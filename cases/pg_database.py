@@ -149,10 +149,18 @@ class PgDatabase:
     """The part of sqlite-utils' `Database` the store uses, over one psycopg connection (autocommit: the
     concerns open and close their transactions themselves, as on SQLite)."""
 
-    def __init__(self, raw: psycopg.Connection) -> None:
+    def __init__(self, raw: psycopg.Connection, *, url: str = "") -> None:
         self.raw = raw
+        self.url = url
         self.conn = PgConnection(self)
         self._id_tables: frozenset[str] = frozenset()
+
+    @property
+    def id_tables(self) -> frozenset[str]:
+        return self._id_tables
+
+    def use_id_tables(self, tables: frozenset[str]) -> None:
+        self._id_tables = tables
 
     def refresh_tables(self) -> None:
         """Learn which tables have an `id` column (their INSERTs return it); after migrations."""
@@ -190,7 +198,7 @@ def connect(url: str) -> PgDatabase:
     raw.adapters.register_dumper(int, Int8Dumper)
     raw.adapters.register_dumper(bool, _BoolAsInt)
     raw.execute("SET TIME ZONE 'UTC'")
-    return PgDatabase(raw)
+    return PgDatabase(raw, url=url)
 
 
 def describe(url: str) -> str:

@@ -423,6 +423,11 @@ assert [(n, name) for n, name, _ in PG_MIGRATIONS] == [(n, name) for n, name, _ 
     "every SQLite migration has its PostgreSQL twin, at the same number and name (cases/pg_schema.py)"
 
 
+_UP_TO_DATE: dict[str, frozenset[str]] = {}
+"""Databases (by URL) this process found at the latest migration, with their tables that have an id column.
+Migrations only ever add, so a database once up to date stays so for this version of Bilu."""
+
+
 def apply_pg_migrations(db) -> list[int]:
     """Apply every pending migration to the PostgreSQL database; return the numbers applied by this call.
 
@@ -431,9 +436,13 @@ def apply_pg_migrations(db) -> list[int]:
     import psycopg
 
     known = {number for number, _, _ in PG_MIGRATIONS}
+    if db.url in _UP_TO_DATE:  # this process found it up to date before: the service opens a store per request
+        db.use_id_tables(_UP_TO_DATE[db.url])
+        return []
     applied = _applied(db)
     if applied is not None and known <= set(applied) and set(applied) <= known:
         db.refresh_tables()
+        _UP_TO_DATE[db.url] = db.id_tables
         return []
     with immediate_transaction(db):
         db.execute(f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} ("
@@ -458,6 +467,7 @@ def apply_pg_migrations(db) -> list[int]:
         applied_now.append(number)
         logger.info("applied schema migration %d (%s) on PostgreSQL", number, name)
     db.refresh_tables()
+    _UP_TO_DATE[db.url] = db.id_tables
     return applied_now
 
 
