@@ -163,3 +163,31 @@ def test_an_unreachable_database_is_an_error_that_names_it(tmp_path, postgres_se
 def test_the_dialect_is_translated_in_one_place(sqlite, postgres):
     assert translate(sqlite, id_tables=frozenset({"cases", "speakers"})) == postgres
     assert translate("UPDATE s SET a = :a WHERE id = :id", named=True) == "UPDATE s SET a = %(a)s WHERE id = %(id)s"
+
+
+def test_a_pg_dump_backup_restores_to_an_intact_store_that_goes_on(tmp_path, postgres_server, postgres_url):
+    """The README's backup: pg_dump while the store is in use, pg_restore into a new database, bilu verify."""
+    from tests.servers.postgres import PG_BIN
+
+    with Store.open(tmp_path, database_url=postgres_url) as store:
+        session_id = store.create_session(case_no="B-1", room=None, kind="file", source_name=None,
+                                          audio_path="audio/x.wav", audio_sha256="", audio_bytes=0, duration_s=1.0,
+                                          sample_rate=16000, channels=1, diarizer=None, model="base", options={})
+        store.add_utterance(session_id, Utterance.from_words(words_of(0.0, 1.0, "你好"), speaker="S1"))
+        dump = tmp_path / "bilu.dump"
+        subprocess.run([str(PG_BIN / "pg_dump"), "--format=custom", f"--file={dump}", postgres_url], check=True,
+                       timeout=120)
+    postgres_server.admin("CREATE DATABASE restored TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C.UTF-8'"
+                          " LC_CTYPE 'C.UTF-8'")
+    try:
+        restored = postgres_server.url("restored")
+        subprocess.run([str(PG_BIN / "pg_restore"), f"--dbname={restored}", str(dump)], check=True, timeout=120)
+        with Store.open(tmp_path, database_url=restored) as store:
+            before = verify(store)
+            store.record_audit("cli:test", "session.read", session_id=session_id)
+            after = verify(store)
+            found = store.search("你好")
+        assert before.intact and after.intact and after.entries == before.entries + 1
+        assert [hit["session_id"] for hit in found] == [session_id]
+    finally:
+        postgres_server.drop_database("restored")
