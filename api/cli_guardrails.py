@@ -35,7 +35,7 @@ def procedure(settings: Settings, case_no: str, summons_kind, summons_at, extend
         ("detained_at", detained_at), ("birth_date", birth_date), ("interpreter", interpreter),
         ("guardian", guardian)) if value is not None}
     changes.update({name: None for name in cleared})
-    with Store.open(settings.home) as store:
+    with Store.open(settings.home, database_url=settings.database_url) as store:
         shown = (store.set_case_procedure(case_no, changes, actor=f"cli:{_os_user()}") if changes
                  else store.case_procedure(case_no))
     for name, value in shown.items():
@@ -51,7 +51,7 @@ def guardrails(settings: Settings, session_id: int, as_json: bool) -> None:
     from cases import Store
     from engine.guardrails import check_guardrails
 
-    with Store.open(settings.home) as store:
+    with Store.open(settings.home, database_url=settings.database_url) as store:
         findings = check_guardrails(store, session_id, settings)
     if as_json:
         click.echo(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))

@@ -5,6 +5,7 @@ The concern classes (cases/concern.py) are written once, in SQLite's dialect, ag
 (cases/migrations.py). `PgDatabase` offers exactly those over one psycopg connection, and this module is the ONE
 place where SQLite's dialect becomes PostgreSQL's (`translate`):
 
+    IS NOT ? / IS ?          -> IS DISTINCT FROM ? / IS NOT DISTINCT FROM ?   (SQLite's null-safe comparisons)
     ?                        -> %s                (positional parameters)
     :name  (dict parameters) -> %(name)s          (named parameters)
     %                        -> %%                (a literal percent sign, outside string literals)
@@ -50,6 +51,8 @@ INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sqlite3.IntegrityError, psycopg
 
 _INSERT = re.compile(r"^\s*INSERT\s+(OR\s+IGNORE\s+)?INTO\s+(\w+)", re.IGNORECASE)
 _STRING_LITERAL = re.compile(r"('(?:[^']|'')*')")
+_IS_NOT_PARAMETER = re.compile(r"\bIS\s+NOT\s+\?", re.IGNORECASE)
+_IS_PARAMETER = re.compile(r"\bIS\s+\?", re.IGNORECASE)
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -74,7 +77,9 @@ class _BoolAsInt(Dumper):
 def _translate(sql: str, named: bool, id_tables: frozenset[str]) -> str:
     parts = _STRING_LITERAL.split(sql)
     for index in range(0, len(parts), 2):  # even parts are outside string literals
-        part = parts[index].replace("%", "%%").replace("?", "%s")
+        part = _IS_NOT_PARAMETER.sub("IS DISTINCT FROM ?", parts[index])
+        part = _IS_PARAMETER.sub("IS NOT DISTINCT FROM ?", part)
+        part = part.replace("%", "%%").replace("?", "%s")
         parts[index] = _NAMED.sub(r"%(\1)s", part) if named else part
     translated = "".join(parts)
     insert = _INSERT.match(translated)

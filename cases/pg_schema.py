@@ -388,6 +388,89 @@ _V11 = (
 )
 
 
+_V13 = (
+    """
+        CREATE TABLE case_procedure (
+            case_id BIGINT PRIMARY KEY REFERENCES cases(id),
+            summons_kind TEXT,
+            summons_at TEXT,
+            summons_extended BIGINT NOT NULL DEFAULT 0,
+            detained_at TEXT,
+            birth_date TEXT,
+            interpreter TEXT,
+            guardian TEXT,
+            updated_at TEXT NOT NULL
+        )
+        """,
+    """
+        CREATE TABLE guardrail_findings (
+            session_id BIGINT NOT NULL REFERENCES sessions(id),
+            seq BIGINT NOT NULL,
+            guard_key TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            title TEXT NOT NULL,
+            status TEXT NOT NULL,
+            basis TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            at_ms BIGINT,
+            checked_at TEXT NOT NULL,
+            PRIMARY KEY (session_id, seq)
+        )
+        """,
+    "CREATE INDEX guardrail_findings_key ON guardrail_findings (guard_key, status)",
+    """
+        CREATE TABLE record_reviews (
+            session_id BIGINT NOT NULL REFERENCES sessions(id),
+            document TEXT NOT NULL DEFAULT 'record',
+            state TEXT NOT NULL,
+            note TEXT,
+            reason TEXT,
+            witnesses_json TEXT NOT NULL DEFAULT '[]',
+            opened_at TEXT NOT NULL,
+            closed_at TEXT,
+            closed_by TEXT,
+            PRIMARY KEY (session_id, document)
+        )
+        """,
+    f"""
+        CREATE TABLE signatures (
+            {ID},
+            session_id BIGINT NOT NULL REFERENCES sessions(id),
+            document TEXT NOT NULL DEFAULT 'record',
+            signer_role TEXT NOT NULL,
+            signer_name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            statement TEXT,
+            amendment_id BIGINT,
+            strokes_path TEXT,
+            strokes_sha256 TEXT,
+            image_path TEXT NOT NULL,
+            image_sha256 TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """,
+    "CREATE INDEX signatures_session ON signatures (session_id)",
+    f"""
+        CREATE TABLE record_amendments (
+            {ID},
+            session_id BIGINT NOT NULL REFERENCES sessions(id),
+            revision_id BIGINT NOT NULL REFERENCES revisions(id),
+            utterance_id BIGINT,
+            kind TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            confirmed_signature_id BIGINT
+        )
+        """,
+    "CREATE INDEX record_amendments_session ON record_amendments (session_id)",
+)
+
+_V14 = (
+    "ALTER TABLE agent_streams ADD COLUMN clock_round_trip_ms BIGINT",
+    "ALTER TABLE agent_streams ADD COLUMN abandoned_at TEXT",
+)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
@@ -417,6 +500,8 @@ PG_MIGRATIONS: tuple[tuple[int, str, Callable], ...] = (
     (9, "room_agents", _statements(_V9)),
     (10, "login_failures", _statements(_V10)),
     (11, "suspect_utterances", _statements(_V11)),
+    (13, "guardrails_and_signing", _statements(_V13)),
+    (14, "agent_clock", _statements(_V14)),
 )
 
 assert [(n, name) for n, name, _ in PG_MIGRATIONS] == [(n, name) for n, name, _ in MIGRATIONS], \

@@ -72,7 +72,7 @@ class RoomAgents(Concern):
     def list_rooms(self, *, scope: Scope | None = None) -> list[dict]:
         """Every room, or those of the units in `scope` (a unit, a unit and those below it; none for assigned
         cases only: rooms belong to units, not cases)."""
-        condition, parameters = "1", []
+        condition, parameters = "TRUE", []
         if scope is not None and scope.kind != "all":
             condition, parameters = {"unit": ("r.unit_id = ?", [scope.id]),
                                      "below": (f"r.unit_id IN ({UNITS_BELOW})", [scope.id])}.get(scope.kind, ("0", []))

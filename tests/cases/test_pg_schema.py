@@ -49,8 +49,8 @@ def pg_schema(url) -> tuple[dict[str, dict[str, tuple]], set[str]]:
             if table not in PG_OWN:
                 columns.setdefault(table, {})[name] = (data_type, nullable == "NO")
         indexes = {name for (name,) in db.execute(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"
-            " AND indexname NOT LIKE '%\\_pkey' AND indexname NOT LIKE '%\\_key'")}
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"  # not those of primary keys and UNIQUE
+            " AND indexname NOT IN (SELECT conname FROM pg_constraint)")}
     return columns, indexes
 
 
@@ -159,6 +159,8 @@ def test_an_unreachable_database_is_an_error_that_names_it(tmp_path, postgres_se
     ("INSERT INTO cases (a) VALUES (?)", "INSERT INTO cases (a) VALUES (%s) RETURNING id"),
     ("INSERT INTO words (a) VALUES (?)", "INSERT INTO words (a) VALUES (%s)"),
     ("SELECT 100 % 7", "SELECT 100 %% 7"),
+    ("UPDATE t SET a = ? WHERE b IS NOT ? AND c IS ?",
+     "UPDATE t SET a = %s WHERE b IS DISTINCT FROM %s AND c IS NOT DISTINCT FROM %s"),
 ])
 def test_the_dialect_is_translated_in_one_place(sqlite, postgres):
     assert translate(sqlite, id_tables=frozenset({"cases", "speakers"})) == postgres
