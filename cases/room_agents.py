@@ -75,7 +75,7 @@ class RoomAgents(Concern):
         condition, parameters = "TRUE", []
         if scope is not None and scope.kind != "all":
             condition, parameters = {"unit": ("r.unit_id = ?", [scope.id]),
-                                     "below": (f"r.unit_id IN ({UNITS_BELOW})", [scope.id])}.get(scope.kind, ("0", []))
+                                     "below": (f"r.unit_id IN ({UNITS_BELOW})", [scope.id])}.get(scope.kind, ("FALSE", []))
         return [_room_dict(row) for row in self._db.query(f"{_ROOM_COLUMNS} WHERE {condition} ORDER BY r.id",
                                                           parameters)]
 
