@@ -87,6 +87,8 @@ MESSAGES_ZH = {
     "agent_offline": "审讯室终端不在线：请检查审讯室电脑上的 bilu agent 和网络",
     "agent_refused": "服务器拒绝了审讯室终端：令牌无效、已被吊销或属于其他审讯室",
     "agent_option_invalid": "审讯室终端的设置有误",
+    "agent_online": "审讯室终端仍在线，录音并未中断：不能按失联结束",
+    "agent_stream_not_open": "该场讯问没有仍在进行的审讯室终端录音（不是终端录音，或已结束）",
     "service_stopping": "服务正在停止：请在服务重新启动后再上传",
     "upload_invalid": "上传的内容有误",
     "upload_too_large": "上传的文件超过大小上限",
