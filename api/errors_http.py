@@ -85,6 +85,8 @@ MESSAGES_ZH = {
     "agent_refused": "服务器拒绝了审讯室终端：令牌无效、已被吊销或属于其他审讯室",
     "agent_option_invalid": "审讯室终端的设置有误",
     "service_stopping": "服务正在停止：请在服务重新启动后再上传",
+    "broker_unavailable": "转写队列暂不可用：请管理员检查 Redis（BILU_BROKER_URL）",
+    "transcription_failed": "转写失败：请查看该次笔录的错误信息",
     "upload_invalid": "上传的内容有误",
     "upload_too_large": "上传的文件超过大小上限",
     "number_out_of_range": "请求中的数字超出范围",
