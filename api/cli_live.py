@@ -145,7 +145,7 @@ def recover(settings: Settings) -> None:
         from api.cli_worker import send_abandoned
 
         with Store.open(settings.home) as store:
-            sent = send_abandoned(settings, store)
+            sent = send_abandoned(settings, store, announce=False)
         if not sent:
             click.echo("nothing to recover")
         for session_id in sent:

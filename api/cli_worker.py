@@ -80,8 +80,9 @@ def wait_for_worker(settings: Settings, session_id: int, queue_name: str, *, pro
 
 
 
-def send_abandoned(settings: Settings, store) -> list[int]:
-    """A job for every session nobody holds (left by a process that died); one line on stderr per session."""
+def send_abandoned(settings: Settings, store, *, announce: bool = True) -> list[int]:
+    """A job for every session nobody holds (left by a process that died); one line on stderr per session unless
+    the caller reports them itself."""
     from engine.work_queue import WorkQueue
 
     queue = WorkQueue(settings)
@@ -89,6 +90,6 @@ def send_abandoned(settings: Settings, store) -> list[int]:
         sent = queue.submit_abandoned(store)
     finally:
         queue.close()
-    for session_id in sent:
+    for session_id in sent if announce else ():
         click.echo(f"session {session_id}, left by a process that stopped: sent to the workers", err=True)
     return sent

@@ -198,3 +198,30 @@ def test_bilu_worker_without_a_broker_says_what_to_set(home):
                             env={**os.environ, "BILU_HOME": str(home)})
     assert result.returncode == 1, result.stderr
     assert "BILU_BROKER_URL" in result.stderr
+
+
+def test_a_job_lost_with_redis_is_sent_again_and_runs_once(home, redis_server, workers, data_dir, tmp_path):
+    """Redis loses the queued job (FLUSHALL, as a restart without its data would): `bilu recover` sends the session
+    again, and so does the worker that starts; of the two jobs one runs it, the other finds it finished."""
+    command = subprocess.Popen([sys.executable, "-m", "api", "transcribe", str(data_dir / SHORT), "--case", "Q-2026-4"],
+                               env=worker_env(home, redis_server.url), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while redis_server.command("LLEN", DEFAULT_QUEUE) != ":1":
+        assert command.poll() is None and time.monotonic() < deadline, command.communicate()
+        time.sleep(0.1)
+    assert redis_server.command("FLUSHALL") == "+OK"
+    recover = bilu(home, redis_server.url, "recover")
+    assert recover.returncode == 0, recover.stderr
+    assert recover.stdout.strip() == "session 1: sent to the workers"
+    workers.append(Worker(home, redis_server.url, tmp_path / "worker.log"))
+    out, err = command.communicate(timeout=600)
+    assert command.returncode == 0, err
+    assert out.strip() == "1"
+    session = assert_whole_and_once(home, 1)
+    assert session["status"] == "done"
+    deadline = time.monotonic() + 60
+    while workers[0].log().count("bilu.run_session[") < 4:  # two received, two succeeded
+        assert time.monotonic() < deadline, workers[0].log()[-3000:]
+        time.sleep(0.2)
+    assert "session 1: done" in workers[0].log() and "session 1: finished" in workers[0].log()
