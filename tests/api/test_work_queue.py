@@ -1,7 +1,8 @@
 """Recognition on a queue (BILU_BROKER_URL): a real redis-server, real `bilu worker` processes, real kill -9.
 
 What is checked is the mechanism (who runs a session, that it finishes once, whole, with nothing stored twice),
-never the words: the outcome does not rest on Whisper's words, so these tests are not marked `recognition`.
+never the words: the tests whose workers run the model are marked `recognition` and `mechanism`, so `make test`
+does not run them again under the other kernels.
 """
 import os
 import subprocess
@@ -80,6 +81,8 @@ def test_the_queue_of_a_case_is_its_centre(home):
     assert queue_for_case_unit(units, None) == DEFAULT_QUEUE
 
 
+@pytest.mark.recognition
+@pytest.mark.mechanism
 def test_bilu_transcribe_hands_the_file_to_a_worker_and_waits(home, redis_server, workers, data_dir, tmp_path):
     workers.append(Worker(home, redis_server.url, tmp_path / "worker.log"))
     workers[0].wait_ready()
@@ -94,6 +97,8 @@ def test_bilu_transcribe_hands_the_file_to_a_worker_and_waits(home, redis_server
     assert session["status"] == "done"
 
 
+@pytest.mark.recognition
+@pytest.mark.mechanism
 def test_a_worker_killed_mid_file_leaves_the_rest_to_another(home, redis_server, workers, data_dir, tmp_path):
     """Two workers; the one that took the job is killed (kill -9, pool and all) once the first utterances are
     stored. The job comes back from Redis (visibility timeout, 10 s here) to the other worker, which resumes after
@@ -130,6 +135,8 @@ def test_a_worker_killed_mid_file_leaves_the_rest_to_another(home, redis_server,
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
 
+@pytest.mark.recognition
+@pytest.mark.mechanism
 def test_a_pool_process_killed_mid_job_gives_the_job_back_at_once(home, redis_server, workers, data_dir, tmp_path):
     """Only the process running the job is killed: the worker's main process puts the job back at once
     (reject_on_worker_lost), without waiting for the visibility timeout (an hour here)."""
@@ -153,6 +160,8 @@ def test_a_pool_process_killed_mid_job_gives_the_job_back_at_once(home, redis_se
     assert workers[0].process.poll() is None  # the worker itself goes on, with a new pool process
 
 
+@pytest.mark.recognition
+@pytest.mark.mechanism
 def test_an_upload_goes_to_the_centre_queue_and_a_worker_of_that_centre(home, redis_server, workers, data_dir,
                                                                          tmp_path):
     settings = Settings(home=home, broker_url=redis_server.url)
@@ -200,6 +209,8 @@ def test_bilu_worker_without_a_broker_says_what_to_set(home):
     assert "BILU_BROKER_URL" in result.stderr
 
 
+@pytest.mark.recognition
+@pytest.mark.mechanism
 def test_a_job_lost_with_redis_is_sent_again_and_runs_once(home, redis_server, workers, data_dir, tmp_path):
     """Redis loses the queued job (FLUSHALL, as a restart without its data would): `bilu recover` sends the session
     again, and so does the worker that starts; of the two jobs one runs it, the other finds it finished."""
