@@ -15,8 +15,10 @@ STAMP := $(VENV)/.installed
 # The printed 讯问笔录 (tests/cases/test_record_print.py): libreoffice-writer-nogui lays the DOCX out into a PDF
 # headless, poppler-utils reads it back (pdftotext, pdfinfo, pdffonts, pdftoppm), and fonts-arphic-uming is a
 # 宋体-like serif (AR PL UMing) that fontconfig puts in place of SimSun, the record's font.
+# redis-server is Redis 7, the work queue of a city deployment (BILU_BROKER_URL): the tests start their own on
+# loopback in a temporary folder (tests/servers/redis.py); the single box never runs it.
 SYSTEM_PACKAGES := gcc make libportaudio2 pulseaudio pulseaudio-utils chromium fonts-wqy-microhei \
-	libreoffice-writer-nogui poppler-utils fonts-arphic-uming
+	libreoffice-writer-nogui poppler-utils fonts-arphic-uming redis-server
 
 .PHONY: help install system-packages models run test bench lock clean
 

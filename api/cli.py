@@ -108,21 +108,34 @@ def transcribe(settings: Settings, file: Path, case_no, unit, title, room, speak
         conditions=tuple(conditions),
     )
     from api.cli_live import report_recovered
+    from api.cli_worker import wait_for_worker
     from engine.recovery import recover_abandoned
+    from engine.work_queue import work_queue
 
     pipeline = Pipeline(settings)
+    queue = work_queue(settings)  # BILU_BROKER_URL set: the workers transcribe, this command waits for them
     with _store(settings) as store:
         opened = _case_for_transcribe(store, case_no, unit=unit, title=title)
         try:
             with TerminalProgress() as progress:
-                # Sessions left by a process that died are finished first (the same model does both).
-                report_recovered(recover_abandoned(settings, store, lambda: pipeline.model))
-                result = pipeline.transcribe_file(store, request, progress=progress.update)
+                if queue is None:
+                    # Sessions left by a process that died are finished first (the same model does both).
+                    report_recovered(recover_abandoned(settings, store, lambda: pipeline.model))
+                    session_id = pipeline.transcribe_file(store, request, progress=progress.update).session_id
+                else:
+                    queue.submit_abandoned(store)  # the workers finish those too
+                    prepared = pipeline.prepare(store, request)  # the audio is kept, the session opened
+                    session_id = prepared.session_id
+                    name = queue.submit_prepared(store, prepared)
+                    wait_for_worker(settings, session_id, name, progress=progress)
         except BaseException:
             if opened:  # opened for this recording, which was refused: not kept empty
                 store.discard_case_if_unused(case_no)
             raise
-    click.echo(result.session_id)
+        finally:
+            if queue is not None:
+                queue.close()
+    click.echo(session_id)
 
 
 def _case_for_transcribe(store, case_no: str, *, unit: str | None, title: str | None) -> bool:
@@ -338,8 +351,9 @@ from api.cli_live import devices, record, recover  # noqa: E402
 from api.cli_verify import verify  # noqa: E402
 from api.cli_rooms import agent, rooms  # noqa: E402
 from api.cli_guardrails import guardrails, procedure  # noqa: E402
+from api.cli_worker import worker  # noqa: E402
 
-for group in (users, units, devices, record, recover, verify, rooms, agent, procedure, guardrails):
+for group in (users, units, devices, record, recover, verify, rooms, agent, procedure, guardrails, worker):
     cli.add_command(group)
 
 

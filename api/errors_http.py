@@ -90,6 +90,8 @@ MESSAGES_ZH = {
     "agent_online": "审讯室终端仍在线，录音并未中断：不能按失联结束",
     "agent_stream_not_open": "该场讯问没有仍在进行的审讯室终端录音（不是终端录音，或已结束）",
     "service_stopping": "服务正在停止：请在服务重新启动后再上传",
+    "broker_unavailable": "转写队列暂不可用：请管理员检查 Redis（BILU_BROKER_URL）",
+    "transcription_failed": "转写失败：请查看该次笔录的错误信息",
     "upload_invalid": "上传的内容有误",
     "upload_too_large": "上传的文件超过大小上限",
     "number_out_of_range": "请求中的数字超出范围",

@@ -48,3 +48,10 @@ class Settings(BaseSettings):
                                                        "/cases/{case_no}/recordings accepts; larger gets 413.")
     file_window_s: float = Field(600.0, ge=10, le=24 * 3600, description="A recorded file longer than this (seconds) is decoded, "
                                  "diarized and transcribed in windows of about this length (flat memory).")
+    broker_url: str | None = Field(None, description="Redis URL of the work queue (redis://host:6379/0): the service "
+                                                     "and `bilu transcribe` send file transcriptions and recoveries "
+                                                     "to `bilu worker` processes. Unset: they run in-process.")
+    broker_visibility_s: int = Field(4 * 3600, ge=5, description="A job a worker took and has not finished goes "
+                                     "back to the queue after this long (seconds): longer than the longest file job.")
+    broker_busy_retry_s: float = Field(30.0, gt=0, description="A job whose session another process is working on "
+                                       "comes back after this long (seconds), to take over if that process dies.")

@@ -1,0 +1,1 @@
+"""Real servers the tests start for themselves: Debian packages, loopback, a temporary folder each."""
