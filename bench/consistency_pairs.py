@@ -5,7 +5,9 @@ bench/consistency_corpus/ holds one clean written record per transcript of tests
 each (corpus.json). Every record gives three pairs:
 - `clean`: the clean record against the transcript as written (no discrepancy expected);
 - `clean_noisy`: the clean record against the recognizer-like copy (NAME.noisy.json; none expected);
-- `planted`: the edited record against the edited noisy copy (one expected event per edit).
+- `planted`: the edited record against the edited noisy copy (one expected event per edit);
+- a second planted pair from plants_b.json, split `fresh`: written after the first held-out run, before any
+  change made after it, and not looked at until the end (a held-out set for the aligner as finally tuned).
 An expected event names its kind, the written blocks it touches (by position among the 问/答 lines) and the
 span of the utterances it touches; a found discrepancy matches it when the kind is the same and it shares a
 block or overlaps the span.
@@ -116,6 +118,7 @@ def _planted(name: str, text: str, noisy: list[dict], clean: list[dict], edits: 
 def load_pairs() -> list[Pair]:
     meta = json.loads((CORPUS / "corpus.json").read_text(encoding="utf-8"))
     plants = json.loads((CORPUS / "plants.json").read_text(encoding="utf-8"))
+    fresh = json.loads((CORPUS / "plants_b.json").read_text(encoding="utf-8"))
     pairs: list[Pair] = []
     for name, info in meta.items():
         text = (CORPUS / "records" / f"{name}.txt").read_text(encoding="utf-8")
@@ -126,6 +129,9 @@ def load_pairs() -> list[Pair]:
         pairs.append(Pair(name, "clean_noisy", info["split"], text, noisy, *clock, []))
         planted_text, planted_utterances, expected = _planted(name, text, noisy, clean, plants[name])
         pairs.append(Pair(name, "planted", info["split"], planted_text, planted_utterances, *clock, expected))
+        if name in fresh:
+            planted_text, planted_utterances, expected = _planted(name, text, noisy, clean, fresh[name])
+            pairs.append(Pair(name, "planted", "fresh", planted_text, planted_utterances, *clock, expected))
     return pairs
 
 
