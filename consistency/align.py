@@ -132,6 +132,8 @@ def align(blocks: list[str], utterances: list[Spoken], options: AlignOptions = A
             if not (low <= i <= high):
                 continue
             for j in range(i + 1, min(n_utts, i + options.max_span) + 1):
+                if speakers and not any(_fits(speakers[k], u.role) for u in utterances[i:j]):
+                    continue  # an answer needs someone other than an officer in its span, a question an officer
                 similarity = content_score(block_content[k], span(i, j), options)
                 if similarity < options.min_score:
                     continue

@@ -70,20 +70,29 @@ def _negated(text: str, *, spoken: bool) -> bool:
     return spoken and any(s in _NEGATION_SYLLABLES for s in syllables(normalized))
 
 
+_DIGITS = "零一二三四五六七八九"
+
+
+def _positional(number: str) -> str | None:
+    """300 → 三百, 23 → 二十三, 10 → 十; None for what is read digit by digit (long numbers, leading 0)."""
+    if len(number) > 4 or (number.startswith("0") and len(number) > 1):
+        return None
+    out, units = "", ["", "十", "百", "千"]
+    for position, digit in enumerate(number):
+        unit = units[len(number) - position - 1]
+        if digit == "0":
+            if not out.endswith("零") and number[position + 1:].strip("0"):
+                out += "零"
+            continue
+        out += ("" if digit == "1" and unit == "十" and position == 0 else _DIGITS[int(digit)]) + unit
+    return out or "零"
+
+
 def _readings(number: str) -> set[str]:
     """How a number may be said: 300 → 三百, 23 → 二十三 or 二三 (两三), 1989 → 一九八九; with 两 for 二."""
-    digits = "零一二三四五六七八九"
-    readings = {"".join(digits[int(d)] for d in number)}
-    if len(number) <= 4 and not (number.startswith("0") and len(number) > 1):
-        value, out, units = int(number), "", ["", "十", "百", "千"]
-        for position, digit in enumerate(number):
-            unit = units[len(number) - position - 1]
-            if digit == "0":
-                if not out.endswith("零") and number[position + 1:].strip("0"):
-                    out += "零"
-                continue
-            out += ("" if digit == "1" and unit == "十" and position == 0 else digits[int(digit)]) + unit
-        readings.add(out or "零")
+    readings = {"".join(_DIGITS[int(d)] for d in number)}
+    if _positional(number):
+        readings.add(_positional(number))
     return readings | {r.replace("二", "两") for r in readings}
 
 
@@ -125,10 +134,37 @@ def _number_changed(number: str, written_norm: str, spoken_text: str, context_te
     spoken_norm = normalize(spoken_text)
     start = written_norm.find(number)
     positions, _ = _spoken_at(written_norm, spoken_norm, start, start + len(number))
-    for position in positions:
+    for position in sorted(positions):
         if position < len(spoken_norm) and spoken_norm[position].isdigit():
+            run = re.match(r"\d+", spoken_norm[position:]).group()
+            heard = _said_as(run) + _units_after(spoken_norm, position + len(run))
+            if heard in _readings(number):
+                continue  # 五市 for 五十: a homophone of the unit
+            # 五万 heard as 五: the recognizer dropped the unit (五百 heard as 五十 is a change)
+            if len(run) < len(number) and _said_as(number).startswith(heard):
+                continue
             return True
     return False
+
+
+_UNIT_SOUNDS = {"shi": "十", "bai": "百", "qian": "千", "wan": "万"}
+
+
+def _units_after(spoken_norm: str, at: int) -> str:
+    """Characters after a spoken number that sound like a numeral unit (市 for 十, 摆 for 百), as units."""
+    units = ""
+    for syllable in syllables(spoken_norm[at:at + 3]):
+        if syllable not in _UNIT_SOUNDS:
+            break
+        units += _UNIT_SOUNDS[syllable]
+    return units
+
+
+def _said_as(number: str) -> str:
+    """The usual reading: 500 → 五百, 50000 → 五万; long numbers (IDs) digit by digit."""
+    if 4 < len(number) <= 8 and number.endswith("0000"):
+        return _said_as(number[:-4]) + "万"
+    return _positional(number) or "".join(_DIGITS[int(d)] for d in number)
 
 
 def _polarity_flipped(written: str, spoken: str) -> bool:
@@ -203,6 +239,7 @@ def find_discrepancies(blocks: list, alignments: list[Alignment], utterances: li
     found += _header(header_started_at, header_ended_at, header_text, recording_started_at, recording_ended_at,
                      utterances, options)
     slot_taken: set[int] = set()
+    alignments = list(alignments)
     found += _unsaid_and_replaced(blocks, alignments, utterances, position, used, slot_taken, options, align_options)
     found += _changed(blocks, alignments, utterances, position)
     found += _left_out(blocks, alignments, utterances, position, slot_taken, options, align_options)
@@ -261,7 +298,12 @@ def _unsaid_and_replaced(blocks, alignments, utterances, position, used, slot_ta
                 slot_taken.update(u.id for u in slot)
                 flipped = _negated(block.text, spoken=False) != _negated(spoken, spoken=True)
                 if not flipped and content_score(Content(block.text), Content(spoken), align_options) >= 0.2:
-                    continue  # the answer, garbled past the first look: said
+                    # the answer, garbled past the first look: said; its numbers and names are checked as any
+                    alignments[k] = Alignment(k, tuple(u.id for u in slot), slot[0].start_s, slot[-1].end_s,
+                                              alignment.similarity, True)
+                    continue
+                if not flipped and len(normalize(spoken)) < 2:
+                    continue  # one character heard: too little to say the answer was changed
                 what = "polarity" if flipped else "answer"
                 out.append(Discrepancy("changed", what, "high", block.text, spoken, slot[0].start_s, slot[-1].end_s,
                                        (k,), tuple(u.id for u in slot)))
