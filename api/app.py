@@ -17,6 +17,7 @@ from api.routes import agents as agent_routes
 from api.routes import (audio, auth, cases, findings, health, pages, people, rooms, search, sessions, speakers, units,
                         uploads, users, utterances)
 from api.routes import integrity  # GET /sessions/{id}/verify
+from api.routes import written  # the written record against the recording
 from api.security import CookieSigner, load_secret_key
 from engine.settings import Settings
 from api.templating import STATIC_DIR
@@ -59,7 +60,7 @@ def create_app(settings: Settings, *, model=None) -> FastAPI:
     app.state.agent_streams = StreamReceiver(settings, app.state.rooms)
     app.state.cookie_signer = CookieSigner(load_secret_key(settings), max_age_s=int(settings.session_hours * 3600))
     for module in (health, auth, units, users, cases, people, sessions, utterances, speakers, findings, audio, search,
-                   rooms, uploads, pages, integrity, agent_routes):
+                   rooms, uploads, pages, integrity, agent_routes, written):
         app.include_router(module.router)
     # The pages' scripts and styles: public, like any site's (nothing in them is data).
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

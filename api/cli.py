@@ -327,8 +327,9 @@ from api.cli_users import units, users  # noqa: E402  (groups defined in their o
 from api.cli_live import devices, record, recover  # noqa: E402
 from api.cli_verify import verify  # noqa: E402
 from api.cli_rooms import agent, rooms  # noqa: E402
+from api.cli_written import written  # noqa: E402
 
-for group in (users, units, devices, record, recover, verify, rooms, agent):
+for group in (users, units, devices, record, recover, verify, rooms, agent, written):
     cli.add_command(group)
 
 

@@ -19,6 +19,7 @@ writer (cases/concern.py); none reaches into another's private members:
     store.room_agents  RoomAgents   cases/room_agents.py   rooms whose agent streams here, their tokens, the
                                                            streams and their outages
     store.login_throttle  LoginThrottle  cases/login_throttle.py  failed logins per account and (account, address)
+    store.written      WrittenRecords  cases/written_records.py  the written records (讯问笔录) imported, every version
 
 Callers keep the flat names: every public method of a concern is also a method of `Store` with the same name
 and signature (`store.add_user(...)` is `store.accounts.add_user(...)`), generated below from the concern
@@ -67,6 +68,7 @@ from cases.room_agents import RoomAgents
 from cases.search_filters import Search
 from cases.segments import Segments
 from cases.sessions import SESSION_KINDS, SESSION_STATUSES, Sessions
+from cases.written_records import WrittenRecords
 
 __all__ = ["CONCERNS", "SESSION_KINDS", "SESSION_STATUSES", "Store"]
 
@@ -80,7 +82,7 @@ CONCERNS: dict[str, type[Concern]] = {
     "cases": Cases, "sessions": Sessions, "segments": Segments, "corrections": Corrections,
     "case_people": People, "accounts": Accounts, "tokens": Tokens, "access": Access, "full_text": Search,
     "audit": Audit, "exports": Exports, "room_agents": RoomAgents,
-    "login_throttle": LoginThrottle,
+    "login_throttle": LoginThrottle, "written": WrittenRecords,
 }
 """The attribute of `Store` that holds each concern, and its class (named apart from every method: `store.people`
 and `store.search` are methods)."""
@@ -102,6 +104,7 @@ class Store:
     exports: Exports
     room_agents: RoomAgents
     login_throttle: LoginThrottle
+    written: WrittenRecords
 
     def __init__(self, *, home: Path, db: Database) -> None:
         """Use `Store.open(home)`; this only wraps a database that is already set up."""
@@ -118,7 +121,7 @@ class Store:
             "tokens": Tokens(shared, accounts=accounts), "access": Access(shared), "full_text": Search(shared),
             "audit": Audit(shared), "exports": Exports(shared, sessions=sessions),
             "room_agents": RoomAgents(shared),
-            "login_throttle": LoginThrottle(shared),
+            "login_throttle": LoginThrottle(shared), "written": WrittenRecords(shared),
         }
         assert {name: type(concern) for name, concern in self._concerns.items()} == CONCERNS
 

@@ -40,3 +40,5 @@ class SessionMatch(Public):
     duration_s: float
     unmet: Annotated[list[UnmetStatement], Field(description="Its required statements not satisfied.")]
     play_from_s: Annotated[float, Field(description="Where the first of those was found, else 0.")]
+    discrepancy_kinds: Annotated[list[str] | None, Field(
+        description="The kinds of discrepancy its latest written record had when imported; null: no record.")]

@@ -90,6 +90,8 @@ def seeded(tmp_path_factory) -> tuple[Path, dict]:
         streamed = _session(store, "A-1", kind="live", room="一号讯问室")
         store.add_agent_stream(streamed, room="一号讯问室", stream_key="0123456789abcdef", clock_offset_s=0.5)
         store.record_login_failure("officer", "10.0.0.1", THROTTLE, actor="anonymous:10.0.0.1")
+        store.add_written_record(done, filename="笔录.docx", content=b"PK-stand-in", record={"blocks": []},
+                                 recording_started_at=None, discrepancy_kinds=[], discrepancy_count=0)
     return home, {"done": done, "failed": failed, "running": running, "live": live, "lines": ids,
                   "suspect": suspect, "person": person["id"], "api_token": api_token, "login": login,
                   "streamed": streamed,
@@ -235,6 +237,13 @@ CALLS = {
     "clear_login_failures": lambda st, ids: st.clear_login_failures("officer", "10.0.0.1", actor=ACTOR),
     "login_locks": lambda st, ids: st.login_locks(),
     "unlock_user": lambda st, ids: st.unlock_user("officer", actor=ACTOR),
+    # Written records
+    "add_written_record": lambda st, ids: st.add_written_record(
+        ids["done"], filename="笔录.txt", content="问：你是否申请回避？\n答：不申请。\n".encode(),
+        record={"blocks": []}, recording_started_at=None, discrepancy_kinds=["changed"], discrepancy_count=1,
+        actor=ACTOR),
+    "written_records": lambda st, ids: st.written_records(ids["done"]),
+    "written_record": lambda st, ids: st.written_record(ids["done"]),
 }
 
 WRITES = {
@@ -246,6 +255,7 @@ WRITES = {
     "add_room", "issue_room_token", "revoke_room_token", "add_agent_stream", "set_agent_clock_offset",
     "end_agent_stream", "abandon_agent_stream", "add_outage",
     "record_login_failure", "clear_login_failures", "unlock_user", "open_case", "set_case_title",
+    "add_written_record",
 }
 """The calls above that change data (checked: `test_the_writing_methods_are_those_that_change_data`)."""
 ACCOUNT_ACTS = {"edit_utterance", "relabel_speaker", "split_utterance", "merge_utterances", "decide_suspect",
