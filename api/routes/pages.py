@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from cases import InvalidQuery, SearchFilters, may_correct, scope_of
+from cases import CHECKABLE_STATUSES, InvalidQuery, SearchFilters, may_correct, scope_of
 from cases.exports import ANSWERING_ROLES
 from cases.revisions import CORRECTABLE_STATUSES
 from diarize import ROLES
@@ -61,7 +61,12 @@ def session_page(session_id: int, user: PageUser, store: StoreDep,
         speakers=store.speakers(session_id), findings=session["findings"], exports=EXPORTS,
         role_choices=ROLE_CHOICES, live=live, start_t=t,
         may_correct=may_correct(user) and (live or session["status"] in CORRECTABLE_STATUSES),
+        may_upload_written=may_correct(user) and session["status"] in CHECKABLE_STATUSES,
     )
+
+
+DISCREPANCY_CHOICES = (("any", "任一不一致"), ("written_not_said", "笔录有、录音无"), ("said_not_written", "录音有、笔录无"),
+                       ("changed", "内容不一致"), ("header_time", "起止时间不符"))
 
 
 @router.get("/favicon.ico")
@@ -83,17 +88,18 @@ def search_page(
     date_from: str = "",
     date_to: str = "",
     missing: str = "",
+    discrepancy: str = "",
 ) -> HTMLResponse:
     """Lines matching `q` within the filters; with filters alone, the sessions matching them."""
     form = {"q": q.strip(), "case_no": case_no, "role": role, "room": room.strip(), "date_from": date_from,
-            "date_to": date_to, "missing": missing}
+            "date_to": date_to, "missing": missing, "discrepancy": discrepancy}
     scope = scope_of(user)
     hits = sessions = None
     error = None
     try:
         filters = SearchFilters(case_no=case_no or None, role=role or None, room=form["room"] or None,
                                 date_from=_day(date_from, "起始日期"), date_to=_day(date_to, "截止日期"),
-                                missing=missing or None)
+                                missing=missing or None, discrepancy=discrepancy or None)
         if form["q"]:
             hits = store.search_visible(form["q"][:200], scope, filters, limit=SEARCH_LIMIT)
             store.record_audit(user, "search", detail={"hits": len(hits),
@@ -106,7 +112,7 @@ def search_page(
     cases = store.cases_in_scope(scope)
     rooms = sorted({s["room"] for s in store.sessions_in_scope(scope) if s["room"]})
     return render_page("search.html", user=user, form=form, cases=cases, rooms=rooms, role_choices=ROLE_CHOICES,
-                       missing_choices=_rule_choices(settings), hits=hits, sessions=sessions, error=error,
+                       missing_choices=_rule_choices(settings), discrepancy_choices=DISCREPANCY_CHOICES, hits=hits, sessions=sessions, error=error,
                        limit=SEARCH_LIMIT)
 
 

@@ -21,16 +21,20 @@ RECORD = ROOT / "bench" / "consistency_corpus" / "records" / "cf_theft_complete.
 LABELS = {"讯问人": "S1", "被讯问人": "S2"}
 
 
-def store_transcript(store: Store, case_no: str = "A-1") -> int:
-    """A finished file session holding the transcript's lines, roles by speaker."""
+def store_transcript(store: Store, case_no: str = "A-1", *, scale: float = 1.0, audio_path: str = "audio/x.wav",
+                     extra: tuple[tuple[float, str, str], ...] = ()) -> int:
+    """A finished file session holding the transcript's lines, roles by speaker; times multiplied by `scale`
+    (to fit a shorter real recording), and `extra` lines (start_s before scaling, role, text) added."""
     utterances = json.loads(TRANSCRIPT.read_text(encoding="utf-8"))["utterances"]
+    utterances += [{"start_s": start_s, "end_s": start_s + 2.0, "role": role, "text": text}
+                   for start_s, role, text in extra]
     session_id = store.create_session(case_no=case_no, room="一号讯问室", kind="file", source_name="x.wav",
-                                      audio_path="audio/x.wav", audio_sha256="0" * 64, audio_bytes=1,
-                                      duration_s=210.0, sample_rate=16000, channels=1, diarizer="channel",
+                                      audio_path=audio_path, audio_sha256="0" * 64, audio_bytes=1,
+                                      duration_s=210.0 * scale, sample_rate=16000, channels=1, diarizer="channel",
                                       model="base", options={})
-    for u in utterances:
-        store.add_utterance(session_id, Utterance.from_words(words_of(u["start_s"], u["end_s"], u["text"]),
-                                                             speaker=LABELS[u["role"]]))
+    for u in sorted(utterances, key=lambda u: u["start_s"]):
+        store.add_utterance(session_id, Utterance.from_words(
+            words_of(u["start_s"] * scale, u["end_s"] * scale, u["text"]), speaker=LABELS[u["role"]]))
     store.set_speaker_roles(session_id, {label: role for role, label in LABELS.items()})
     store.finish_session(session_id)
     return session_id
