@@ -101,12 +101,21 @@ def _raw_pinyin(text: str) -> str:
     return " " + " ".join(syllables(plain)) + " "
 
 
-def _number_said(number: str, spoken_text: str) -> bool:
+def _number_said(number: str, spoken_text: str, after: str = "") -> bool:
+    """Whether speech holds `number`, as digits or read out (homophones count). A one-character reading (二, 两)
+    must come with the written character after it (两个), or 儿子's 儿 would pass for 二."""
     spoken_numbers = numbers_in(normalize(spoken_text))
     if number in spoken_numbers or (len(number) >= 6 and any(number in s for s in spoken_numbers)):
         return True
     raw = _raw_pinyin(spoken_text)
-    return any(" " + " ".join(syllables(r)) + " " in raw for r in _readings(number))
+    for reading in _readings(number):
+        if len(reading) == 1:
+            if not after:
+                continue
+            reading += after
+        if " " + " ".join(syllables(reading)) + " " in raw:
+            return True
+    return False
 
 
 def _spoken_at(written_norm: str, spoken_norm: str, a: int, b: int) -> tuple[set[int], list[tuple]]:
@@ -129,10 +138,11 @@ def _spoken_at(written_norm: str, spoken_norm: str, a: int, b: int) -> tuple[set
 def _number_changed(number: str, written_norm: str, spoken_text: str, context_text: str) -> bool:
     """A written number is changed when it is not said nearby (as digits or read out) and speech holds another
     number at its place; a number the recognizer dropped (nothing at its place) is not a change."""
-    if _number_said(number, context_text):
+    start = written_norm.find(number)
+    after = written_norm[start + len(number):start + len(number) + 1]
+    if _number_said(number, context_text, "" if after.isdigit() else after):
         return False
     spoken_norm = normalize(spoken_text)
-    start = written_norm.find(number)
     positions, _ = _spoken_at(written_norm, spoken_norm, start, start + len(number))
     for position in sorted(positions):
         if position < len(spoken_norm) and spoken_norm[position].isdigit():
@@ -198,8 +208,13 @@ def _number_kind(normalized: str, number: str) -> str:
     return "number"
 
 
-_NAME_PREFIX = set("阿老小")
+_NAME_PREFIX = set("阿老小") | set("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜"
+                                     "叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵"
+                                     "万钱严覃武戴莫孔向汤")
+"""A one-character change right after these reads as a name changed: 阿强 → 阿龙, 周强 → 周刚 (common surnames)."""
 _PLACE_SUFFIX = set("市区县镇乡村路街巷庄")
+_DIRECTIONS = set("东西南北")
+"""城西 → 城东, 北关 → 南关: a direction changed is a place changed."""
 
 
 def _substitutions(written: str, spoken: str) -> list[tuple[str, str]]:
@@ -214,11 +229,15 @@ def _substitutions(written: str, spoken: str) -> list[tuple[str, str]]:
     opcodes = matcher.get_opcodes()
     found = []
     for n, (tag, i1, i2, j1, j2) in enumerate(opcodes):
-        if tag != "replace" or not (1 <= i2 - i1 <= 4 and 1 <= j2 - j1 <= 4) or n == 0 or n == len(opcodes) - 1:
+        if tag != "replace" or not (1 <= i2 - i1 <= 4 and 1 <= j2 - j1 <= 4) or n == 0:
             continue
-        if opcodes[n - 1][0] != "equal" or opcodes[n + 1][0] != "equal":
-            continue
-        if i2 - i1 == 1 and not (w[i1 - 1] in _NAME_PREFIX or (i2 < len(w) and w[i2] in _PLACE_SUFFIX)):
+        equal_before = opcodes[n - 1][0] == "equal"
+        equal_after = n + 1 < len(opcodes) and opcodes[n + 1][0] == "equal"
+        surname_before = w[i1 - 1] in _NAME_PREFIX and j2 - j1 == 1
+        if not (equal_before and (equal_after or (i2 - i1 == 1 and surname_before))):
+            continue  # a given name after a surname may end the clause; anything else needs matched text around
+        if i2 - i1 == 1 and not (surname_before or (i2 < len(w) and w[i2] in _PLACE_SUFFIX)
+                                 or (w[i1] in _DIRECTIONS and s[j1] in _DIRECTIONS)):
             continue
         run = w[i1:i2]
         if any(ch.isdigit() for ch in run + s[j1:j2]) or any(ch in _NEGATION_CHARS for ch in run + s[j1:j2]):
@@ -241,7 +260,11 @@ def find_discrepancies(blocks: list, alignments: list[Alignment], utterances: li
     slot_taken: set[int] = set()
     alignments = list(alignments)
     found += _unsaid_and_replaced(blocks, alignments, utterances, position, used, slot_taken, options, align_options)
-    found += _changed(blocks, alignments, utterances, position)
+    changed = _changed(blocks, alignments, utterances, position)
+    found += changed
+    found += _procedural_clauses(blocks, alignments, utterances, position, align_options)
+    # an answer shown as changed is not also "left out"
+    slot_taken.update(uid for d in found if d.kind == "changed" for uid in d.utterance_ids)
     found += _left_out(blocks, alignments, utterances, position, slot_taken, options, align_options)
     return sorted(found, key=lambda d: (d.kind != "header_time", d.start_s if d.start_s is not None else -1))
 
@@ -322,6 +345,9 @@ def _unsaid_and_replaced(blocks, alignments, utterances, position, used, slot_ta
     return out
 
 
+_ANSWER_TOPICS = ("denial", "retraction")
+
+
 def _answer_slot(k, blocks, alignments, utterances, position, used) -> list[Spoken]:
     """The utterances between the question before block k (if it was matched) and the next matched block that
     no block took and an officer did not say: where block k's answer was spoken."""
@@ -330,7 +356,9 @@ def _answer_slot(k, blocks, alignments, utterances, position, used) -> list[Spok
     start = position[alignments[k - 1].utterance_ids[-1]] + 1
     later = [position[a.utterance_ids[0]] for a in alignments[k + 1:] if a.utterance_ids]
     end = later[0] if later else min(len(utterances), start + 2)
-    slot = [u for u in utterances[start:end] if u.id not in used and not _is_officer(u.role) and u.role is not None]
+    slot = [u for u in utterances[start:end] if u.id not in used and not _is_officer(u.role) and u.role is not None
+            and (spoken_topic(normalize(u.text)) or ("denial",))[0] in _ANSWER_TOPICS]
+    # a complaint, a request for a lawyer or to stop, a refusal to sign is not the answer: checked on its own
     return slot[:2]
 
 
@@ -357,6 +385,36 @@ def _changed(blocks, alignments, utterances, position) -> list[Discrepancy]:
             what = "polarity" if "polarity" in reasons else reasons[0]
             out.append(Discrepancy("changed", what, "high" if what == "polarity" else "medium", block.text, spoken,
                                    span[0].start_s, span[-1].end_s, (k,), alignment.utterance_ids))
+    return out
+
+
+_CLAUSE = re.compile(r"[^。；;？?！!]+[。；;？?！!]?")
+
+
+def _procedural_clauses(blocks, alignments, utterances, position, align_options) -> list[Discrepancy]:
+    """A recorder merges several notices into one 问: each notice clause must be in the utterances the block
+    stands for (or next to them), or that notice was written but not said."""
+    out = []
+    for k, (block, alignment) in enumerate(zip(blocks, alignments)):
+        if block.speaker != "问" or not alignment.utterance_ids:
+            continue
+        clauses = [c for c in _CLAUSE.findall(block.text) if c.strip()]
+        if len(clauses) < 2:
+            continue  # a block of one clause is matched or not as a whole
+        # where the block may stand for speech: from the matched block before it to the matched block after it
+        before = [a for a in alignments[:k] if a.utterance_ids]
+        after = [a for a in alignments[k + 1:] if a.utterance_ids]
+        first = position[(before[-1] if before else alignment).utterance_ids[0]]
+        last = position[(after[0] if after else alignment).utterance_ids[-1]]
+        # the recorder also moves a notice past the answer that followed it: a few utterances more either side
+        near = Content("".join(u.text for u in utterances[max(0, first - 2):last + 4]))
+        for clause in clauses:
+            topic = written_topic(normalize(clause))
+            if topic is None or topic == "record_review":
+                continue
+            if content_score(Content(clause), near, align_options) < align_options.min_score:
+                out.append(Discrepancy("written_not_said", topic, "high", clause, "", alignment.start_s,
+                                       alignment.end_s, (k,), ()))
     return out
 
 
