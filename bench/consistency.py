@@ -89,11 +89,11 @@ def score(pairs: list[Pair], show: bool = False) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("tune", "heldout", "fresh", "all"), default="all")
+    parser.add_argument("--split", choices=("tune", "heldout", "fresh", "pipeline", "all"), default="all")
     parser.add_argument("--show", action="store_true", help="print every wrong, missed and false discrepancy")
     args = parser.parse_args()
     pairs = load_pairs()
-    splits = ("tune", "heldout", "fresh") if args.split == "all" else (args.split,)
+    splits = ("tune", "heldout", "fresh", "pipeline") if args.split == "all" else (args.split,)
     started = time.perf_counter()
     results = {}
     for split in splits:

@@ -132,7 +132,28 @@ def load_pairs() -> list[Pair]:
         if name in fresh:
             planted_text, planted_utterances, expected = _planted(name, text, noisy, clean, fresh[name])
             pairs.append(Pair(name, "planted", "fresh", planted_text, planted_utterances, *clock, expected))
+    pairs += _pipeline_pairs()
     return pairs
+
+
+PIPELINE = ROOT / "bench" / "results" / "compliance_audio.json"
+
+
+def _pipeline_pairs() -> list[Pair]:
+    """A written record against what the real pipeline made of an espeak-ng recording (bench/compliance_audio.py
+    stores the transcript): split `pipeline`, written after the aligner. Synthetic speech garbles the recognizer's
+    output far more than a real room, so this measures the path end to end, not the aligner alone."""
+    if not PIPELINE.exists():
+        return []
+    stored = json.loads(PIPELINE.read_text(encoding="utf-8"))["transcript"]
+    utterances = [{"id": n + 1, "start_s": u["start_s"], "end_s": u["end_s"], "role": u["role"], "text": u["text"],
+                   "words": []} for n, u in enumerate(stored)]
+    text = (CORPUS / "records" / "pipeline_espeak_opening.txt").read_text(encoding="utf-8")
+    clock = ("2026-11-27T14:19", "2026-11-27T14:22")
+    planted_text = text.replace("答：我没有犯罪。", "答：我有犯罪。")
+    expected = [Expected("changed", "polarity", {9}, 72.84, 74.72)]
+    return [Pair("pipeline_espeak_opening", "clean", "pipeline", text, utterances, *clock, []),
+            Pair("pipeline_espeak_opening", "planted", "pipeline", planted_text, utterances, *clock, expected)]
 
 
 if __name__ == "__main__":
