@@ -30,7 +30,8 @@ SEARCH_LIMIT = 100
 # The API reference's groups (the routes' tags), as an officer reads them.
 TAG_ZH = {"auth": "登录与令牌", "cases": "案件", "people": "案件人员", "sessions": "讯问", "utterances": "语句与修改",
           "speakers": "说话人", "findings": "程序检查", "audio": "录音回放", "search": "检索", "rooms": "讯问室录音",
-          "uploads": "上传录音", "integrity": "完整性校验", "units": "单位", "users": "用户", "health": "服务状态"}
+          "uploads": "上传录音", "integrity": "完整性校验", "units": "单位", "users": "用户", "health": "服务状态",
+          "written record": "书面笔录比对"}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -62,6 +63,7 @@ def session_page(session_id: int, user: PageUser, store: StoreDep,
         role_choices=ROLE_CHOICES, live=live, start_t=t,
         may_correct=may_correct(user) and (live or session["status"] in CORRECTABLE_STATUSES),
         may_upload_written=may_correct(user) and session["status"] in CHECKABLE_STATUSES,
+        written_versions=len(store.written_records(session_id)),
     )
 
 

@@ -85,6 +85,7 @@
   }
 
   async function load() {
+    if (panel.dataset.versions === "0") { status.textContent = "尚未导入书面笔录。"; return; }
     try {
       render(await api("GET", `/sessions/${sessionId}/written-record/check`));
     } catch (error) {
