@@ -320,7 +320,8 @@ def _unsaid_and_replaced(blocks, alignments, utterances, position, used, slot_ta
                 spoken = "".join(u.text for u in slot)
                 slot_taken.update(u.id for u in slot)
                 flipped = _negated(block.text, spoken=False) != _negated(spoken, spoken=True)
-                if not flipped and content_score(Content(block.text), Content(spoken), align_options) >= 0.2:
+                if not flipped and (content_score(Content(block.text), Content(spoken), align_options) >= 0.2
+                                    or _syllables_heard(block.text, spoken) >= 0.5):
                     # the answer, garbled past the first look: said; its numbers and names are checked as any
                     alignments[k] = Alignment(k, tuple(u.id for u in slot), slot[0].start_s, slot[-1].end_s,
                                               alignment.similarity, True)
@@ -346,6 +347,13 @@ def _unsaid_and_replaced(blocks, alignments, utterances, position, used, slot_ta
 
 
 _ANSWER_TOPICS = ("denial", "retraction")
+
+
+def _syllables_heard(written: str, spoken: str) -> float:
+    """The share of the written answer's syllables heard in the slot, in any order: 属实 heard as 他说属 (the
+    recognizer dropped a character) is the same short answer, not another one."""
+    ws, ss = syllables(normalize(written)), set(syllables(normalize(spoken)))
+    return sum(s in ss for s in ws) / len(ws) if ws else 0.0
 
 
 def _answer_slot(k, blocks, alignments, utterances, position, used) -> list[Spoken]:

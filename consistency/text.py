@@ -69,10 +69,14 @@ def _pinyin():
 
 @lru_cache(maxsize=4096)
 def syllables(normalized: str) -> tuple[str, ...]:
-    """Toneless pinyin, one syllable per Han character; a digit or letter stands for itself."""
+    """Toneless pinyin, one syllable per Han character; a digit as it is read alone (1 → yi: a recognizer's 一制
+    for 一致 became 1制, and must still sound the same), a letter as itself."""
     if not normalized:
         return ()
-    return tuple(_pinyin()(normalized))
+    return tuple(_DIGIT_SOUNDS.get(s, s) for s in _pinyin()(normalized))
+
+
+_DIGIT_SOUNDS = dict(zip("0123456789", ("ling", "yi", "er", "san", "si", "wu", "liu", "qi", "ba", "jiu")))
 
 
 def pinyin_of(text: str) -> str:
