@@ -19,6 +19,7 @@ from api.routes import (audio, auth, cases, findings, health, pages, people, roo
 from api.routes import integrity  # GET /sessions/{id}/verify
 from api.routes import guardrails  # the case's procedure, a session's guardrails (issue 20)
 from api.routes import signing  # the record's read-back and signatures (issue 20)
+from api.routes import written  # the written record against the recording
 from api.security import CookieSigner, load_secret_key
 from engine.settings import Settings
 from api.templating import STATIC_DIR
@@ -70,7 +71,7 @@ def create_app(settings: Settings, *, model=None) -> FastAPI:
     app.state.agent_streams = StreamReceiver(settings, app.state.rooms)
     app.state.cookie_signer = CookieSigner(load_secret_key(settings), max_age_s=int(settings.session_hours * 3600))
     for module in (health, auth, units, users, cases, people, sessions, utterances, speakers, findings, audio, search,
-                   rooms, uploads, pages, integrity, agent_routes, guardrails, signing):
+                   rooms, uploads, pages, integrity, agent_routes, guardrails, signing, written):
         app.include_router(module.router)
     # The pages' scripts and styles: public, like any site's (nothing in them is data).
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -353,7 +353,9 @@ from api.cli_rooms import agent, rooms  # noqa: E402
 from api.cli_guardrails import guardrails, procedure  # noqa: E402
 from api.cli_worker import worker  # noqa: E402
 
-for group in (users, units, devices, record, recover, verify, rooms, agent, procedure, guardrails, worker):
+from api.cli_written import written  # noqa: E402
+
+for group in (users, units, devices, record, recover, verify, rooms, agent, procedure, guardrails, worker, written):
     cli.add_command(group)
 
 

@@ -60,6 +60,9 @@ MESSAGES_ZH = {
     "lexicon_input_invalid": "词表或笔录内容有误",
     "rule_invalid": "规则集或附加条件有误",
     "transcript_invalid": "笔录文件的格式不对",
+    # consistency
+    "written_record_invalid": "笔录文件无法读取",
+    "written_record_not_found": "该讯问尚未导入笔录",
     # cases
     "store_input_invalid": "请求有误",
     "record_locked": "笔录已签名锁定，只能对签名后的补正确认签名",

@@ -5,6 +5,7 @@ with its words), so that the store, when it writes a row, and `bilu verify`, whe
 same value from the same row. Subjects name the rows:
 
     session:ID   utterance:ID   revision:ID   speaker:SESSION:LABEL   segment:SESSION:SEQ   person:ID
+    written:ID (an imported version of a written record, file included)
 
 and, for files, audio:SESSION (a file session's recording), playback:SESSION (a live session's playback
 WAV); a live segment's file is covered by its segment entry.
@@ -34,8 +35,10 @@ REVISION_FIELDS = ("id", "session_id", "utterance_id", "speaker_label", "kind", 
 SEGMENT_FIELDS = ("session_id", "seq", "path", "start_ms", "duration_ms", "frames", "sample_rate", "channels",
                   "sha256", "created_at")
 PERSON_FIELDS = ("id", "case_id", "role", "name", "id_number", "wristband_id", "created_at")
+WRITTEN_FIELDS = ("id", "session_id", "version", "filename", "sha256", "size_bytes", "content_b64", "record_json",
+                  "recording_started_at", "discrepancy_kinds", "discrepancy_count", "imported_by", "imported_at")
 
-ROW_KINDS = ("session", "utterance", "revision", "speaker", "segment", "person")
+ROW_KINDS = ("session", "utterance", "revision", "speaker", "segment", "person", "written")
 FILE_KINDS = ("audio", "playback", "segment", "signature")
 """Subjects whose entry's subject_sha256 is a file's sha256 (a segment's entry also holds its row's digest)."""
 
@@ -64,6 +67,10 @@ def utterance_digest(row: Mapping, words: Iterable[Sequence]) -> str:
     value.update({field: row[field] for field in UTTERANCE_MARK_FIELDS if row.get(field) is not None})
     value["words"] = [list(word) for word in words]
     return sha256_text(canonical_json(value))
+
+
+def written_subject(record_id: int) -> str:
+    return f"written:{record_id}"
 
 
 def session_subject(session_id: int) -> str:
@@ -133,7 +140,7 @@ def row_digest(db: Database, subject: str) -> str | None:
         row = _one(db, sql, [int(session_id), key if kind == "speaker" else int(key)])
         return None if row is None else fields_digest(row, SPEAKER_FIELDS if kind == "speaker" else SEGMENT_FIELDS)
     table, fields = {"session": ("sessions", SESSION_FIELDS), "revision": ("revisions", REVISION_FIELDS),
-                     "person": ("people", PERSON_FIELDS)}[kind]
+                     "person": ("people", PERSON_FIELDS), "written": ("written_records", WRITTEN_FIELDS)}[kind]
     row = _one(db, f"SELECT * FROM {table} WHERE id = ?", [int(rest)])
     return None if row is None else fields_digest(row, fields)
 
@@ -154,6 +161,8 @@ def current_digests(db: Database, *, session_id: int | None = None) -> dict[str,
         digests[revision_subject(row["id"])] = fields_digest(row, REVISION_FIELDS)
     for row in db.query(f"SELECT * FROM audio_segments {where}", params):
         digests[segment_subject(row["session_id"], row["seq"])] = fields_digest(row, SEGMENT_FIELDS)
+    for row in db.query(f"SELECT * FROM written_records {where}", params):
+        digests[written_subject(row["id"])] = fields_digest(row, WRITTEN_FIELDS)
     if session_id is None:
         for row in db.query("SELECT * FROM people"):
             digests[person_subject(row["id"])] = fields_digest(row, PERSON_FIELDS)

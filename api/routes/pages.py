@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from cases import InvalidQuery, SearchFilters, may_correct, scope_of
+from cases import CHECKABLE_STATUSES, InvalidQuery, SearchFilters, may_correct, scope_of
 from cases.exports import ANSWERING_ROLES
 from engine.guardrails import guards_for
 from cases.revisions import CORRECTABLE_STATUSES
@@ -31,8 +31,9 @@ EXPORTS = (("docx", "讯问笔录 DOCX"), ("txt", "文本 TXT"), ("json", "JSON"
 SEARCH_LIMIT = 100
 # The API reference's groups (the routes' tags), as an officer reads them.
 TAG_ZH = {"auth": "登录与令牌", "cases": "案件", "people": "案件人员", "sessions": "讯问", "utterances": "语句与修改",
-          "speakers": "说话人", "findings": "程序检查", "guardrails": "讯问规范", "signing": "核对签名", "audio": "录音回放", "search": "检索", "rooms": "讯问室录音",
-          "uploads": "上传录音", "integrity": "完整性校验", "units": "单位", "users": "用户", "health": "服务状态"}
+          "speakers": "说话人", "findings": "程序检查", "guardrails": "讯问规范", "signing": "核对签名",
+          "audio": "录音回放", "search": "检索", "rooms": "讯问室录音", "uploads": "上传录音", "integrity": "完整性校验",
+          "units": "单位", "users": "用户", "health": "服务状态", "written record": "书面笔录比对"}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -65,7 +66,13 @@ def session_page(session_id: int, user: PageUser, store: StoreDep,
         speakers=store.speakers(session_id), findings=session["findings"], exports=EXPORTS,
         role_choices=ROLE_CHOICES, live=live, start_t=t, guardrails=guardrails, review=review,
         may_correct=may_correct(user) and (live or session["status"] in CORRECTABLE_STATUSES),
+        may_upload_written=may_correct(user) and session["status"] in CHECKABLE_STATUSES,
+        written_versions=len(store.written_records(session_id)),
     )
+
+
+DISCREPANCY_CHOICES = (("any", "任一不一致"), ("written_not_said", "笔录有、录音无"), ("said_not_written", "录音有、笔录无"),
+                       ("changed", "内容不一致"), ("header_time", "起止时间不符"))
 
 
 @router.get("/favicon.ico")
@@ -88,17 +95,19 @@ def search_page(
     date_to: str = "",
     missing: str = "",
     guardrail: str = "",
+    discrepancy: str = "",
 ) -> HTMLResponse:
     """Lines matching `q` within the filters; with filters alone, the sessions matching them."""
     form = {"q": q.strip(), "case_no": case_no, "role": role, "room": room.strip(), "date_from": date_from,
-            "date_to": date_to, "missing": missing, "guardrail": guardrail}
+            "date_to": date_to, "missing": missing, "guardrail": guardrail, "discrepancy": discrepancy}
     scope = scope_of(user)
     hits = sessions = None
     error = None
     try:
         filters = SearchFilters(case_no=case_no or None, role=role or None, room=form["room"] or None,
                                 date_from=_day(date_from, "起始日期"), date_to=_day(date_to, "截止日期"),
-                                missing=missing or None, guardrail=guardrail or None)
+                                missing=missing or None, guardrail=guardrail or None,
+                                discrepancy=discrepancy or None)
         if form["q"]:
             hits = store.search_visible(form["q"][:200], scope, filters, limit=SEARCH_LIMIT)
             store.record_audit(user, "search", detail={"hits": len(hits),
@@ -111,7 +120,8 @@ def search_page(
     cases = store.cases_in_scope(scope)
     rooms = sorted({s["room"] for s in store.sessions_in_scope(scope) if s["room"]})
     return render_page("search.html", user=user, form=form, cases=cases, rooms=rooms, role_choices=ROLE_CHOICES,
-                       missing_choices=_rule_choices(settings), guardrail_choices=_guard_choices(settings), hits=hits, sessions=sessions, error=error,
+                       missing_choices=_rule_choices(settings), guardrail_choices=_guard_choices(settings),
+                       discrepancy_choices=DISCREPANCY_CHOICES, hits=hits, sessions=sessions, error=error,
                        limit=SEARCH_LIMIT)
 
 

@@ -25,9 +25,11 @@ from api.schemas.sessions import (
     UploadAccepted,
 )
 from api.schemas.utterances import RevisionPublic, UtterancePublic, WordPublic
+from api.schemas.written import DiscrepancyPublic, WrittenCheckPublic, WrittenVersion
 
 __all__ = [
     "AbandonedFinished", "RoomPublic", "SessionAgent",
+    "DiscrepancyPublic", "WrittenCheckPublic", "WrittenVersion",
     "CaseDetail", "CasePublic", "ExportIntegrity", "ExportedUtterance", "FindingPublic", "HealthPublic",
     "IntegrityProblem", "IntegrityReportPublic", "LiveStatus", "LoginLock", "LoginPublic", "MePublic", "PersonPublic", "RecordingStarted",
     "RevisionPublic", "SearchHit", "SessionDetail", "SessionMatch", "SessionPublic", "SessionSpeaker",

@@ -147,6 +147,13 @@ ROUTES = {
     ("POST", "/cases/{case_no}/recordings"): ("correct", f"/cases/{C}/recordings", None, 422),
     ("PATCH", "/sessions/{session_id}/speakers/{label}"):
         ("relabel", f"/sessions/{S}/speakers/S2", {"version": 0, "role": "犯罪嫌疑人"}, 409),
+    # Sent without a file: an allowed user gets past the access checks to the 422 for the missing record.
+    ("POST", "/sessions/{session_id}/written-record"): ("correct", f"/sessions/{S}/written-record", None, 422),
+    ("GET", "/sessions/{session_id}/written-record/versions"): ("read", f"/sessions/{S}/written-record/versions",
+                                                                None, 200),
+    ("GET", "/sessions/{session_id}/written-record/check"): ("read", f"/sessions/{S}/written-record/check", None, 200),
+    ("GET", "/sessions/{session_id}/written-record/report.docx"):
+        ("export", f"/sessions/{S}/written-record/report.docx", None, 200),
 }
 # The pages send a logged-out browser to the login form, like the other pages; logged in, they are lists.
 PAGE_PUBLIC_ROW = {who: ("303" if who == "anonymous" else "ok") for who in WHO}
@@ -168,6 +175,9 @@ def world(tmp_path_factory):
         store.set_case_unit(C, "派出所A")
         store.assign_case(C, "pros_assigned")
         store.start_record_review(session_id)
+        record = "问：这是诉讼权利义务告知书，你看清楚了吗？\n答：看清楚了。\n".encode()
+        store.add_written_record(session_id, filename="笔录.txt", content=record, record={}, recording_started_at=None,
+                                 discrepancy_kinds=[], discrepancy_count=0)
         utterance_id = store.utterances(session_id)[0]["id"]
     with client_for(settings) as client:
         headers = {name: bearer(client, name) for name in USERS}

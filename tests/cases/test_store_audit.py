@@ -97,6 +97,8 @@ def seeded(tmp_path_factory) -> tuple[Path, dict]:
         for role in ("讯问人", "记录人"):
             store.add_signature(reviewed, signer_role=role, signer_name="某", strokes=[[{"x": 1, "y": 1}]], width=40,
                                 height=20)
+        store.add_written_record(done, filename="笔录.docx", content=b"PK-stand-in", record={"blocks": []},
+                                 recording_started_at=None, discrepancy_kinds=[], discrepancy_count=0)
     return home, {"reviewed": reviewed, "done": done, "failed": failed, "running": running, "live": live, "lines": ids,
                   "suspect": suspect, "person": person["id"], "api_token": api_token, "login": login,
                   "streamed": streamed,
@@ -262,6 +264,13 @@ CALLS = {
     "clear_login_failures": lambda st, ids: st.clear_login_failures("officer", "10.0.0.1", actor=ACTOR),
     "login_locks": lambda st, ids: st.login_locks(),
     "unlock_user": lambda st, ids: st.unlock_user("officer", actor=ACTOR),
+    # Written records
+    "add_written_record": lambda st, ids: st.add_written_record(
+        ids["done"], filename="笔录.txt", content="问：你是否申请回避？\n答：不申请。\n".encode(),
+        record={"blocks": []}, recording_started_at=None, discrepancy_kinds=["changed"], discrepancy_count=1,
+        actor=ACTOR),
+    "written_records": lambda st, ids: st.written_records(ids["done"]),
+    "written_record": lambda st, ids: st.written_record(ids["done"]),
 }
 
 WRITES = {
@@ -274,6 +283,7 @@ WRITES = {
     "end_agent_stream", "abandon_agent_stream", "add_outage",
     "record_login_failure", "clear_login_failures", "unlock_user", "open_case", "set_case_title",
     "set_case_procedure", "set_guardrail_findings", "start_record_review", "add_signature", "close_record_review",
+    "add_written_record",
 }
 """The calls above that change data (checked: `test_the_writing_methods_are_those_that_change_data`)."""
 ACCOUNT_ACTS = {"edit_utterance", "relabel_speaker", "split_utterance", "merge_utterances", "decide_suspect",
