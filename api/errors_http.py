@@ -72,6 +72,7 @@ MESSAGES_ZH = {
     "case_not_found": "找不到该案件（不存在，或不在您的查看范围内）",
     "session_not_found": "找不到该次讯问笔录（不存在，或不在您的查看范围内）",
     "session_not_deletable": "已完成的笔录不能删除",
+    "session_not_withdrawable": "本次讯问不能撤回",
     "search_invalid": "无法检索",
     "export_format_unknown": "不支持该导出格式",
     "account_invalid": "单位或账户信息不符合要求",

@@ -613,6 +613,14 @@ def _v14_agent_clock(db: Database) -> None:
     db.execute("ALTER TABLE agent_streams ADD COLUMN abandoned_at TEXT")
 
 
+def _v15_withdrawn_sessions(db: Database) -> None:
+    """A wrong upload is withdrawn, never deleted (issue 16): the session, its transcript and its audio stay, marked
+    with when, by whom and why. NULL in every session stored before (none was withdrawn), and left out of their
+    audit digests while NULL, so the digests of rows stored before stay as they were."""
+    for column in ("withdrawn_at TEXT", "withdrawn_by TEXT", "withdrawn_reason TEXT"):
+        db.execute(f"ALTER TABLE sessions ADD COLUMN {column}")
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial_schema", _v1_initial_schema),
     (2, "speaker_turns", _v2_speaker_turns),
@@ -628,6 +636,8 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (12, "written_records", _v12_written_records),
     (13, "guardrails_and_signing", _v13_guardrails_and_signing),
     (14, "agent_clock", _v14_agent_clock),
+    # 12 and 13 are other work's, landing beside this one; each applies on its own.
+    (15, "withdrawn_sessions", _v15_withdrawn_sessions),
 )
 
 

@@ -24,6 +24,8 @@ from sqlite_utils import Database
 SESSION_FIELDS = ("id", "case_id", "room", "kind", "status", "source_name", "audio_path", "audio_sha256",
                   "audio_bytes", "duration_ms", "sample_rate", "channels", "diarizer", "model", "options_json",
                   "timings_json", "error", "created_at", "finished_at")
+# Added by migration 15 (a withdrawn upload): in a digest only when set, like the utterance marks below.
+SESSION_WITHDRAWAL_FIELDS = ("withdrawn_at", "withdrawn_by", "withdrawn_reason")
 UTTERANCE_FIELDS = ("id", "session_id", "seq", "start_ms", "end_ms", "speaker", "channel", "text", "original_text",
                     "committed", "role", "version", "merged_into")
 # Added by migration 11: in a digest only when set, so the digests of rows stored before stay as they were.
@@ -59,6 +61,12 @@ def segment_entry(row: Mapping) -> tuple[str, dict]:
 
 def fields_digest(row: Mapping, fields: Sequence[str]) -> str:
     return sha256_text(canonical_json({field: row[field] for field in fields}))
+
+
+def session_row_digest(row: Mapping) -> str:
+    value = {field: row[field] for field in SESSION_FIELDS}
+    value.update({field: row[field] for field in SESSION_WITHDRAWAL_FIELDS if row.get(field) is not None})
+    return sha256_text(canonical_json(value))
 
 
 def utterance_digest(row: Mapping, words: Iterable[Sequence]) -> str:
@@ -139,8 +147,11 @@ def row_digest(db: Database, subject: str) -> str | None:
                else "SELECT * FROM audio_segments WHERE session_id = ? AND seq = ?")
         row = _one(db, sql, [int(session_id), key if kind == "speaker" else int(key)])
         return None if row is None else fields_digest(row, SPEAKER_FIELDS if kind == "speaker" else SEGMENT_FIELDS)
-    table, fields = {"session": ("sessions", SESSION_FIELDS), "revision": ("revisions", REVISION_FIELDS),
-                     "person": ("people", PERSON_FIELDS), "written": ("written_records", WRITTEN_FIELDS)}[kind]
+    if kind == "session":
+        row = _one(db, "SELECT * FROM sessions WHERE id = ?", [int(rest)])
+        return None if row is None else session_row_digest(row)
+    table, fields = {"revision": ("revisions", REVISION_FIELDS), "person": ("people", PERSON_FIELDS),
+                     "written": ("written_records", WRITTEN_FIELDS)}[kind]
     row = _one(db, f"SELECT * FROM {table} WHERE id = ?", [int(rest)])
     return None if row is None else fields_digest(row, fields)
 
@@ -152,7 +163,7 @@ def current_digests(db: Database, *, session_id: int | None = None) -> dict[str,
     digests: dict[str, str] = {}
     session_where = ("WHERE id = ?", [session_id]) if session_id is not None else ("", [])
     for row in db.query(f"SELECT * FROM sessions {session_where[0]}", session_where[1]):
-        digests[session_subject(row["id"])] = fields_digest(row, SESSION_FIELDS)
+        digests[session_subject(row["id"])] = session_row_digest(row)
     for utterance_id, digest in _utterance_digests(db, where, params):
         digests[utterance_subject(utterance_id)] = digest
     for row in db.query(f"SELECT * FROM speakers {where}", params):

@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from cases import CHECKABLE_STATUSES, InvalidQuery, SearchFilters, may_correct, scope_of
+from cases import CHECKABLE_STATUSES, InvalidQuery, SearchFilters, UserNotFound, may_correct, scope_of
 from cases.exports import ANSWERING_ROLES
 from engine.guardrails import guards_for
 from cases.revisions import CORRECTABLE_STATUSES
@@ -15,7 +15,7 @@ from diarize import ROLES
 from error_kinds import BadInput
 from lexicon import RuleError
 
-from api.access import PageUser
+from api.access import PageUser, may_withdraw
 from engine.checking import DEFAULT_RULE_SET, rule_set_for
 from api.deps import SettingsDep, StoreDep
 from api.errors_http import chinese_message
@@ -59,13 +59,23 @@ def session_page(session_id: int, user: PageUser, store: StoreDep,
     store.record_audit(user, "session.page", session_id=session_id, case_no=session["case_no"])
     guardrails = store.guardrail_findings(session_id)
     review = store.record_review(session_id)
-    # An uploaded file still being transcribed is not a live room: it has no WebSocket to follow.
+    # An uploaded file still being transcribed is not a live room: the page follows it by polling its progress.
     live = session["kind"] == "live" and session["status"] == "transcribing"
+    following = session["kind"] == "file" and session["status"] == "transcribing"
+    withdrawn = session.get("withdrawn")
+    withdrawn_by = _display_name(store, withdrawn["by"]) if withdrawn else None
+    speakers = store.speakers(session_id)
     return render_page(
         "session.html", user=user, session=session, utterances=store.utterances(session_id),
-        speakers=store.speakers(session_id), findings=session["findings"], exports=EXPORTS,
-        role_choices=ROLE_CHOICES, live=live, start_t=t, guardrails=guardrails, review=review,
-        may_correct=may_correct(user) and (live or session["status"] in CORRECTABLE_STATUSES),
+        speakers=speakers, speaker_colours=speaker_colours(speakers), findings=session["findings"], exports=EXPORTS,
+        role_choices=ROLE_CHOICES, live=live, following=following, start_t=t, withdrawn_by=withdrawn_by,
+        guardrails=guardrails, review=review,
+        may_withdraw=(may_withdraw(user) and not withdrawn and session["kind"] == "file"
+                      and session["status"] != "transcribing"),
+        may_correct=may_correct(user) and not withdrawn and (live or session["status"] in CORRECTABLE_STATUSES),
+        # once the upload is transcribed, the page allows corrections without a reload
+        can_correct=may_correct(user) and not withdrawn and (live or following
+                                                             or session["status"] in CORRECTABLE_STATUSES),
         may_upload_written=may_correct(user) and session["status"] in CHECKABLE_STATUSES,
         written_versions=len(store.written_records(session_id)),
     )
@@ -137,6 +147,20 @@ def api_docs(request: Request, user: PageUser) -> HTMLResponse:
             groups.setdefault(tag, []).append({"method": method.upper(), "path": path,
                                                "summary": operation.get("summary", "")})
     return render_page("docs.html", user=user, groups=sorted(groups.items()))
+
+
+def speaker_colours(speakers: list[dict]) -> dict[str, int]:
+    """A colour (0–7) per speaker, in the order of the speakers list; static/session.js colours new ones the same
+    way. Given in the HTML, not by the script after load: 4,000 lines restyled after load cost a second layout."""
+    return {speaker["label"]: index % 8 for index, speaker in enumerate(speakers)}
+
+
+def _display_name(store, user_name: str) -> str:
+    """The name people know (the login name of an account since removed, or of the command line's actor)."""
+    try:
+        return store.account(user_name).display_name
+    except UserNotFound:
+        return user_name
 
 
 def _day(value: str, label: str) -> date | None:

@@ -22,6 +22,7 @@ from api.schemas.sessions import (
     SpeakerPublic,
     SpeakerRelabelled,
     TranscriptExport,
+    TranscriptionProgress,
     UploadAccepted,
 )
 from api.schemas.utterances import RevisionPublic, UtterancePublic, WordPublic
@@ -34,5 +35,5 @@ __all__ = [
     "IntegrityProblem", "IntegrityReportPublic", "LiveStatus", "LoginLock", "LoginPublic", "MePublic", "PersonPublic", "RecordingStarted",
     "RevisionPublic", "SearchHit", "SessionDetail", "SessionMatch", "SessionPublic", "SessionSpeaker",
     "SessionWithFindings", "SpeakerPublic", "SpeakerRelabelled", "TokenIssued", "TokenPublic", "TranscriptExport",
-    "UnitPublic", "UnmetStatement", "UploadAccepted", "UserAccount", "UserPublic", "UserUnlocked", "UtterancePublic", "WordPublic",
+    "TranscriptionProgress", "UnitPublic", "UnmetStatement", "UploadAccepted", "UserAccount", "UserPublic", "UserUnlocked", "UtterancePublic", "WordPublic",
 ]

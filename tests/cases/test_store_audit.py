@@ -139,6 +139,7 @@ CALLS = {
     "finish_session": lambda st, ids: st.finish_session(ids["running"], actor=ACTOR),
     "fail_session": lambda st, ids: st.fail_session(ids["running"], "stopped", actor=ACTOR),
     "delete_session": lambda st, ids: st.delete_session(ids["failed"], actor=ACTOR),
+    "withdraw_session": lambda st, ids: st.withdraw_session(ids["done"], reason="上传错了文件", actor=ACTOR),
     "get_session": lambda st, ids: st.get_session(ids["done"]),
     "list_sessions": lambda st, ids: st.list_sessions("A-1"),
     "unfinished_sessions": lambda st, ids: st.unfinished_sessions("file"),
@@ -275,6 +276,7 @@ CALLS = {
 
 WRITES = {
     "ensure_case", "discard_case_if_unused", "create_session", "finish_session", "fail_session", "delete_session",
+    "withdraw_session",
     "set_speaker_roles", "add_utterance", "set_rule_set", "set_findings", "add_speaker_turns", "add_audio_segment",
     "set_transcribed_until", "edit_utterance", "relabel_speaker", "split_utterance", "merge_utterances",
     "decide_suspect", "add_person", "add_unit", "add_user", "authenticate", "set_password", "update_user",
