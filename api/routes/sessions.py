@@ -5,6 +5,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from cases.docx_export import DOCX_MEDIA_TYPE
