@@ -636,7 +636,6 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (12, "written_records", _v12_written_records),
     (13, "guardrails_and_signing", _v13_guardrails_and_signing),
     (14, "agent_clock", _v14_agent_clock),
-    # 12 and 13 are other work's, landing beside this one; each applies on its own.
     (15, "withdrawn_sessions", _v15_withdrawn_sessions),
 )
 
