@@ -10,6 +10,7 @@ import shutil
 
 import pytest
 
+from api.routes.pages import EXPORTS
 from cases import Store
 from engine.settings import Settings
 from tests.api.browser import chromium, log_in, serving
@@ -86,7 +87,7 @@ def test_the_page_follows_an_upload_until_it_is_done(world, server, data_dir, tm
             stored = store.utterances(session_id)
             assert store.get_session(session_id)["status"] == "done"
         assert stored and page.locator("#lines .line").count() == len(stored)
-        assert page.locator("#exports a").count() == 6 and page.locator("#exports").is_visible()
+        assert page.locator("#exports a").count() == len(EXPORTS) and page.locator("#exports").is_visible()
         assert not page.locator("#exports-wait").count()
         assert not page.locator("#no-lines").is_visible()
         assert page.locator("#session-status").text_content() == "转写完成"
