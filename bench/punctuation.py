@@ -54,10 +54,15 @@ class Tally:
     def add(self, reference: str, hypothesis: str, unpunctuated: str) -> None:
         ref_chars, ref_ends = marks_after(reference)
         hyp_chars, hyp_ends = marks_after(hypothesis)
+        # Each hypothesis character to the reference character it stands for: matches, and substitutions
+        # position by position (a misrecognised last character still ends the same sentence).
         to_ref = {}
-        for block in difflib.SequenceMatcher(None, hyp_chars, ref_chars, autojunk=False).get_matching_blocks():
-            for k in range(block.size):
-                to_ref[block.a + k] = block.b + k
+        for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, hyp_chars, ref_chars, autojunk=False).get_opcodes():
+            if op in ("equal", "replace"):
+                for k in range(min(i2 - i1, j2 - j1)):
+                    to_ref[i1 + k] = j1 + k
+                if op == "replace" and i2 - i1 > j2 - j1 and j2 > j1:
+                    to_ref[i2 - 1] = j2 - 1  # a longer stretch: its last character still ends where the reference's does
         self.lines += 1
         self.reference += len(ref_ends)
         self.q_reference += sum(m == "？" for m in ref_ends.values())

@@ -2,7 +2,7 @@
 
 No Chinese punctuation model ships in a pip package, so three things are combined:
 - Whisper's own punctuation, where it writes some: kept (its half-width ,?!;: after a Han character become the
-  full-width marks a 笔录 uses).
+  full-width marks a 笔录 uses; a space it puts between two Chinese clauses becomes a comma).
 - Pauses between words (word timestamps): a short one is a comma, a long one ends a sentence.
 - Question forms at a sentence end: 吗, A-not-A (是不是, 有没有, 能不能 …), question words (什么, 为什么, 怎么,
   多少, 几个 …) unless the sentence says it does not know (我不知道他为什么…), and 呢 after those or after a
@@ -83,6 +83,11 @@ def punctuate_words(words: Sequence[str], gaps_s: Sequence[float], *, asking: bo
     out = [_full_width(w) for w in words]
     if not out:
         return out
+    # Whisper separates clauses of Chinese with a space (宝马佩挂 雕尘…): its own comma, written as one.
+    for i in range(1, len(out)):
+        before, word = out[i - 1].rstrip(), out[i]
+        if word[:1].isspace() and _is_han(before[-1:]) and _is_han(word.lstrip()[:1]):
+            out[i - 1], out[i] = before + "，", word.lstrip()
     sentence_start = 0
     for i in range(len(out)):
         last = i == len(out) - 1
@@ -108,6 +113,10 @@ def punctuate_words(words: Sequence[str], gaps_s: Sequence[float], *, asking: bo
 def punctuate(text: str, *, asking: bool = False) -> str:
     """Punctuation for a line known only as text (no word times): Whisper's marks, and an end mark."""
     return "".join(punctuate_words([text], [], asking=asking)) if text.strip() else text
+
+
+def _is_han(ch: str) -> bool:
+    return bool(ch) and ("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff")
 
 
 def _full_width(word: str) -> str:

@@ -109,3 +109,8 @@ def test_recognised_text_is_stored_punctuated_and_scores_the_same(whisper_model,
         assert utterance.text == "".join(w.text for w in utterance.words).strip()
     reference = manifest[name]["transcript"]
     assert character_error_rate(reference, text) == character_error_rate(reference, characters(text))
+
+
+def test_a_space_whisper_puts_between_chinese_clauses_is_a_comma():
+    assert punctuate_words(["展品", "私有", " 展", "圆"], [0.0, 0.0, 0.0]) == ["展品", "私有，", "展", "圆。"]
+    assert punctuate_words(["he", " must", " be"], [0.0, 0.0]) == ["he", " must", " be。"]  # Latin: spaces stay
