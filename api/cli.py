@@ -312,15 +312,6 @@ def _read_json(path: Path):
 
 
 @cli.command()
-@click.pass_obj
-def models(settings: Settings) -> None:
-    """Prepare the recognition model (assemble and verify the embedded one) and print its folder."""
-    from transcribe import resolve_model_dir
-
-    click.echo(resolve_model_dir(settings.asr_model, cache_dir=settings.model_cache))
-
-
-@cli.command()
 @click.option("--host", default=None, help="Address to listen on (default BILU_HOST, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default BILU_PORT, 8000).")
 @click.option("--demo/--no-demo", default=False, help="First transcribe the bundled demo recording if not yet done.")
@@ -352,10 +343,11 @@ from api.cli_verify import verify  # noqa: E402
 from api.cli_rooms import agent, rooms  # noqa: E402
 from api.cli_guardrails import guardrails, procedure  # noqa: E402
 from api.cli_worker import worker  # noqa: E402
-
+from api.cli_models import models  # noqa: E402
 from api.cli_written import written  # noqa: E402
 
-for group in (users, units, devices, record, recover, verify, rooms, agent, procedure, guardrails, worker, written):
+for group in (users, units, devices, record, recover, verify, rooms, agent, procedure, guardrails, worker, written,
+              models):
     cli.add_command(group)
 
 

@@ -92,7 +92,8 @@ class Pipeline:
         # Rooms, uploads and start-up recovery share one pipeline from different threads: load the model once.
         with self._model_lock:
             if self._model is None:
-                spec = ModelSpec(self.settings.asr_model, self.settings.asr_compute, self.settings.asr_threads)
+                spec = ModelSpec(self.settings.asr_model, self.settings.asr_compute, self.settings.asr_threads,
+                                 self.settings.asr_device)
                 self._model = load_model(spec, cache_dir=self.settings.model_cache)
             return self._model
 

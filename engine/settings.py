@@ -3,6 +3,7 @@
 Built once in `main()` and passed down; nothing reads the environment at import time.
 """
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,7 +18,10 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=_default_home, description="All data: bilu.db and the audio files.")
     asr_model: str = Field("base", description="'base' (embedded Whisper base) or a CTranslate2 Whisper folder.")
-    asr_compute: str = Field("int8", description="CTranslate2 compute type: int8, int8_float32, int16, float32, or default (the model's own).")
+    asr_compute: str = Field("int8", description="CTranslate2 compute type: int8, int8_float32, int16, float32, "
+                                                 "default (the model's own); on a GPU also float16, int8_float16.")
+    asr_device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Where recognition runs: auto (a CUDA GPU when one is seen, else the CPU), cpu, cuda.")
     asr_threads: int = Field(0, ge=0, description="CPU threads for recognition; 0 lets CTranslate2 choose.")
     asr_beam_size: int = Field(5, ge=1, le=10, description="Beam search width; 1 is greedy and faster.")
     model_cache: Path | None = Field(None, description="Where the embedded model is assembled (~/.cache/bilu/models).")
