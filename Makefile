@@ -18,8 +18,10 @@ STAMP := $(VENV)/.installed
 # postgresql: the tests run the store, audit, integrity and search tests (and some API tests) against a real
 # PostgreSQL 15 server as well (BILU_DATABASE_URL, the city deployment), started by the tests themselves in a
 # temporary folder on loopback (tests/servers/postgres.py); the package's own cluster is not used.
+# redis-server is Redis 7, the work queue of a city deployment (BILU_BROKER_URL): the tests start their own on
+# loopback in a temporary folder (tests/servers/redis.py); the single box never runs it.
 SYSTEM_PACKAGES := gcc make libportaudio2 pulseaudio pulseaudio-utils chromium fonts-wqy-microhei \
-	libreoffice-writer-nogui poppler-utils fonts-arphic-uming postgresql
+	libreoffice-writer-nogui poppler-utils fonts-arphic-uming postgresql redis-server
 
 .PHONY: help install system-packages models run test bench lock clean
 

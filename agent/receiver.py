@@ -268,7 +268,7 @@ class StreamReceiver:
             stream = self._streams.get(hello["stream"])
             if stream is not None and stream.session.status == "recording":
                 return stream, None
-            with Store.open(self.settings.home) as store:
+            with self.settings.open_store() as store:
                 known = store.agent_stream(hello["stream"])
                 if known is not None and known["room"] != room["name"]:
                     raise ProtocolError(f"stream {hello['stream']} belongs to room {known['room']!r}")
@@ -407,7 +407,7 @@ async def _send_quietly(websocket: WebSocket, message: dict) -> None:
 
 
 def _with_store(settings: Settings, action):
-    with Store.open(settings.home) as store:
+    with settings.open_store() as store:
         return action(store)
 
 

@@ -119,6 +119,22 @@ def correctable_session(session_id: VisibleSession, user: CurrentUser) -> int:
 
 CorrectableSession = Annotated[int, Depends(correctable_session)]
 
+# Who may withdraw a wrong upload: someone who answers for others' work, not the officer who uploaded it.
+WITHDRAWING_ROLES = ("supervisor", "admin")
+
+
+def may_withdraw(user: Account) -> bool:
+    return user.role in WITHDRAWING_ROLES
+
+
+def withdrawable_session(session_id: VisibleSession, user: CurrentUser) -> int:
+    if not may_withdraw(user):
+        raise HTTPException(403, f"a {user.role} may not withdraw an upload: a supervisor or an administrator may")
+    return session_id
+
+
+WithdrawableSession = Annotated[int, Depends(withdrawable_session)]
+
 
 def visible_case(case_no: str, scope: UserScope, store: StoreDep) -> dict:
     return store.case_in_scope(case_no, scope)

@@ -19,23 +19,30 @@ from api.routes import (audio, auth, cases, findings, health, pages, people, roo
 from api.routes import integrity  # GET /sessions/{id}/verify
 from api.routes import guardrails  # the case's procedure, a session's guardrails (issue 20)
 from api.routes import signing  # the record's read-back and signatures (issue 20)
+from api.routes import written  # the written record against the recording
 from api.security import CookieSigner, load_secret_key
 from engine.settings import Settings
 from api.templating import STATIC_DIR
 from engine.upload_worker import UploadWorker
+from engine.work_queue import work_queue
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, *, model=None) -> FastAPI:
     """`model`: an already loaded Whisper model to share (tests, benchmarks); by default loaded when first needed."""
-
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.upload_worker.start()
-        # Sessions left by a process that died (kill -9, power loss): claimed now, finished in the background.
-        recovering = start_recovery(settings, lambda: app.state.pipeline.model)
+        recovering = None
+        if app.state.work_queue is None:
+            # Sessions left by a process that died (kill -9, power loss): claimed now, finished in the background.
+            recovering = start_recovery(settings, lambda: app.state.pipeline.model)
+        else:  # the workers finish them: a job for each session nobody holds
+            await asyncio.to_thread(_send_abandoned, settings, app.state.work_queue)
         yield
+        if app.state.work_queue is not None:
+            app.state.work_queue.close()
         if recovering is not None:  # a recovery cut short is resumed at the next start
             await asyncio.to_thread(recovering.join, 10.0)
         # Uploads: the one being transcribed stops at its next utterance; it and those waiting are marked failed.
@@ -58,16 +65,26 @@ def create_app(settings: Settings, *, model=None) -> FastAPI:
     app.state.pipeline = Pipeline(settings, model=model)
     app.state.rooms = LiveRooms(settings, pipeline=app.state.pipeline)
     app.state.upload_worker = UploadWorker(settings, pipeline=app.state.pipeline)
+    # BILU_BROKER_URL set: uploads are transcribed by `bilu worker` processes, not by the upload worker here.
+    app.state.work_queue = work_queue(settings)
     app.state.agent_streams = StreamReceiver(settings, app.state.rooms)
     app.state.cookie_signer = CookieSigner(load_secret_key(settings), max_age_s=int(settings.session_hours * 3600))
     for module in (health, auth, units, users, cases, people, sessions, utterances, speakers, findings, audio, search,
-                   rooms, uploads, pages, integrity, agent_routes, guardrails, signing):
+                   rooms, uploads, pages, integrity, agent_routes, guardrails, signing, written):
         app.include_router(module.router)
     # The pages' scripts and styles: public, like any site's (nothing in them is data).
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _add_docs(app)
     errors_http.install(app)  # errors by kind: 4xx, 503 or 500 with an id; Chinese pages for pages
     return app
+
+
+def _send_abandoned(settings: Settings, queue) -> None:
+    try:
+        with settings.open_store() as store:
+            queue.submit_abandoned(store)
+    except Exception:  # the service answers meanwhile; a worker starting up or `bilu recover` sends them again
+        log.exception("sending the sessions left by a stopped process to the workers failed")
 
 
 def _add_docs(app: FastAPI) -> None:

@@ -62,9 +62,7 @@ def cli(ctx: click.Context) -> None:
 
 
 def _store(settings: Settings):
-    from cases import Store
-
-    return Store.open(settings.home, database_url=settings.database_url)
+    return settings.open_store()
 
 
 @cli.command()
@@ -108,21 +106,34 @@ def transcribe(settings: Settings, file: Path, case_no, unit, title, room, speak
         conditions=tuple(conditions),
     )
     from api.cli_live import report_recovered
+    from api.cli_worker import wait_for_worker
     from engine.recovery import recover_abandoned
+    from engine.work_queue import work_queue
 
     pipeline = Pipeline(settings)
+    queue = work_queue(settings)  # BILU_BROKER_URL set: the workers transcribe, this command waits for them
     with _store(settings) as store:
         opened = _case_for_transcribe(store, case_no, unit=unit, title=title)
         try:
             with TerminalProgress() as progress:
-                # Sessions left by a process that died are finished first (the same model does both).
-                report_recovered(recover_abandoned(settings, store, lambda: pipeline.model))
-                result = pipeline.transcribe_file(store, request, progress=progress.update)
+                if queue is None:
+                    # Sessions left by a process that died are finished first (the same model does both).
+                    report_recovered(recover_abandoned(settings, store, lambda: pipeline.model))
+                    session_id = pipeline.transcribe_file(store, request, progress=progress.update).session_id
+                else:
+                    queue.submit_abandoned(store)  # the workers finish those too
+                    prepared = pipeline.prepare(store, request)  # the audio is kept, the session opened
+                    session_id = prepared.session_id
+                    name = queue.submit_prepared(store, prepared)
+                    wait_for_worker(settings, session_id, name, progress=progress)
         except BaseException:
             if opened:  # opened for this recording, which was refused: not kept empty
                 store.discard_case_if_unused(case_no)
             raise
-    click.echo(result.session_id)
+        finally:
+            if queue is not None:
+                queue.close()
+    click.echo(session_id)
 
 
 def _case_for_transcribe(store, case_no: str, *, unit: str | None, title: str | None) -> bool:
@@ -299,15 +310,6 @@ def _read_json(path: Path):
 
 
 @cli.command()
-@click.pass_obj
-def models(settings: Settings) -> None:
-    """Prepare the recognition model (assemble and verify the embedded one) and print its folder."""
-    from transcribe import resolve_model_dir
-
-    click.echo(resolve_model_dir(settings.asr_model, cache_dir=settings.model_cache))
-
-
-@cli.command()
 @click.option("--host", default=None, help="Address to listen on (default BILU_HOST, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default BILU_PORT, 8000).")
 @click.option("--demo/--no-demo", default=False, help="First transcribe the bundled demo recording if not yet done.")
@@ -338,8 +340,12 @@ from api.cli_live import devices, record, recover  # noqa: E402
 from api.cli_verify import verify  # noqa: E402
 from api.cli_rooms import agent, rooms  # noqa: E402
 from api.cli_guardrails import guardrails, procedure  # noqa: E402
+from api.cli_worker import worker  # noqa: E402
+from api.cli_models import models  # noqa: E402
+from api.cli_written import written  # noqa: E402
 
-for group in (users, units, devices, record, recover, verify, rooms, agent, procedure, guardrails):
+for group in (users, units, devices, record, recover, verify, rooms, agent, procedure, guardrails, worker, written,
+              models):
     cli.add_command(group)
 
 

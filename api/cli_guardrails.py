@@ -26,7 +26,6 @@ STATUS_ZH = {"ok": "符合", "violated": "违反", "warning": "即将超时", "n
 def procedure(settings: Settings, case_no: str, summons_kind, summons_at, extended, detained_at, birth_date,
               interpreter, guardian, cleared) -> None:
     """Show, or set, what a case records for the guardrails: summons, detention, birth date, interpreter, guardian."""
-    from cases import Store
 
     from api.cli_users import _os_user
 
@@ -35,7 +34,7 @@ def procedure(settings: Settings, case_no: str, summons_kind, summons_at, extend
         ("detained_at", detained_at), ("birth_date", birth_date), ("interpreter", interpreter),
         ("guardian", guardian)) if value is not None}
     changes.update({name: None for name in cleared})
-    with Store.open(settings.home, database_url=settings.database_url) as store:
+    with settings.open_store() as store:
         shown = (store.set_case_procedure(case_no, changes, actor=f"cli:{_os_user()}") if changes
                  else store.case_procedure(case_no))
     for name, value in shown.items():
@@ -48,10 +47,9 @@ def procedure(settings: Settings, case_no: str, summons_kind, summons_at, extend
 @click.pass_obj
 def guardrails(settings: Settings, session_id: int, as_json: bool) -> None:
     """Judge a session's guardrails now (exit 0: none violated, 1: some violated, 2: bad input)."""
-    from cases import Store
     from engine.guardrails import check_guardrails
 
-    with Store.open(settings.home, database_url=settings.database_url) as store:
+    with settings.open_store() as store:
         findings = check_guardrails(store, session_id, settings)
     if as_json:
         click.echo(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))

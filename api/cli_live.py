@@ -48,7 +48,7 @@ def record(settings: Settings, case_no, room, device, channels, seat_roles, dura
     Stops on Ctrl-C, SIGTERM or --duration, after transcribing the last words.
     """
     from capture import Microphone, replay_file
-    from cases import Store, check_case_no
+    from cases import check_case_no
     from diarize import parse_seat_roles
 
     from engine.live import LiveRequest, LiveSession
@@ -61,8 +61,13 @@ def record(settings: Settings, case_no, room, device, channels, seat_roles, dura
     request = LiveRequest(case_no=case_no, room=room, seat_roles=parse_seat_roles(seat_roles) if seat_roles else (),
                           diarizer=diarizer, rule_set=rule_set, conditions=tuple(conditions), hotwords=hotwords)
     pipeline = Pipeline(settings)
-    with Store.open(settings.home, database_url=settings.database_url) as store:
-        report_recovered(recover_abandoned(settings, store, lambda: pipeline.model))
+    with settings.open_store() as store:
+        if settings.broker_url:  # the workers finish what a dead process left; this one records at once
+            from api.cli_worker import send_abandoned
+
+            send_abandoned(settings, store)
+        else:
+            report_recovered(recover_abandoned(settings, store, lambda: pipeline.model))
         model = pipeline.model  # loaded before the recording starts, so the first words are not kept waiting
         printer = TranscriptPrinter()
         session = LiveSession(settings, store, model, request, on_event=printer.show)
@@ -129,14 +134,24 @@ class TranscriptPrinter:
 @click.pass_obj
 def recover(settings: Settings) -> None:
     """Finish sessions left by a process that died (a recording or a file's transcription): keep their audio,
-    transcribe the rest. Exit 1 if a file session could not be resumed (its kept audio is gone)."""
-    from cases import Store
+    transcribe the rest. Exit 1 if a file session could not be resumed (its kept audio is gone). With
+    BILU_BROKER_URL set, each is sent to the workers instead."""
 
     from engine.pipeline import Pipeline
     from engine.recovery import recover_abandoned
 
+    if settings.broker_url:
+        from api.cli_worker import send_abandoned
+
+        with settings.open_store() as store:
+            sent = send_abandoned(settings, store, announce=False)
+        if not sent:
+            click.echo("nothing to recover")
+        for session_id in sent:
+            click.echo(f"session {session_id}: sent to the workers")
+        return
     pipeline = Pipeline(settings)
-    with Store.open(settings.home, database_url=settings.database_url) as store:
+    with settings.open_store() as store:
         summaries = recover_abandoned(settings, store, lambda: pipeline.model)
     if not summaries:
         click.echo("nothing to recover")

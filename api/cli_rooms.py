@@ -11,9 +11,7 @@ from api.cli_users import _os_user
 
 
 def _store(settings: Settings):
-    from cases import Store
-
-    return Store.open(settings.home, database_url=settings.database_url)
+    return settings.open_store()
 
 
 @click.group()

@@ -14,9 +14,7 @@ ROLE_CHOICES = click.Choice(["officer", "recorder", "supervisor", "prosecutor", 
 
 
 def _store(settings: Settings):
-    from cases import Store
-
-    return Store.open(settings.home, database_url=settings.database_url)
+    return settings.open_store()
 
 
 def _read_password(password_stdin: bool) -> str:

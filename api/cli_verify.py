@@ -52,10 +52,9 @@ def verify(settings: Settings, session_id: int | None, code: str | None, package
         raise click.UsageError("give one of SESSION_ID, --code HEX or --package FILE.zip")
     if package is not None:
         _verify_package(package, as_json=as_json)
-    from cases import Store
     from cases.integrity import check_export_code, verify as verify_store
 
-    with Store.open(settings.home, database_url=settings.database_url) as store:
+    with settings.open_store() as store:
         if code is not None:
             result = check_export_code(store, code)
             _print_code(result, as_json=as_json)

@@ -14,7 +14,7 @@ def get_settings(request: Request) -> Settings:
 
 def get_store(settings: Annotated[Settings, Depends(get_settings)]) -> Iterator[Store]:
     # One connection per request: SQLite connections must not cross threads, and WAL lets readers share.
-    store = Store.open(settings.home, database_url=settings.database_url)
+    store = settings.open_store()
     try:
         yield store
     finally:

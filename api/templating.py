@@ -11,6 +11,7 @@ from pathlib import Path
 
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from cases import may_correct
 
@@ -22,6 +23,9 @@ SESSION_STATUS_ZH = {"transcribing": "录音/转写中", "done": "已完成", "i
 FINDING_STATUS_ZH = {"satisfied": "已告知", "missing": "缺失", "out_of_order": "顺序不当",
                      "wrong_speaker": "非讯问人所述"}
 GUARD_STATUS_ZH = {"ok": "符合", "violated": "违反", "warning": "即将超时", "not_applicable": "不适用"}
+# A word the recognizer gave less than this probability is underlined on the session page (static/session.js
+# reads the same value from the page): where a correction is most likely needed.
+UNSURE_WORD_PROBABILITY = 0.5
 USER_ROLE_ZH = {"officer": "民警", "recorder": "记录员", "supervisor": "督察", "prosecutor": "检察官",
                 "admin": "管理员"}
 
@@ -74,14 +78,51 @@ def marked_pieces(snippet: str) -> list[tuple[str, bool]]:
     return pieces
 
 
+def text_pieces(utterance: dict) -> list[tuple[str, float | None]]:
+    """A line's text as (text, probability) pieces: a word below UNSURE_WORD_PROBABILITY is its own piece with
+    its probability, the rest runs together with None. A corrected line (its words no longer spell its text)
+    is one piece: what the officer wrote is not the recognizer's guess."""
+    words = utterance.get("words") or []
+    text = utterance["text"]
+    if not words or "".join(w["text"] for w in words).strip() != text:
+        return [(text, None)]
+    pieces: list[tuple[str, float | None]] = []
+    plain = ""
+    for index, word in enumerate(words):
+        # The joined text was stripped: so are the first and last words.
+        shown = word["text"].lstrip() if index == 0 else word["text"]
+        shown = shown.rstrip() if index == len(words) - 1 else shown
+        if word["probability"] < UNSURE_WORD_PROBABILITY and shown.strip():
+            if plain:
+                pieces.append((plain, None))
+                plain = ""
+            pieces.append((shown, word["probability"]))
+        else:
+            plain += shown
+    if plain:
+        pieces.append((plain, None))
+    return pieces if "".join(piece for piece, _ in pieces) == text else [(text, None)]
+
+
+def text_html(utterance: dict) -> Markup:
+    """The line's text for the page, escaped, its unsure words in <u class="unsure"> with their probability.
+    One call per line: a Jinja loop over the pieces cost more than the pieces themselves on a 4-hour page."""
+    return Markup("").join(
+        escape(piece) if probability is None else
+        Markup('<u class="unsure" title="识别把握 {}%">{}</u>').format(round(probability * 100), piece)
+        for piece, probability in text_pieces(utterance))
+
+
 @functools.cache
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(static_url=static_url, session_status_zh=SESSION_STATUS_ZH,
                        finding_status_zh=FINDING_STATUS_ZH, guard_status_zh=GUARD_STATUS_ZH, user_role_zh=USER_ROLE_ZH,
-                       read_only=lambda user: user is not None and not may_correct(user))
-    env.filters.update(zh_datetime=zh_datetime, clock=clock, zh_duration=zh_duration, marked_pieces=marked_pieces)
+                       read_only=lambda user: user is not None and not may_correct(user),
+                       unsure_word_probability=UNSURE_WORD_PROBABILITY)
+    env.filters.update(zh_datetime=zh_datetime, clock=clock, zh_duration=zh_duration, marked_pieces=marked_pieces,
+                       text_html=text_html)
     return env
 
 

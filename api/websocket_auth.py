@@ -5,7 +5,7 @@ from urllib.parse import urlparse
 
 from fastapi import WebSocket
 
-from cases import Account, Store
+from cases import Account
 
 from api.access import signer_of
 from api.security import SESSION_COOKIE
@@ -13,7 +13,7 @@ from api.security import SESSION_COOKIE
 
 def websocket_account(websocket: WebSocket) -> Account | None:
     settings = websocket.app.state.settings
-    with Store.open(settings.home, database_url=settings.database_url) as store:
+    with settings.open_store() as store:
         header = websocket.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         token = token.strip() if scheme.lower() == "bearer" else websocket.query_params.get("token")

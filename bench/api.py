@@ -6,8 +6,11 @@ thread; Debian's chromium driven by Playwright with the launch arguments of test
 (never `playwright install`). Logged in once through the login form, the page /sessions/{id}/page is loaded
 N times (default 5), each time measuring:
 - dom_content_loaded_ms: the browser's own Navigation Timing (from the start of navigation);
-- usable_ms: wall time from navigation until every transcript line is in the page, the last line was
-  clicked, and the player stands at that line's start (the click seeks it).
+- usable_ms: wall time from navigation until every transcript line is in the page, the editor's tools are
+  ready (static/editor_tools.js has run: keys, speed, find and replace), the last line was clicked, and the
+  player stands at that line's start (the click seeks it).
+About UNSURE_SHARE of the words carry a probability under 0.5, so the page underlines them (<u> elements), as it
+does a real recognizer's unsure words.
 Prints the median of each and writes bench/results/api.json. Run: python bench/api.py [--loads 5]
 """
 import sys
@@ -46,6 +49,7 @@ SAMPLE_RATE = 16_000
 SOURCE_RECORDING = "funasr_vad_example_70s.wav"
 PASSWORD = "bench-password-1"
 GOAL_USABLE_MS = 2000.0
+UNSURE_SHARE = 0.08  # words under 0.5: an assumption (Whisper base on interview speech), not a measurement
 SEED = 20260405
 
 
@@ -65,11 +69,15 @@ def three_hour_wav(path: Path) -> None:
             frames_left -= len(chunk) // 2
 
 
-def words_of(start_s: float, end_s: float, text: str) -> list[Word]:
-    """Two-character words spread evenly over the line (the recognizer's words are about this size)."""
+def words_of(start_s: float, end_s: float, text: str, rng: np.random.Generator) -> list[Word]:
+    """Two-character words spread evenly over the line (the recognizer's words are about this size); about
+    UNSURE_SHARE of them unsure (probability 0.2–0.5), the rest 0.6–0.99."""
     pieces = [text[i:i + 2] for i in range(0, len(text), 2)]
     step = (end_s - start_s) / len(pieces)
-    return [Word(start_s + i * step, start_s + (i + 1) * step, p, 0.9) for i, p in enumerate(pieces)]
+    probabilities = np.where(rng.random(len(pieces)) < UNSURE_SHARE, rng.uniform(0.2, 0.5, len(pieces)),
+                             rng.uniform(0.6, 0.99, len(pieces)))
+    return [Word(start_s + i * step, start_s + (i + 1) * step, p, round(float(q), 3))
+            for i, (p, q) in enumerate(zip(pieces, probabilities))]
 
 
 def build_session(store: Store) -> tuple[int, float]:
@@ -80,13 +88,14 @@ def build_session(store: Store) -> tuple[int, float]:
         duration_s=float(DURATION_S), sample_rate=SAMPLE_RATE, channels=1, diarizer="channel", model="small",
         options={})
     dialogue = generated.DialogueGenerator(SEED)
+    rng = np.random.default_rng(SEED)
     slot_s = DURATION_S / UTTERANCES
     last_start_s = 0.0
     for seq in range(UTTERANCES):
         speaker, role = ("S1", "讯问人") if seq % 2 == 0 else ("S2", "被讯问人")
         start_s = round(seq * slot_s + 0.2, 2)
         end_s = round(start_s + slot_s * 0.8, 2)
-        store.add_utterance(session_id, Utterance.from_words(words_of(start_s, end_s, dialogue.line(role)),
+        store.add_utterance(session_id, Utterance.from_words(words_of(start_s, end_s, dialogue.line(role), rng),
                                                              speaker=speaker))
         last_start_s = start_s
     store.set_speaker_roles(session_id, {"S1": "讯问人", "S2": "被讯问人"})
@@ -120,6 +129,7 @@ def load_once(page, url: str, *, lines: int, last_start_s: float) -> dict:
     started = time.perf_counter()
     page.goto(url, wait_until="domcontentloaded")
     page.wait_for_function("n => document.querySelectorAll('#lines .line').length === n", arg=lines)
+    page.wait_for_function("document.getElementById('session').dataset.toolsReady === 'true'")
     page.locator("#lines .line").last.locator(".text").click()
     page.wait_for_function(
         "t => { const p = document.getElementById('player');"
@@ -151,7 +161,9 @@ def main() -> None:
         with Store.open(settings.home) as store:
             store.add_user("officer", role="officer", unit="默认单位", password=PASSWORD)
             session_id, last_start_s = build_session(store)
-            word_count = sum(len(u["words"]) for u in store.utterances(session_id))
+            stored = store.utterances(session_id)
+            word_count = sum(len(u["words"]) for u in stored)
+            unsure_count = sum(w["probability"] < 0.5 for u in stored for w in u["words"])
         print(f"stored {UTTERANCES} utterances ({word_count} words) over {DURATION_S / 3600:.0f} h "
               f"in {time.perf_counter() - started:.1f} s")
         server, thread, base_url = serve(settings)
@@ -190,6 +202,7 @@ def main() -> None:
         "browser": str(CHROMIUM),
         "utterances": UTTERANCES,
         "words": word_count,
+        "unsure_words": unsure_count,
         "audio_s": DURATION_S,
         "loads": loads,
         "median_first_byte_ms": first_byte,

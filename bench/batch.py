@@ -107,6 +107,7 @@ def main() -> None:
         "machine": machine(),
         "model": settings.asr_model,
         "compute_type": settings.asr_compute,
+        "device": settings.asr_device,
         "options": options.as_record(),
         "files": rows,
         "audio_s": round(audio_total, 1),

@@ -14,7 +14,8 @@ sys.path[:] = [str(ROOT)] + [entry for entry in sys.path if entry != str(ROOT)]
 # The workplace's shared recordings sit beside the checkout; a fresh clone without them uses tests/data.
 SHARED_AUDIO = ROOT.parent / "shared" / "audio"
 TEST_DATA = ROOT / "tests" / "data"
-RESULTS_DIR = ROOT / "bench" / "results"
+# BENCH_RESULTS_DIR puts a run's figures elsewhere (bench/gpu_check.sh: bench/results/gpu, beside the CPU ones).
+RESULTS_DIR = ROOT / os.environ.get("BENCH_RESULTS_DIR", "bench/results")
 
 
 def audio_dir() -> Path:

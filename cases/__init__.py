@@ -5,7 +5,7 @@ session (JSON, SRT, WebVTT, RTTM, 讯问笔录 as text and DOCX).
 The only package that talks to the database. Builds on transcribe (its Utterance type).
 
 `Store` is composed of one class per concern (cases, sessions, segments, corrections, people, accounts, tokens,
-access, search, audit, exports, failed logins) over one connection and one audit writer; cases/store.py lists them and what a
+access, search, audit, exports, failed logins, written records) over one connection and one audit writer; cases/store.py lists them and what a
 second backend must implement. Every store method that changes data takes the `actor` (an `Account`, a name
 such as "cli:root", or SYSTEM_ACTOR) and appends its audit entry in the transaction of the change.
 """
@@ -22,6 +22,7 @@ from cases.errors import (
     InvalidCorrection,
     InvalidQuery,
     SessionNotDeletable,
+    SessionNotWithdrawable,
     SessionNotFound,
     SpeakerNotFound,
     StaleVersion,
@@ -38,6 +39,7 @@ from cases.search_filters import SearchFilters
 from cases.exports import FORMATS, export
 from cases.checks import check_case_no
 from cases.store import SESSION_KINDS, SESSION_STATUSES, Store
+from cases.written_records import CHECKABLE_STATUSES, DISCREPANCY_KINDS, WrittenRecordNotFound
 
 __all__ = [
     "CORRECTING_ROLES",
@@ -72,10 +74,14 @@ __all__ = [
     "InvalidCaseNumber",
     "InvalidQuery",
     "SessionNotDeletable",
+    "SessionNotWithdrawable",
     "SessionNotFound",
     "Store",
     "StoreError",
     "UnknownFormat",
     "check_case_no",
     "export",
+    "CHECKABLE_STATUSES",
+    "DISCREPANCY_KINDS",
+    "WrittenRecordNotFound",
 ]

@@ -17,7 +17,7 @@ from cases.errors import StoreError
 from cases.row_digests import (
     PERSON_FIELDS,
     REVISION_FIELDS,
-    SESSION_FIELDS,
+    session_row_digest,
     SPEAKER_FIELDS,
     audio_subject,
     canonical_json,
@@ -91,7 +91,7 @@ def chain_existing_rows(db: Database, *, at: str) -> int:
 
     count = 0
     for row in db.query("SELECT * FROM sessions ORDER BY id"):
-        add(session_subject(row["id"]), fields_digest(row, SESSION_FIELDS), row["id"])
+        add(session_subject(row["id"]), session_row_digest(row), row["id"])
         count += 1
         if row["kind"] == "file" and row["audio_sha256"]:
             add(audio_subject(row["id"]), row["audio_sha256"], row["id"],

@@ -44,6 +44,12 @@ class SessionNotDeletable(StoreError):
     code = "session_not_deletable"
 
 
+class SessionNotWithdrawable(Conflict, StoreError):
+    """Only a finished upload may be withdrawn, once: not a live recording, nor one still being transcribed."""
+
+    code = "session_not_withdrawable"
+
+
 class InvalidQuery(StoreError):
     """A search query with nothing to search for, or a bad search argument."""
 

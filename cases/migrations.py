@@ -577,6 +577,32 @@ def _v13_guardrails_and_signing(db: Database) -> None:
     ]
     for statement in statements:
         db.execute(statement)
+def _v12_written_records(db: Database) -> None:
+    """The written records (讯问笔录) imported for a session, every version kept (issue 19): the file as given
+    (base64 text, so that the table stays plain SQL), its sha256, the record as read (header and 问/答 blocks,
+    JSON), the recording's start clock if the importer gave one, and the discrepancy kinds the check found when
+    the version was imported (space-separated, padded with spaces so that `LIKE '% changed %'` filters)."""
+    db.execute(
+        """
+        CREATE TABLE written_records (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id INTEGER NOT NULL REFERENCES sessions(id),
+            version INTEGER NOT NULL,
+            filename TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size_bytes INTEGER NOT NULL,
+            content_b64 TEXT NOT NULL,
+            record_json TEXT NOT NULL,
+            recording_started_at TEXT,
+            discrepancy_kinds TEXT NOT NULL,
+            discrepancy_count INTEGER NOT NULL,
+            imported_by TEXT NOT NULL,
+            imported_at TEXT NOT NULL,
+            UNIQUE (session_id, version)
+        )
+        """
+    )
+    db.execute("CREATE INDEX written_records_session ON written_records (session_id, version)")
 
 
 def _v14_agent_clock(db: Database) -> None:
@@ -585,6 +611,14 @@ def _v14_agent_clock(db: Database) -> None:
     for good (its agent never came back: `bilu rooms finish`), NULL otherwise."""
     db.execute("ALTER TABLE agent_streams ADD COLUMN clock_round_trip_ms INTEGER")
     db.execute("ALTER TABLE agent_streams ADD COLUMN abandoned_at TEXT")
+
+
+def _v15_withdrawn_sessions(db: Database) -> None:
+    """A wrong upload is withdrawn, never deleted (issue 16): the session, its transcript and its audio stay, marked
+    with when, by whom and why. NULL in every session stored before (none was withdrawn), and left out of their
+    audit digests while NULL, so the digests of rows stored before stay as they were."""
+    for column in ("withdrawn_at TEXT", "withdrawn_by TEXT", "withdrawn_reason TEXT"):
+        db.execute(f"ALTER TABLE sessions ADD COLUMN {column}")
 
 
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
@@ -599,8 +633,10 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (9, "room_agents", _v9_room_agents),
     (10, "login_failures", _v10_login_failures),
     (11, "suspect_utterances", _v11_suspect_utterances),
+    (12, "written_records", _v12_written_records),
     (13, "guardrails_and_signing", _v13_guardrails_and_signing),
     (14, "agent_clock", _v14_agent_clock),
+    (15, "withdrawn_sessions", _v15_withdrawn_sessions),
 )
 
 

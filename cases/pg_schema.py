@@ -470,6 +470,31 @@ _V14 = (
     "ALTER TABLE agent_streams ADD COLUMN abandoned_at TEXT",
 )
 
+_V12 = (
+    f"""
+    CREATE TABLE written_records (
+        {ID},
+        session_id BIGINT NOT NULL REFERENCES sessions(id),
+        version BIGINT NOT NULL,
+        filename TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        size_bytes BIGINT NOT NULL,
+        content_b64 TEXT NOT NULL,
+        record_json TEXT NOT NULL,
+        recording_started_at TEXT,
+        discrepancy_kinds TEXT NOT NULL,
+        discrepancy_count BIGINT NOT NULL,
+        imported_by TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        UNIQUE (session_id, version)
+    )
+    """,
+    "CREATE INDEX written_records_session ON written_records (session_id, version)",
+)
+
+_V15 = tuple(f"ALTER TABLE sessions ADD COLUMN {column}"
+             for column in ("withdrawn_at TEXT", "withdrawn_by TEXT", "withdrawn_reason TEXT"))
+
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
@@ -500,8 +525,10 @@ PG_MIGRATIONS: tuple[tuple[int, str, Callable], ...] = (
     (9, "room_agents", _statements(_V9)),
     (10, "login_failures", _statements(_V10)),
     (11, "suspect_utterances", _statements(_V11)),
+    (12, "written_records", _statements(_V12)),
     (13, "guardrails_and_signing", _statements(_V13)),
     (14, "agent_clock", _statements(_V14)),
+    (15, "withdrawn_sessions", _statements(_V15)),
 )
 
 assert [(n, name) for n, name, _ in PG_MIGRATIONS] == [(n, name) for n, name, _ in MIGRATIONS], \

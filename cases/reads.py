@@ -212,6 +212,9 @@ def session_from_row(row: dict, speakers: list[dict]) -> dict:
         "speakers": speakers,
         "rule_set": row["rule_set"],
         "conditions": json.loads(row["conditions_json"]),
+        # A wrong upload withdrawn (migration 15): kept, with its transcript and audio, and its 第 N 次.
+        "withdrawn": None if not row.get("withdrawn_at") else {
+            "at": local_iso(row["withdrawn_at"]), "by": row["withdrawn_by"], "reason": row["withdrawn_reason"]},
     }
 
 

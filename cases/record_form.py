@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from transcribe.punctuation import officer_questions
+
 __all__ = ["ANSWERING_ROLES", "ASKING_ROLES", "BLANK", "RECORD_CONFIRMATION", "RECORD_END", "RECORD_TITLE",
            "Officer", "RecordParties", "closing_lines", "record_header_lines", "record_number_line", "record_turns"]
 
@@ -148,7 +150,8 @@ def record_turns(utterances: list[dict]) -> list[tuple[str, str]]:
     Consecutive lines of one side make one turn: 问 for any officer (讯问人 and 记录人 alike), 答 for the person
     questioned, and for any other speaker their own consecutive lines. Joined as written: nothing after the
     transcript's own punctuation, a comma between two Chinese stretches the recognizer cut at a pause, a space
-    only beside Latin letters or digits.
+    only beside Latin letters or digits. The recognizer stores its punctuation with the words
+    (transcribe.punctuation); an officer's sentence that asks but ends in 。 is printed with ？.
     """
     turns: list[tuple[str, str]] = []  # (who: 问/答 or the speaker's key, text)
     labels: list[str] = []
@@ -158,6 +161,8 @@ def record_turns(utterances: list[dict]) -> list[tuple[str, str]]:
         if not text or not utterance.get("in_record", True):
             continue
         label = _record_label(utterance)
+        if label == "问":  # roles are known only now: an officer's 。 after a question form becomes ？
+            text = officer_questions(text)
         who = label if label in ("问", "答") else f"{label}\x00{utterance.get('speaker')}"
         if turns and turns[-1][0] == who and utterance.get("speaker") is not None:
             turns[-1] = (who, _join(turns[-1][1], text))

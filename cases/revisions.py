@@ -284,9 +284,12 @@ class Corrections(Concern):
     # Internals (callers hold the lock, inside a transaction where they write)
 
     def _correctable_session(self, session_id: int) -> None:
-        row = one(self._db, "SELECT status FROM sessions WHERE id = ?", [session_id])
+        row = one(self._db, "SELECT status, withdrawn_at FROM sessions WHERE id = ?", [session_id])
         if row is None:
             raise SessionNotFound(f"no session with id {session_id}")
+        if row["withdrawn_at"]:
+            raise InvalidCorrection(f"session {session_id} was withdrawn: it is kept as it was, not corrected",
+                                    zh="本次讯问的录音已撤回，保留原样，不能再修改")
         if row["status"] not in CORRECTABLE_STATUSES:
             raise InvalidCorrection(f"session {session_id} is {row['status']}: only sessions that are "
                                     f"{', '.join(CORRECTABLE_STATUSES)} can be corrected")

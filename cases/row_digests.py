@@ -5,6 +5,7 @@ with its words), so that the store, when it writes a row, and `bilu verify`, whe
 same value from the same row. Subjects name the rows:
 
     session:ID   utterance:ID   revision:ID   speaker:SESSION:LABEL   segment:SESSION:SEQ   person:ID
+    written:ID (an imported version of a written record, file included)
 
 and, for files, audio:SESSION (a file session's recording), playback:SESSION (a live session's playback
 WAV); a live segment's file is covered by its segment entry.
@@ -23,6 +24,8 @@ from sqlite_utils import Database
 SESSION_FIELDS = ("id", "case_id", "room", "kind", "status", "source_name", "audio_path", "audio_sha256",
                   "audio_bytes", "duration_ms", "sample_rate", "channels", "diarizer", "model", "options_json",
                   "timings_json", "error", "created_at", "finished_at")
+# Added by migration 15 (a withdrawn upload): in a digest only when set, like the utterance marks below.
+SESSION_WITHDRAWAL_FIELDS = ("withdrawn_at", "withdrawn_by", "withdrawn_reason")
 UTTERANCE_FIELDS = ("id", "session_id", "seq", "start_ms", "end_ms", "speaker", "channel", "text", "original_text",
                     "committed", "role", "version", "merged_into")
 # Added by migration 11: in a digest only when set, so the digests of rows stored before stay as they were.
@@ -34,8 +37,10 @@ REVISION_FIELDS = ("id", "session_id", "utterance_id", "speaker_label", "kind", 
 SEGMENT_FIELDS = ("session_id", "seq", "path", "start_ms", "duration_ms", "frames", "sample_rate", "channels",
                   "sha256", "created_at")
 PERSON_FIELDS = ("id", "case_id", "role", "name", "id_number", "wristband_id", "created_at")
+WRITTEN_FIELDS = ("id", "session_id", "version", "filename", "sha256", "size_bytes", "content_b64", "record_json",
+                  "recording_started_at", "discrepancy_kinds", "discrepancy_count", "imported_by", "imported_at")
 
-ROW_KINDS = ("session", "utterance", "revision", "speaker", "segment", "person")
+ROW_KINDS = ("session", "utterance", "revision", "speaker", "segment", "person", "written")
 FILE_KINDS = ("audio", "playback", "segment", "signature")
 """Subjects whose entry's subject_sha256 is a file's sha256 (a segment's entry also holds its row's digest)."""
 
@@ -58,12 +63,22 @@ def fields_digest(row: Mapping, fields: Sequence[str]) -> str:
     return sha256_text(canonical_json({field: row[field] for field in fields}))
 
 
+def session_row_digest(row: Mapping) -> str:
+    value = {field: row[field] for field in SESSION_FIELDS}
+    value.update({field: row[field] for field in SESSION_WITHDRAWAL_FIELDS if row.get(field) is not None})
+    return sha256_text(canonical_json(value))
+
+
 def utterance_digest(row: Mapping, words: Iterable[Sequence]) -> str:
     """`words`: (seq, start_ms, end_ms, text, probability) per word, in seq order."""
     value = {field: row[field] for field in UTTERANCE_FIELDS}
     value.update({field: row[field] for field in UTTERANCE_MARK_FIELDS if row.get(field) is not None})
     value["words"] = [list(word) for word in words]
     return sha256_text(canonical_json(value))
+
+
+def written_subject(record_id: int) -> str:
+    return f"written:{record_id}"
 
 
 def session_subject(session_id: int) -> str:
@@ -132,8 +147,11 @@ def row_digest(db: Database, subject: str) -> str | None:
                else "SELECT * FROM audio_segments WHERE session_id = ? AND seq = ?")
         row = _one(db, sql, [int(session_id), key if kind == "speaker" else int(key)])
         return None if row is None else fields_digest(row, SPEAKER_FIELDS if kind == "speaker" else SEGMENT_FIELDS)
-    table, fields = {"session": ("sessions", SESSION_FIELDS), "revision": ("revisions", REVISION_FIELDS),
-                     "person": ("people", PERSON_FIELDS)}[kind]
+    if kind == "session":
+        row = _one(db, "SELECT * FROM sessions WHERE id = ?", [int(rest)])
+        return None if row is None else session_row_digest(row)
+    table, fields = {"revision": ("revisions", REVISION_FIELDS), "person": ("people", PERSON_FIELDS),
+                     "written": ("written_records", WRITTEN_FIELDS)}[kind]
     row = _one(db, f"SELECT * FROM {table} WHERE id = ?", [int(rest)])
     return None if row is None else fields_digest(row, fields)
 
@@ -145,7 +163,7 @@ def current_digests(db: Database, *, session_id: int | None = None) -> dict[str,
     digests: dict[str, str] = {}
     session_where = ("WHERE id = ?", [session_id]) if session_id is not None else ("", [])
     for row in db.query(f"SELECT * FROM sessions {session_where[0]}", session_where[1]):
-        digests[session_subject(row["id"])] = fields_digest(row, SESSION_FIELDS)
+        digests[session_subject(row["id"])] = session_row_digest(row)
     for utterance_id, digest in _utterance_digests(db, where, params):
         digests[utterance_subject(utterance_id)] = digest
     for row in db.query(f"SELECT * FROM speakers {where}", params):
@@ -154,6 +172,8 @@ def current_digests(db: Database, *, session_id: int | None = None) -> dict[str,
         digests[revision_subject(row["id"])] = fields_digest(row, REVISION_FIELDS)
     for row in db.query(f"SELECT * FROM audio_segments {where}", params):
         digests[segment_subject(row["session_id"], row["seq"])] = fields_digest(row, SEGMENT_FIELDS)
+    for row in db.query(f"SELECT * FROM written_records {where}", params):
+        digests[written_subject(row["id"])] = fields_digest(row, WRITTEN_FIELDS)
     if session_id is None:
         for row in db.query("SELECT * FROM people"):
             digests[person_subject(row["id"])] = fields_digest(row, PERSON_FIELDS)

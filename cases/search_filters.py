@@ -1,6 +1,6 @@
 """Search limited to what a user may see, with filters: case, unit (and the units below it), officer,
-speaker role, room, date range, sessions with procedural statements missing, and sessions with a guardrail
-violated (issue 20).
+speaker role, room, date range, sessions with procedural statements missing, sessions with a guardrail
+violated (issue 20), and sessions whose written record differs from the recording (by discrepancy kind).
 
 The `Search` concern of the store. `search` finds utterances by words alone (the command line's search, over
 every case). For a user, two questions, two methods: `search_visible` finds utterances holding the query's
@@ -19,6 +19,7 @@ from cases.errors import InvalidQuery, UnitNotFound
 from cases.locking import locked
 from cases.reads import local_iso, one, search_utterances, to_s
 from cases.search import full_text_sql, highlight, query_terms
+from cases.written_records import DISCREPANCY_KINDS
 
 MAX_RESULTS = 1000
 MAX_SEARCH_LIMIT = MAX_RESULTS
@@ -36,6 +37,7 @@ class SearchFilters:
     date_to: date | None = None
     missing: str | None = None  # "any", or a rule key: sessions where that statement is not satisfied
     guardrail: str | None = None  # "any", or a guardrail key: sessions where that guardrail is violated
+    discrepancy: str | None = None  # "any", or a kind: sessions whose latest written record has such a discrepancy
 
 
 class Search(Concern):
@@ -117,6 +119,8 @@ class Search(Concern):
                                         " ORDER BY seq", [r["id"]])
             ]
             starts = [f["start_s"] for f in unmet if f["start_s"] is not None]
+            written = one(self._db, "SELECT discrepancy_kinds FROM written_records WHERE session_id = ?"
+                                    " ORDER BY version DESC LIMIT 1", [r["id"]])
             results.append({"session_id": r["id"], "case_no": r["case_no"], "room": r["room"], "status": r["status"],
                             "created_at": local_iso(r["created_at"]), "duration_s": to_s(r["duration_ms"]),
                             "unmet": unmet, "play_from_s": min(starts) if starts else 0.0,
@@ -124,7 +128,8 @@ class Search(Concern):
                                 {"key": g["guard_key"], "title": g["title"], "detail": g["detail"],
                                  "at_s": None if g["at_ms"] is None else to_s(g["at_ms"])}
                                 for g in self._db.query("SELECT * FROM guardrail_findings WHERE session_id = ? AND"
-                                                        " status = 'violated' ORDER BY seq", [r["id"]])]})
+                                                        " status = 'violated' ORDER BY seq", [r["id"]])],
+                            "discrepancy_kinds": None if written is None else written["discrepancy_kinds"].split()})
         return results
 
     def _filter_sql(self, scope: Scope, filters: SearchFilters) -> tuple[str, list[Any]]:
@@ -170,6 +175,17 @@ class Search(Concern):
                 conditions.append("s.id IN (SELECT session_id FROM guardrail_findings WHERE status = 'violated'"
                                   " AND guard_key = ?)")
                 values.append(filters.guardrail)
+        if filters.discrepancy is not None:
+            latest = ("SELECT w.session_id FROM written_records w WHERE w.version ="
+                      " (SELECT MAX(x.version) FROM written_records x WHERE x.session_id = w.session_id)")
+            if filters.discrepancy == ANY_RULE:
+                conditions.append(f"s.id IN ({latest} AND w.discrepancy_count > 0)")
+            elif filters.discrepancy in DISCREPANCY_KINDS:
+                conditions.append(f"s.id IN ({latest} AND w.discrepancy_kinds LIKE ?)")
+                values.append(f"% {filters.discrepancy} %")
+            else:
+                raise InvalidQuery(f"unknown discrepancy kind {filters.discrepancy!r}: use any or one of "
+                                   f"{', '.join(DISCREPANCY_KINDS)}", zh="不认识的不一致类型")
         return " AND ".join(conditions), values
 
 

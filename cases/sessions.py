@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from cases.actors import SYSTEM_ACTOR, Actor
+from cases.actors import SYSTEM_ACTOR, Account, Actor
 from cases.audit import file_sha256
 from cases.checks import (
     check_choice,
@@ -25,7 +25,7 @@ from cases.checks import (
     utterance_marks,
 )
 from cases.concern import Concern
-from cases.errors import SessionNotDeletable, SessionNotFound, StoreError
+from cases.errors import SessionNotDeletable, SessionNotFound, SessionNotWithdrawable, StoreError
 from cases.locking import locked
 from cases.lookups import case_id, ensure_case_id, ensure_speaker, require_session
 from cases.migrations import immediate_transaction
@@ -205,6 +205,34 @@ class Sessions(Concern):
                 self._audit.cover_digest("audio.released", audio_subject(session_id), None, actor=actor,
                                          session_id=session_id, detail={})
         logger.info("deleted session %d", session_id)
+
+    @locked
+    def withdraw_session(self, session_id: int, *, reason: str, actor: Actor) -> dict:
+        """Withdraw a wrong upload: the session stays, with its transcript and its audio, marked withdrawn (when,
+        by whom, why) and audited; it keeps its 第 N 次 so that no other session's number changes. Who may
+        withdraw is the api's rule (a supervisor or an administrator). Raises SessionNotWithdrawable for a live
+        recording, an upload still being transcribed, or one withdrawn already."""
+        reason = (reason or "").strip()
+        if not reason or len(reason) > 500:
+            raise StoreError("a withdrawal needs its reason (1 to 500 characters)",
+                             zh="撤回须写明原因（1 至 500 字）")
+        with immediate_transaction(self._db):
+            require_session(self._db, session_id)
+            session = one(self._db, "SELECT kind, status, withdrawn_at FROM sessions WHERE id = ?", [session_id])
+            if session["kind"] != "file" or session["status"] == "transcribing" or session["withdrawn_at"]:
+                why = ("it was withdrawn already" if session["withdrawn_at"] else
+                       "it is a live recording, not an upload" if session["kind"] != "file" else
+                       "it is still being transcribed: withdraw it when the run has ended")
+                zh = ("已撤回" if session["withdrawn_at"] else "现场录音不能撤回，只有上传的录音可以撤回"
+                      if session["kind"] != "file" else "仍在转写，转写结束后才能撤回")
+                raise SessionNotWithdrawable(f"session {session_id} cannot be withdrawn: {why}", zh=zh)
+            by = actor.name if isinstance(actor, Account) else str(actor)
+            self._db.execute("UPDATE sessions SET withdrawn_at = ?, withdrawn_by = ?, withdrawn_reason = ?"
+                             " WHERE id = ?", [now_utc_iso(), by, reason, session_id])
+            self._audit.cover_row("session.withdrawn", session_subject(session_id), actor=actor,
+                                  session_id=session_id, detail={"status": session["status"]})
+        logger.info("session %d withdrawn", session_id)
+        return self.get_session(session_id)
 
     @locked
     def get_session(self, session_id: int) -> dict:

@@ -23,6 +23,7 @@ writer (cases/concern.py); none reaches into another's private members:
     store.procedure    Procedure    cases/procedure.py     what a case records for the guardrails (summons, detention,
                                                            birth date, interpreter, guardian); guardrail findings
     store.signing      Signing      cases/signing.py       the record's read-back, signatures, amendments after signing
+    store.written      WrittenRecords  cases/written_records.py  the written records (讯问笔录) imported, every version
 
 Callers keep the flat names: every public method of a concern is also a method of `Store` with the same name
 and signature (`store.add_user(...)` is `store.accounts.add_user(...)`), generated below from the concern
@@ -78,6 +79,7 @@ from cases.room_agents import RoomAgents
 from cases.search_filters import Search
 from cases.segments import Segments
 from cases.sessions import SESSION_KINDS, SESSION_STATUSES, Sessions
+from cases.written_records import WrittenRecords
 
 __all__ = ["CONCERNS", "SESSION_KINDS", "SESSION_STATUSES", "Store"]
 
@@ -91,7 +93,7 @@ CONCERNS: dict[str, type[Concern]] = {
     "cases": Cases, "sessions": Sessions, "segments": Segments, "corrections": Corrections,
     "case_people": People, "accounts": Accounts, "tokens": Tokens, "access": Access, "full_text": Search,
     "audit": Audit, "exports": Exports, "room_agents": RoomAgents,
-    "login_throttle": LoginThrottle, "procedure": Procedure, "signing": Signing,
+    "login_throttle": LoginThrottle, "procedure": Procedure, "signing": Signing, "written": WrittenRecords,
 }
 """The attribute of `Store` that holds each concern, and its class (named apart from every method: `store.people`
 and `store.search` are methods)."""
@@ -115,6 +117,7 @@ class Store:
     login_throttle: LoginThrottle
     procedure: Procedure
     signing: Signing
+    written: WrittenRecords
 
     def __init__(self, *, home: Path, db: Database) -> None:
         """Use `Store.open(home)`; this only wraps a database that is already set up."""
@@ -132,6 +135,7 @@ class Store:
             "audit": Audit(shared), "exports": Exports(shared, sessions=sessions),
             "room_agents": RoomAgents(shared),
             "login_throttle": LoginThrottle(shared), "procedure": Procedure(shared), "signing": Signing(shared),
+            "written": WrittenRecords(shared),
         }
         assert {name: type(concern) for name, concern in self._concerns.items()} == CONCERNS
 

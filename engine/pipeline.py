@@ -92,7 +92,8 @@ class Pipeline:
         # Rooms, uploads and start-up recovery share one pipeline from different threads: load the model once.
         with self._model_lock:
             if self._model is None:
-                spec = ModelSpec(self.settings.asr_model, self.settings.asr_compute, self.settings.asr_threads)
+                spec = ModelSpec(self.settings.asr_model, self.settings.asr_compute, self.settings.asr_threads,
+                                 self.settings.asr_device)
                 self._model = load_model(spec, cache_dir=self.settings.model_cache)
             return self._model
 
@@ -123,7 +124,7 @@ class Pipeline:
                                                                          name=str(request.path))
             if diarizer_name == "auto":
                 diarizer_name = choose_diarizer(channels)
-            diarizer = self._diarizer(diarizer_name)  # an unknown name fails here, before anything is stored
+            diarizer = self.diarizer(diarizer_name)  # an unknown name fails here, before anything is stored
         except BaseException:
             audio_files.discard(staged.path)
             raise
@@ -176,7 +177,7 @@ class Pipeline:
             source = file_audio(prepared.audio_path, duration_s=duration_s, window_s=self.window_s,
                                 name=str(prepared.request.path), audio=audio)
             result = run_session(store, prepared.session_id, source, settings=self.settings,
-                                 model_loader=lambda: self.model, diarizer=self._diarizer(prepared.diarizer_name),
+                                 model_loader=lambda: self.model, diarizer=self.diarizer(prepared.diarizer_name),
                                  progress=progress, timings=prepared.timings, started=prepared.started)
             return FileResult(session_id=prepared.session_id, duration_s=duration_s, utterances=result.added,
                               speakers=result.speakers)
@@ -187,7 +188,8 @@ class Pipeline:
             if prepared.lock is not None:
                 prepared.lock.release()
 
-    def _diarizer(self, name: str):
+    def diarizer(self, name: str):
+        """The diarizer of that name, made once per pipeline."""
         if name not in self._diarizers:
             self._diarizers[name] = make_diarizer(name, pipeline_dir=self.settings.pyannote_pipeline)
         return self._diarizers[name]
@@ -195,7 +197,7 @@ class Pipeline:
     def check_diarizer(self) -> None:
         """Load the configured diarizer now, so a broken pyannote folder stops start-up, not a recording."""
         if self.settings.diarizer not in ("auto", "channel", "voice"):
-            self._diarizer(self.settings.diarizer)
+            self.diarizer(self.settings.diarizer)
 
 
 __all__ = ["AudioDecodeError", "FileRequest", "FileResult", "Pipeline", "Prepared", "StagedFile"]

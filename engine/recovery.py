@@ -135,7 +135,7 @@ def claim_abandoned(store: Store) -> list[tuple[str, int, SessionLock | None]]:
 def start_recovery(settings: Settings, model_loader) -> threading.Thread | None:
     """At a service's start-up: claim the abandoned sessions now (before anything new can start), and finish
     them in a background thread, so the service answers meanwhile. None when there is nothing to recover."""
-    with Store.open(settings.home, database_url=settings.database_url) as store:
+    with settings.open_store() as store:
         claims = claim_abandoned(store)
     if not claims:
         return None
@@ -147,7 +147,7 @@ def start_recovery(settings: Settings, model_loader) -> threading.Thread | None:
 
 def _recover_in_background(settings: Settings, model_loader, claims) -> None:
     try:
-        with Store.open(settings.home, database_url=settings.database_url) as store:
+        with settings.open_store() as store:
             for s in recover_claimed(settings, store, model_loader, claims):
                 log.warning("session %d (%s) was left by a process that stopped: %s", s["session_id"], s["kind"],
                             "recovered" if s["status"] == "recovered" else s["error"])

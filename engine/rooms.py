@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass, field
 
 from capture import CaptureError
-from cases import Store
 from error_kinds import Conflict
 
 from engine.live import LiveRequest, LiveSession
@@ -69,7 +68,7 @@ class LiveRooms:
         publish = self._publisher(early)
 
         def record() -> None:
-            store = Store.open(self.settings.home, database_url=self.settings.database_url)
+            store = self.settings.open_store()
             try:
                 with source_factory() as chunks:
                     session = LiveSession(self.settings, store, self._pipeline.model, request, on_event=publish)
@@ -124,7 +123,7 @@ class LiveRooms:
         early: list[dict] = []
         publish = self._publisher(early)
 
-        store = Store.open(self.settings.home, database_url=self.settings.database_url)
+        store = self.settings.open_store()
         try:
             session = LiveSession(self.settings, store, self._pipeline.model, request, on_event=publish)
             if resume_session_id is None:

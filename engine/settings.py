@@ -3,6 +3,7 @@
 Built once in `main()` and passed down; nothing reads the environment at import time.
 """
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,7 +21,10 @@ class Settings(BaseSettings):
         None, description="postgresql://… : keep the records in that PostgreSQL database instead of "
                           "BILU_HOME/bilu.db (the audio stays under BILU_HOME/audio).")
     asr_model: str = Field("base", description="'base' (embedded Whisper base) or a CTranslate2 Whisper folder.")
-    asr_compute: str = Field("int8", description="CTranslate2 compute type: int8, int8_float32, int16, float32, or default (the model's own).")
+    asr_compute: str = Field("int8", description="CTranslate2 compute type: int8, int8_float32, int16, float32, "
+                                                 "default (the model's own); on a GPU also float16, int8_float16.")
+    asr_device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Where recognition runs: auto (a CUDA GPU when one is seen, else the CPU), cpu, cuda.")
     asr_threads: int = Field(0, ge=0, description="CPU threads for recognition; 0 lets CTranslate2 choose.")
     asr_beam_size: int = Field(5, ge=1, le=10, description="Beam search width; 1 is greedy and faster.")
     model_cache: Path | None = Field(None, description="Where the embedded model is assembled (~/.cache/bilu/models).")
@@ -51,3 +55,18 @@ class Settings(BaseSettings):
                                                        "/cases/{case_no}/recordings accepts; larger gets 413.")
     file_window_s: float = Field(600.0, ge=10, le=24 * 3600, description="A recorded file longer than this (seconds) is decoded, "
                                  "diarized and transcribed in windows of about this length (flat memory).")
+    broker_url: str | None = Field(None, description="Redis URL of the work queue (redis://host:6379/0): the service "
+                                                     "and `bilu transcribe` send file transcriptions and recoveries "
+                                                     "to `bilu worker` processes. Unset: they run in-process.")
+    broker_visibility_s: int = Field(4 * 3600, ge=5, description="A job a worker took and has not finished goes "
+                                     "back to the queue after this long (seconds): longer than the longest file job.")
+    broker_busy_retry_s: float = Field(30.0, gt=0, description="A job whose session another process is working on "
+                                       "comes back after this long (seconds), to take over if that process dies.")
+
+    def open_store(self):
+        """The store these settings name: PostgreSQL at `database_url` when set, else SQLite in `home` (the audio
+        is under `home/audio` either way). Every command, the service and the workers open it here, so that no
+        caller can forget `database_url`."""
+        from cases import Store  # cases sits below engine; imported here so that settings load without the store
+
+        return Store.open(self.home, database_url=self.database_url)

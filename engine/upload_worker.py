@@ -67,7 +67,7 @@ class UploadWorker:
 
     def _work(self) -> None:
         # this thread's own connection
-        store = Store.open(self.settings.home, database_url=self.settings.database_url)
+        store = self.settings.open_store()
         try:
             while not self._stopping.is_set():
                 prepared = self._queue.get()
@@ -101,7 +101,7 @@ class UploadWorker:
                 waiting.append(item)
         if not waiting:
             return
-        with Store.open(self.settings.home, database_url=self.settings.database_url) as store:
+        with self.settings.open_store() as store:
             for prepared in waiting:
                 discard(store, prepared, error=STOPPED_MESSAGE)
 

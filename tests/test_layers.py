@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ("error_kinds", "capture", "transcribe", "diarize", "lexicon", "cases", "engine", "agent", "api")
+LAYERS = ("error_kinds", "capture", "transcribe", "diarize", "lexicon", "consistency", "cases", "engine", "agent", "api")
 
 
 def imported_packages(path: Path) -> set[str]:

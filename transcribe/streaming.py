@@ -29,6 +29,7 @@ from error_kinds import BadInput
 
 from transcribe.agreement import LocalAgreement, UtteranceGrouper
 from transcribe.batch import SAMPLE_RATE, TranscribeOptions, clean_segment
+from transcribe.punctuation import punctuated
 from transcribe.short_window import PassWindow
 from transcribe.speech_check import judged, noise_floor_db
 from transcribe.types import Utterance, Word
@@ -445,11 +446,12 @@ class StreamingTranscriber:
         self._history_start_s = start_s
 
     def _judged(self, utterances: list[Utterance]) -> list[Utterance]:
-        """Each utterance with the measure of the audio under it (transcribe.speech_check)."""
+        """Each utterance with the measure of the audio under it (transcribe.speech_check), punctuated as a file's
+        are (transcribe.punctuation): it is closed, so its marks change no text already committed."""
         if not utterances:
             return utterances
         floor_db = noise_floor_db(self._history)
-        return [judged(u, self._history, samples_start_s=self._history_start_s, floor_db=floor_db)
+        return [punctuated(judged(u, self._history, samples_start_s=self._history_start_s, floor_db=floor_db))
                 for u in utterances]
 
     def _update(self, closed: list[Utterance]) -> StreamUpdate:

@@ -6,7 +6,6 @@ room's token too (4403); every connection and refusal is audited (never the toke
 """
 from fastapi import APIRouter, WebSocket
 
-from cases import Store
 
 from agent.protocol import REFUSED_ROOM, REFUSED_TOKEN, STREAM_PATH
 
@@ -20,7 +19,7 @@ async def agent_stream(websocket: WebSocket, room: str = "") -> None:
     scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
     token = token.strip() if scheme.lower() == "bearer" else ""
     await websocket.accept()
-    with Store.open(app.state.settings.home, database_url=app.state.settings.database_url) as store:
+    with app.state.settings.open_store() as store:
         found = store.room_for_token(token) if token else None
         if found is None or found["name"] != room:
             reason = "no token" if not token else "unknown or revoked token" if found is None else "another room's token"

@@ -7,7 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from cases import InvalidQuery, SearchFilters, may_correct, scope_of
+from cases import CHECKABLE_STATUSES, InvalidQuery, SearchFilters, UserNotFound, may_correct, scope_of
 from cases.exports import ANSWERING_ROLES
 from engine.guardrails import guards_for
 from cases.revisions import CORRECTABLE_STATUSES
@@ -15,7 +15,7 @@ from diarize import ROLES
 from error_kinds import BadInput
 from lexicon import RuleError
 
-from api.access import PageUser
+from api.access import PageUser, may_withdraw
 from engine.checking import DEFAULT_RULE_SET, rule_set_for
 from api.deps import SettingsDep, StoreDep
 from api.errors_http import chinese_message
@@ -31,8 +31,9 @@ EXPORTS = (("docx", "讯问笔录 DOCX"), ("txt", "文本 TXT"), ("json", "JSON"
 SEARCH_LIMIT = 100
 # The API reference's groups (the routes' tags), as an officer reads them.
 TAG_ZH = {"auth": "登录与令牌", "cases": "案件", "people": "案件人员", "sessions": "讯问", "utterances": "语句与修改",
-          "speakers": "说话人", "findings": "程序检查", "guardrails": "讯问规范", "signing": "核对签名", "audio": "录音回放", "search": "检索", "rooms": "讯问室录音",
-          "uploads": "上传录音", "integrity": "完整性校验", "units": "单位", "users": "用户", "health": "服务状态"}
+          "speakers": "说话人", "findings": "程序检查", "guardrails": "讯问规范", "signing": "核对签名",
+          "audio": "录音回放", "search": "检索", "rooms": "讯问室录音", "uploads": "上传录音", "integrity": "完整性校验",
+          "units": "单位", "users": "用户", "health": "服务状态", "written record": "书面笔录比对"}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -58,14 +59,30 @@ def session_page(session_id: int, user: PageUser, store: StoreDep,
     store.record_audit(user, "session.page", session_id=session_id, case_no=session["case_no"])
     guardrails = store.guardrail_findings(session_id)
     review = store.record_review(session_id)
-    # An uploaded file still being transcribed is not a live room: it has no WebSocket to follow.
+    # An uploaded file still being transcribed is not a live room: the page follows it by polling its progress.
     live = session["kind"] == "live" and session["status"] == "transcribing"
+    following = session["kind"] == "file" and session["status"] == "transcribing"
+    withdrawn = session.get("withdrawn")
+    withdrawn_by = _display_name(store, withdrawn["by"]) if withdrawn else None
+    speakers = store.speakers(session_id)
     return render_page(
         "session.html", user=user, session=session, utterances=store.utterances(session_id),
-        speakers=store.speakers(session_id), findings=session["findings"], exports=EXPORTS,
-        role_choices=ROLE_CHOICES, live=live, start_t=t, guardrails=guardrails, review=review,
-        may_correct=may_correct(user) and (live or session["status"] in CORRECTABLE_STATUSES),
+        speakers=speakers, speaker_colours=speaker_colours(speakers), findings=session["findings"], exports=EXPORTS,
+        role_choices=ROLE_CHOICES, live=live, following=following, start_t=t, withdrawn_by=withdrawn_by,
+        guardrails=guardrails, review=review,
+        may_withdraw=(may_withdraw(user) and not withdrawn and session["kind"] == "file"
+                      and session["status"] != "transcribing"),
+        may_correct=may_correct(user) and not withdrawn and (live or session["status"] in CORRECTABLE_STATUSES),
+        # once the upload is transcribed, the page allows corrections without a reload
+        can_correct=may_correct(user) and not withdrawn and (live or following
+                                                             or session["status"] in CORRECTABLE_STATUSES),
+        may_upload_written=may_correct(user) and session["status"] in CHECKABLE_STATUSES,
+        written_versions=len(store.written_records(session_id)),
     )
+
+
+DISCREPANCY_CHOICES = (("any", "任一不一致"), ("written_not_said", "笔录有、录音无"), ("said_not_written", "录音有、笔录无"),
+                       ("changed", "内容不一致"), ("header_time", "起止时间不符"))
 
 
 @router.get("/favicon.ico")
@@ -88,17 +105,19 @@ def search_page(
     date_to: str = "",
     missing: str = "",
     guardrail: str = "",
+    discrepancy: str = "",
 ) -> HTMLResponse:
     """Lines matching `q` within the filters; with filters alone, the sessions matching them."""
     form = {"q": q.strip(), "case_no": case_no, "role": role, "room": room.strip(), "date_from": date_from,
-            "date_to": date_to, "missing": missing, "guardrail": guardrail}
+            "date_to": date_to, "missing": missing, "guardrail": guardrail, "discrepancy": discrepancy}
     scope = scope_of(user)
     hits = sessions = None
     error = None
     try:
         filters = SearchFilters(case_no=case_no or None, role=role or None, room=form["room"] or None,
                                 date_from=_day(date_from, "起始日期"), date_to=_day(date_to, "截止日期"),
-                                missing=missing or None, guardrail=guardrail or None)
+                                missing=missing or None, guardrail=guardrail or None,
+                                discrepancy=discrepancy or None)
         if form["q"]:
             hits = store.search_visible(form["q"][:200], scope, filters, limit=SEARCH_LIMIT)
             store.record_audit(user, "search", detail={"hits": len(hits),
@@ -111,7 +130,8 @@ def search_page(
     cases = store.cases_in_scope(scope)
     rooms = sorted({s["room"] for s in store.sessions_in_scope(scope) if s["room"]})
     return render_page("search.html", user=user, form=form, cases=cases, rooms=rooms, role_choices=ROLE_CHOICES,
-                       missing_choices=_rule_choices(settings), guardrail_choices=_guard_choices(settings), hits=hits, sessions=sessions, error=error,
+                       missing_choices=_rule_choices(settings), guardrail_choices=_guard_choices(settings),
+                       discrepancy_choices=DISCREPANCY_CHOICES, hits=hits, sessions=sessions, error=error,
                        limit=SEARCH_LIMIT)
 
 
@@ -127,6 +147,20 @@ def api_docs(request: Request, user: PageUser) -> HTMLResponse:
             groups.setdefault(tag, []).append({"method": method.upper(), "path": path,
                                                "summary": operation.get("summary", "")})
     return render_page("docs.html", user=user, groups=sorted(groups.items()))
+
+
+def speaker_colours(speakers: list[dict]) -> dict[str, int]:
+    """A colour (0–7) per speaker, in the order of the speakers list; static/session.js colours new ones the same
+    way. Given in the HTML, not by the script after load: 4,000 lines restyled after load cost a second layout."""
+    return {speaker["label"]: index % 8 for index, speaker in enumerate(speakers)}
+
+
+def _display_name(store, user_name: str) -> str:
+    """The name people know (the login name of an account since removed, or of the command line's actor)."""
+    try:
+        return store.account(user_name).display_name
+    except UserNotFound:
+        return user_name
 
 
 def _day(value: str, label: str) -> date | None:

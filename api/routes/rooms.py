@@ -195,9 +195,8 @@ async def follow_session(websocket: WebSocket, session_id: int) -> None:
     if account is None:
         await websocket.close(code=4401, reason="log in first")
         return
-    from cases import Store
 
-    with Store.open(app.state.settings.home, database_url=app.state.settings.database_url) as store:
+    with app.state.settings.open_store() as store:
         try:
             store.require_session_in_scope(session_id, scope_of(account))
         except ValueError:

@@ -22,9 +22,12 @@ def search_filters(
     date_to: date | None = Query(None, description="Sessions up to and including this day."),
     missing: str | None = Query(None, description="'any', or a rule key: sessions where it is not satisfied."),
     guardrail: str | None = Query(None, description="'any', or a guardrail key: sessions where it is violated."),
+    discrepancy: str | None = Query(None, description="'any', or a kind (written_not_said, said_not_written, "
+                                                      "changed, header_time): sessions whose latest written record "
+                                                      "differed from the recording so when imported."),
 ) -> SearchFilters:
     return SearchFilters(case_no=case_no, unit=unit, officer=officer, role=role, room=room, date_from=date_from,
-                         date_to=date_to, missing=missing, guardrail=guardrail)
+                         date_to=date_to, missing=missing, guardrail=guardrail, discrepancy=discrepancy)
 
 
 Filters = Annotated[SearchFilters, Depends(search_filters)]

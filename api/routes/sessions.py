@@ -3,18 +3,18 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
-from pydantic import BaseModel
 
 from cases.docx_export import DOCX_MEDIA_TYPE
 from cases.integrity import signed_export
 from cases.package import build_package
 
-from api.access import CorrectableSession, CurrentUser, UserScope, VisibleSession
+from api.access import CorrectableSession, CurrentUser, UserScope, VisibleSession, WithdrawableSession
 from api.deps import StoreDep
-from api.schemas import SessionDetail, SessionPublic, TranscriptExport, UtterancePublic
+from api.schemas import SessionDetail, SessionPublic, TranscriptExport, TranscriptionProgress, UtterancePublic
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
@@ -41,6 +41,10 @@ class SessionOfficers(BaseModel):
     officers: list[str]
 
 
+class Withdrawal(BaseModel):
+    reason: str = Field(..., min_length=1, max_length=500, description="Why, e.g. 上传错了文件（另一案件的录音）.")
+
+
 @router.get("", response_model=list[SessionPublic], summary="本人可查看的讯问（可按案件）")
 def list_sessions(scope: UserScope, store: StoreDep, case_no: str | None = None) -> list[dict]:
     """The sessions the user may see (of one case, if given)."""
@@ -63,6 +67,38 @@ def get_utterances(session_id: VisibleSession, user: CurrentUser, store: StoreDe
     utterances = store.utterances(session_id)
     store.record_audit(user, "utterances.read", session_id=session_id)
     return utterances
+
+
+@router.get("/{session_id}/progress", response_model=TranscriptionProgress, summary="转写进度及新转写出的语句")
+def transcription_progress(session_id: VisibleSession, user: CurrentUser, store: StoreDep,
+                           after_id: int = Query(0, ge=0)) -> dict:
+    """While an uploaded file is transcribed (status `transcribing`): how far the stored transcript reaches,
+    and the lines stored since the one with id `after_id` (the page follows the transcription with it).
+    A call that returns lines is audited as a read of them; one that returns only the figures is not (the
+    page polls every two seconds)."""
+    session = store.get_session(session_id)
+    until_s = min(store.transcribed_until(session_id), session["duration_s"])
+    if session["status"] != "transcribing":
+        until_s = session["duration_s"]
+    fresh = [u for u in store.utterances(session_id) if u["id"] > after_id]
+    if fresh:
+        store.record_audit(user, "utterances.read", session_id=session_id,
+                           detail={"after_id": after_id, "count": len(fresh)})
+    percent = 100.0 * until_s / session["duration_s"] if session["duration_s"] > 0 else 100.0
+    return {"status": session["status"], "duration_s": session["duration_s"], "transcribed_until_s": until_s,
+            "percent": round(min(100.0, percent), 1), "error": session["error"],
+            "utterance_count": session["utterance_count"],
+            "utterances": fresh}
+
+
+@router.post("/{session_id}/withdraw", response_model=SessionPublic, summary="撤回误传的录音（督察或管理员，保留录音，记入审计）")
+def withdraw_session(session_id: WithdrawableSession, body: Withdrawal, user: CurrentUser, store: StoreDep) -> dict:
+    """A wrong upload is withdrawn, not deleted: the session, its transcript and its audio stay, marked withdrawn
+    with who, when and why (audited), and it keeps its 第 N 次, so no other session's number changes. Its page
+    and the case's list say it was withdrawn; it can no longer be corrected. 409 for a live recording, an upload
+    still being transcribed, or one withdrawn already."""
+    withdrawn = store.withdraw_session(session_id, reason=body.reason, actor=user)
+    return {key: value for key, value in withdrawn.items() if key != "findings"}
 
 
 @router.put("/{session_id}/officers", response_model=list[str], summary="设定本次讯问的讯问人和记录人")

@@ -3,7 +3,8 @@
 `POST /cases/{case_no}/recordings` (multipart/form-data): the body streams to audio/.incoming under
 BILU_HOME (413 past BILU_MAX_UPLOAD_MB, a declared Content-Length over it before anything is read), the
 form is checked, the file decoded (422 naming the problem: not audio, truncated, NaN samples, …), the copy
-kept and the session opened; the upload worker transcribes it. Nothing is stored for a refused upload.
+kept and the session opened; the upload worker transcribes it, or, with BILU_BROKER_URL set, a job naming the
+session goes to the workers (engine/work_queue.py). Nothing is stored for a refused upload.
 """
 import asyncio
 import dataclasses
@@ -103,10 +104,18 @@ async def upload_recording(
             await asyncio.to_thread(store.set_case_unit, case_no, user.unit_name, actor=user)
         await asyncio.to_thread(store.record_audit, user, "session.uploaded", session_id=prepared.session_id,
                                 case_no=case_no, detail={"bytes": upload.size_bytes})
-        worker.submit(dataclasses.replace(prepared, audio=None))  # the queue keeps no samples
     except BaseException as exc:  # the session must not stay "transcribing" with nobody to run it
         await asyncio.to_thread(discard, store, prepared, error=f"{type(exc).__name__}: {exc}"[:500])
-        raise  # WorkerStopped (the service is stopping) is Unavailable: 503 by api/errors_http.py
+        raise
+    queue = request.app.state.work_queue
+    if queue is not None:  # the workers transcribe it (BILU_BROKER_URL); a broker that is down: 503, session failed
+        await asyncio.to_thread(queue.submit_prepared, store, prepared)
+    else:
+        try:
+            worker.submit(dataclasses.replace(prepared, audio=None))  # the queue keeps no samples
+        except BaseException as exc:
+            await asyncio.to_thread(discard, store, prepared, error=f"{type(exc).__name__}: {exc}"[:500])
+            raise  # WorkerStopped (the service is stopping) is Unavailable: 503 by api/errors_http.py
     return JSONResponse({"session_id": prepared.session_id, "status": "transcribing"}, status_code=202)
 
 

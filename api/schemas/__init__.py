@@ -22,15 +22,18 @@ from api.schemas.sessions import (
     SpeakerPublic,
     SpeakerRelabelled,
     TranscriptExport,
+    TranscriptionProgress,
     UploadAccepted,
 )
 from api.schemas.utterances import RevisionPublic, UtterancePublic, WordPublic
+from api.schemas.written import DiscrepancyPublic, WrittenCheckPublic, WrittenVersion
 
 __all__ = [
     "AbandonedFinished", "RoomPublic", "SessionAgent",
+    "DiscrepancyPublic", "WrittenCheckPublic", "WrittenVersion",
     "CaseDetail", "CasePublic", "ExportIntegrity", "ExportedUtterance", "FindingPublic", "HealthPublic",
     "IntegrityProblem", "IntegrityReportPublic", "LiveStatus", "LoginLock", "LoginPublic", "MePublic", "PersonPublic", "RecordingStarted",
     "RevisionPublic", "SearchHit", "SessionDetail", "SessionMatch", "SessionPublic", "SessionSpeaker",
     "SessionWithFindings", "SpeakerPublic", "SpeakerRelabelled", "TokenIssued", "TokenPublic", "TranscriptExport",
-    "UnitPublic", "UnmetStatement", "UploadAccepted", "UserAccount", "UserPublic", "UserUnlocked", "UtterancePublic", "WordPublic",
+    "TranscriptionProgress", "UnitPublic", "UnmetStatement", "UploadAccepted", "UserAccount", "UserPublic", "UserUnlocked", "UtterancePublic", "WordPublic",
 ]

@@ -48,3 +48,5 @@ class SessionMatch(Public):
     unmet: Annotated[list[UnmetStatement], Field(description="Its required statements not satisfied.")]
     play_from_s: Annotated[float, Field(description="Where the first of those was found, else 0.")]
     violated: Annotated[list[ViolatedGuardrail], Field(description="Its guardrails violated (issue 20).")]
+    discrepancy_kinds: Annotated[list[str] | None, Field(
+        description="The kinds of discrepancy its latest written record had when imported; null: no record.")]

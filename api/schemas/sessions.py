@@ -9,13 +9,19 @@ from lexicon.findings import STATUSES as FINDING_STATUSES
 
 from api.schemas.base import Public, Timestamp
 from api.schemas.rooms import AGENT_STATES, SessionAgent
-from api.schemas.utterances import WordPublic
+from api.schemas.utterances import UtterancePublic, WordPublic
 
 
 class SessionSpeaker(Public):
     label: str
     role: str | None
     channel: int | None
+
+
+class SessionWithdrawal(Public):
+    at: Timestamp
+    by: Annotated[str, Field(description="The user name of the supervisor or administrator who withdrew it.")]
+    reason: str
 
 
 class SessionPublic(Public):
@@ -44,6 +50,9 @@ class SessionPublic(Public):
     finished_at: Timestamp | None
     utterance_count: int
     speakers: list[SessionSpeaker]
+    withdrawn: Annotated[SessionWithdrawal | None, Field(
+        description="A wrong upload withdrawn by a supervisor or administrator: kept, with its transcript, audio and "
+                    "第 N 次; null if not withdrawn.")]
     rule_set: str
     conditions: list[str]
 
@@ -115,6 +124,18 @@ class LiveStatus(Public):
         description="Recording through a room agent: its link (recording: online; offline: down).")]]
     clock_offset_s: NotRequired[Annotated[float | None, Field(
         description="Recording through a room agent: its clock's offset to the service's (s).")]]
+
+
+class TranscriptionProgress(Public):
+    """How far an uploaded file's transcription is (GET /sessions/{id}/progress), and its lines stored since."""
+
+    status: Literal[SESSION_STATUSES]
+    duration_s: float
+    transcribed_until_s: Annotated[float, Field(description="The transcript is complete up to here (seconds).")]
+    percent: Annotated[float, Field(description="transcribed_until_s of duration_s, 0 to 100.")]
+    error: str | None
+    utterance_count: int
+    utterances: Annotated[list[UtterancePublic], Field(description="The lines with an id above `after_id`.")]
 
 
 class UploadAccepted(Public):

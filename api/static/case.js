@@ -63,7 +63,7 @@
 })();
 
 // Upload a recording file: sent as multipart with the CSRF header; the server answers 202 at once and
-// transcribes in the background, so the page shows the new session in the list (reload to follow it).
+// transcribes in the background: the new session's page follows the transcription (static/following.js).
 (() => {
   const form = document.getElementById("upload-recording");
   if (!form) return;
@@ -87,7 +87,7 @@
       const data = await response.json().catch(() => ({}));
       if (!response.ok) throw new Error(typeof data.detail === "string" ? data.detail : `HTTP ${response.status}`);
       status.textContent = `已上传，会话 ${data.session_id} 正在转写`;
-      location.reload();
+      location.href = `/sessions/${data.session_id}/page`;
     } catch (exc) {
       status.textContent = "";
       error.textContent = `无法上传：${exc.message}`;

@@ -5,7 +5,10 @@
 (() => {
   const root = document.getElementById("session");
   const sessionId = Number(root.dataset.sessionId);
-  const mayCorrect = root.dataset.mayCorrect === "true";
+  // mayCorrect: now; canCorrect: once an uploaded file is transcribed (the page follows it, then allows edits).
+  let mayCorrect = root.dataset.mayCorrect === "true";
+  const canCorrect = root.dataset.canCorrect === "true";
+  const UNSURE = Number(root.dataset.unsureBelow);
   const player = document.getElementById("player");
   const linesBox = document.getElementById("lines");
   const base = `/sessions/${sessionId}`;
@@ -65,6 +68,7 @@
     const line = event.target.closest(".line");
     if (!line) return;
     if (event.target.closest(".edit")) { startEdit(line); return; }
+    if (event.target.closest(".edit-tools")) return;
     if (event.target.closest(".history")) { showHistory(line); return; }
     const decide = event.target.closest(".keep-out, .restore");
     if (decide) { decideSuspect(line, decide.classList.contains("restore") ? "restored" : "kept_out"); return; }
@@ -84,7 +88,7 @@
     const who = el("span", "who");
     const text = el("span", "text");
     const tools = el("span", "tools");
-    if (mayCorrect && u.id !== null && u.id !== undefined) {
+    if (canCorrect && u.id !== null && u.id !== undefined) {
       const edit = el("button", "edit", "改");
       edit.type = "button";
       edit.title = "修改此句（回车保存，Esc 取消）";
@@ -109,12 +113,48 @@
     const who = line.querySelector(".who");
     who.textContent = u.role || u.speaker || "?";
     who.title = u.speaker || "";
-    line.querySelector(".text").textContent = u.text;
+    fillText(line.querySelector(".text"), u);
+    paintSpeaker(line);
     line.classList.toggle("corrected", u.original_text !== undefined && u.text !== u.original_text);
     line.dataset.suspect = u.suspect || "";
     line.dataset.inRecord = String(u.in_record !== undefined ? u.in_record : !u.not_speech);
     line.dataset.decision = u.suspect_decision || "";
     markSuspect(line);
+  }
+
+  // -- a line's text: the recognizer's unsure words underlined while the text is still the recognizer's
+  // (api/templating.py text_pieces does the same for the first render) --------------------------------
+  function fillText(node, u) {
+    const words = u.words || [];
+    const spelled = words.map((w) => w.text).join("").trim() === u.text;
+    node.replaceChildren();
+    if (!spelled || !words.some((w) => w.probability < UNSURE)) { node.textContent = u.text; return; }
+    let plain = "";
+    words.forEach((w, i) => {
+      let shown = i === 0 ? w.text.trimStart() : w.text;
+      if (i === words.length - 1) shown = shown.trimEnd();
+      if (w.probability < UNSURE && shown.trim()) {
+        if (plain) node.append(plain);
+        plain = "";
+        const unsure = el("u", "unsure", shown);
+        unsure.title = `识别把握 ${Math.round(w.probability * 100)}%`;
+        node.append(unsure);
+      } else plain += shown;
+    });
+    if (plain) node.append(plain);
+  }
+
+  // -- a colour per speaker, in the order of the speakers panel (8 colours, then round again) -----------
+  const speakerOrder = Array.from(document.querySelectorAll("#speakers li")).map((li) => li.dataset.label);
+  function colourOf(label) {
+    if (!label) return "";
+    if (!speakerOrder.includes(label)) speakerOrder.push(label);
+    return String(speakerOrder.indexOf(label) % 8);
+  }
+  // The first lines come coloured in the HTML (api/routes/pages.py speaker_colours, the same order).
+  function paintSpeaker(line) {
+    const colour = colourOf(line.dataset.speaker);
+    if (line.dataset.colour !== colour) line.dataset.colour = colour;
   }
 
   // -- a suspected line: kept, and struck through while it is out of the written record; the officer
@@ -174,25 +214,42 @@
     box.setAttribute("aria-label", "修改此句");
     text.hidden = true;
     text.after(box);
+    box.after(BiluLineTools.toolsFor(line, box));  // static/line_tools.js
     box.focus();
     box.addEventListener("keydown", (event) => {
       if (event.isComposing || event.keyCode === 229) return;  // Enter that picks a candidate in a Chinese IME
-      if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); save(line, box.value, Number(line.dataset.version)); }
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        save(line, box.value, Number(line.dataset.version), { thenNext: true });
+      }
       if (event.key === "Escape") { event.preventDefault(); endEdit(line); }
     });
   }
 
+  function editNext(line) {
+    const all = lines();
+    const next = all[all.indexOf(line) + 1];
+    if (!next) return;
+    next.scrollIntoView({ block: "nearest" });
+    startEdit(next);
+  }
+
   function endEdit(line) {
     line.querySelector("textarea")?.remove();
+    line.querySelector(".edit-tools")?.remove();
     line.querySelector(".conflict")?.remove();
     line.querySelector(".text").hidden = false;
     line.classList.remove("editing", "saving");
     editing = null;
   }
 
-  async function save(line, newText, version) {
+  async function save(line, newText, version, { thenNext = false } = {}) {
     const text = newText.trim();
-    if (!text || text === line.querySelector(".text").textContent) { endEdit(line); return; }
+    if (!text || text === line.querySelector(".text").textContent) {
+      endEdit(line);
+      if (thenNext) editNext(line);
+      return;
+    }
     line.classList.add("saving");
     line.querySelector(".conflict")?.remove();
     try {
@@ -200,6 +257,7 @@
       updateLine(line, after);
       endEdit(line);
       refreshFindings();
+      if (thenNext) editNext(line);
     } catch (exc) {
       line.classList.remove("saving");
       if (exc instanceof ApiError && exc.status === 409 && exc.body.current) showConflict(line, text, exc.body);
@@ -269,7 +327,7 @@
   // -- speakers: a role for all their lines at once --------------------------------------------------
   const speakersBox = document.getElementById("speakers");
   const speakerError = document.getElementById("speaker-error");
-  const roleChoices = Array.from(speakersBox.querySelector("select")?.options || []).map((o) => o.value).filter(Boolean);
+  const roleChoices = speakersBox.dataset.roles.split("|").filter(Boolean);
   speakersBox.addEventListener("change", async (event) => {
     const select = event.target.closest(".role-select");
     if (!select) return;
@@ -290,13 +348,26 @@
     }
   });
 
-  function addSpeaker(label, role) {
-    if (!label || speakersBox.querySelector(`li[data-label="${CSS.escape(label)}"]`)) return;
+  // A speaker heard while the transcript grows; again with `version` once the run has given the roles.
+  function addSpeaker(label, role, version) {
+    if (!label) return;
+    const known = speakersBox.querySelector(`li[data-label="${CSS.escape(label)}"]`);
+    if (known) {
+      if (version !== undefined) {
+        known.dataset.version = String(version);
+        const select = known.querySelector("select");
+        if (role && !Array.from(select.options).some((o) => o.value === role)) select.append(new Option(role, role));
+        select.value = role || "";
+      }
+      return;
+    }
     const item = el("li");
     item.dataset.label = label;
-    item.dataset.version = "1";
+    item.dataset.version = String(version ?? 1);
+    item.dataset.colour = colourOf(label);
     const select = el("select", "role-select");
-    select.disabled = true;  // while recording: relabel once the session is closed
+    select.setAttribute("aria-label", `${label} 的角色`);
+    select.disabled = !mayCorrect;  // while recording: relabel once the session is closed
     for (const choice of ["", ...new Set([...roleChoices, role || ""])]) {
       const option = el("option", "", choice || "（未指定）");
       option.value = choice;
@@ -306,6 +377,7 @@
     item.append(el("span", "label", label), select);
     speakersBox.append(item);
   }
+
 
   async function refreshLines() {
     const byId = new Map(lines().map((line) => [line.dataset.id, line]));
@@ -364,67 +436,19 @@
     }
   }
 
-  // -- live: the transcript grows while the room records ----------------------------------------------
-  function follow() {
-    const state = document.getElementById("live-state");
-    const tentative = document.getElementById("tentative");
-    let tentativeStart = null;  // where the shown tentative text begins (session seconds)
-    const alerts = document.getElementById("alerts");
-    const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws${base}`);
-    const handlers = {
-      utterance(message) {
-        const u = message.utterance;
-        if (u.id !== null && document.getElementById(`u-${u.id}`)) return;
-        linesBox.append(buildLine(u));
-        ordered = null;
-        // Utterances are stored (and sent) just after the recognition that already shows the next words:
-        // hide the tentative only when this utterance is the text it showed.
-        if (tentativeStart === null || tentativeStart < u.end_s) tentative.hidden = true;
-        if (!editing) tentative.scrollIntoView({ block: "nearest" });
-      },
-      tentative(message) {
-        tentativeStart = message.text ? message.start_s : null;
-        tentative.textContent = `${clock(message.start_s)}  ${message.text}`;
-        tentative.hidden = !message.text;
-      },
-      speaker(message) { addSpeaker(message.speaker, message.role); },
-      alert(message) {
-        const at = message.start_s == null ? "" : `${clock(message.start_s)} `;  // a room agent's outage has no time in the session
-        alerts.prepend(el("p", "alert", `⚠ ${at}${message.message}`));
-      },
-      agent(message) {  // a room agent (README "Room agents"): its link to the service
-        state.textContent = message.state === "online" ? "审讯室终端在线，正在录音，转写实时显示"
-          : "审讯室终端离线：录音在审讯室本地继续，恢复连接后补传";
-      },
-      checklist(message) { renderChecklist(message.findings); },
-      guardrails(message) { renderGuardrails(message.findings); },
-      state(message) {
-        const words = { recording: "正在录音，转写实时显示", stopped: "录音已结束", interrupted: "录音中断，中断前录下的音频已保存",
-          device_lost: "录音设备中断", recording_error: "录音因错误中断", not_recording: "未在录音（文件可能仍在转写）" };
-        state.textContent = words[message.state] || message.state;
-        if (message.message) state.textContent += `：${message.message}`;
-        if (["stopped", "interrupted", "done"].includes(message.state)) setTimeout(() => location.reload(), 1200);
-      },
-    };
-    socket.addEventListener("message", (event) => {
-      const message = JSON.parse(event.data);
-      handlers[message.type]?.(message);
-    });
-    socket.addEventListener("close", () => { tentative.hidden = true; });
-    const stop = document.getElementById("stop-recording");
-    stop?.addEventListener("click", async () => {
-      // A slip must not end the interview: the next recording would be a new 第 N 次 (static/live.js asks).
-      if (!(await BiluLive.confirmStop())) return;
-      stop.disabled = true;
-      state.textContent = "正在结束录音，转写最后的语句…";
-      try { await api("POST", `${base}/stop`); location.reload(); } catch (exc) {
-        state.textContent = `无法结束：${exc.message}`;
-        stop.disabled = false;
-      }
-    });
-  }
+  // What static/following.js (a live room, an upload being transcribed), editor_tools.js and line_tools.js use.
+  window.BiluSession = {
+    base, player, linesBox, buildLine, updateLine, addSpeaker, renderChecklist, renderGuardrails, refreshFindings,
+    refreshLines,
+    seekTo, lines, linesChanged() { ordered = null; }, editing: () => editing, endEdit, showLineError, colourOf,
+    speakerOrder, forget(line) { if (playing === line) playing = null; },
+    allowCorrections() {  // an uploaded file, now transcribed: its lines may be corrected
+      mayCorrect = canCorrect;
+      root.dataset.mayCorrect = String(mayCorrect);
+      speakersBox.querySelectorAll("select").forEach((select) => { select.disabled = !mayCorrect; });
+    },
+  };
 
-  if (root.dataset.live === "true") follow();
   if (root.dataset.startT !== "") seekTo(Number(root.dataset.startT));
   else if (location.hash.startsWith("#u-")) {
     const line = document.getElementById(location.hash.slice(1));

@@ -32,19 +32,19 @@ WHO = [*USERS, "anonymous"]
 
 # Expected status per kind of route (columns) and user (rows). "ok": the route's own success status.
 TABLE = """
-                  public self  list  read  page  export audio search correct relabel admin  open
-officer_own       ok     ok    ok    ok    ok    ok     ok    ok     ok      ok      403     ok
-officer_other     ok     ok    ok    404   404   404    404   ok     404     404     403     ok
-recorder_own      ok     ok    ok    ok    ok    ok     ok    ok     ok      ok      403     ok
-sup_unit          ok     ok    ok    ok    ok    ok     ok    ok     ok      ok      403     ok
-sup_sibling       ok     ok    ok    404   404   404    404   ok     404     404     403     ok
-sup_centre        ok     ok    ok    ok    ok    ok     ok    ok     ok      ok      403     ok
-sup_other_centre  ok     ok    ok    404   404   404    404   ok     404     404     403     ok
-sup_city          ok     ok    ok    ok    ok    ok     ok    ok     ok      ok      403     ok
-pros_assigned     ok     ok    ok    ok    ok    ok     ok    ok     403     403     403     403
-pros_other        ok     ok    ok    404   404   404    404   ok     404     404     403     403
-admin             ok     ok    ok    ok    ok    ok     ok    ok     ok      ok      ok      ok
-anonymous         ok     401   401   401   303   401    401   401    401     401     401     401
+                  public self  list  read  page  export audio search correct relabel admin  open  withdraw
+officer_own       ok     ok    ok    ok    ok    ok     ok    ok     ok      ok      403    ok    403
+officer_other     ok     ok    ok    404   404   404    404   ok     404     404     403    ok    404
+recorder_own      ok     ok    ok    ok    ok    ok     ok    ok     ok      ok      403    ok    403
+sup_unit          ok     ok    ok    ok    ok    ok     ok    ok     ok      ok      403    ok    ok
+sup_sibling       ok     ok    ok    404   404   404    404   ok     404     404     403    ok    404
+sup_centre        ok     ok    ok    ok    ok    ok     ok    ok     ok      ok      403    ok    ok
+sup_other_centre  ok     ok    ok    404   404   404    404   ok     404     404     403    ok    404
+sup_city          ok     ok    ok    ok    ok    ok     ok    ok     ok      ok      403    ok    ok
+pros_assigned     ok     ok    ok    ok    ok    ok     ok    ok     403     403     403    403   403
+pros_other        ok     ok    ok    404   404   404    404   ok     404     404     403    403   404
+admin             ok     ok    ok    ok    ok    ok     ok    ok     ok      ok      ok     ok    ok
+anonymous         ok     401   401   401   303   401    401   401    401     401     401    401   401
 """
 
 
@@ -118,6 +118,7 @@ ROUTES = {
     ("GET", "/sessions/{session_id}/findings"): ("read", f"/sessions/{S}/findings", None, 200),
     ("GET", "/sessions/{session_id}/verify"): ("read", f"/sessions/{S}/verify", None, 200),
     ("GET", "/sessions/{session_id}/live"): ("read", f"/sessions/{S}/live", None, 200),
+    ("GET", "/sessions/{session_id}/progress"): ("read", f"/sessions/{S}/progress", None, 200),
     ("GET", "/sessions/{session_id}/page"): ("page", f"/sessions/{S}/page", None, 200),
     ("GET", "/cases/{case_no}/page"): ("page", f"/cases/{C}/page", None, 200),
     ("GET", "/search/page"): ("page_public", "/search/page?q=权利", None, 200),
@@ -143,10 +144,19 @@ ROUTES = {
     ("GET", "/rooms"): ("list", "/rooms", None, 200),
     # An uploaded session is no room agent's open recording: an administrator gets past the role check to the 409.
     ("POST", "/sessions/{session_id}/finish-abandoned"): ("admin", f"/sessions/{S}/finish-abandoned", None, 409),
+    # An empty reason is refused (422) only after the access checks: nothing is withdrawn by the table.
+    ("POST", "/sessions/{session_id}/withdraw"): ("withdraw", f"/sessions/{S}/withdraw", {"reason": ""}, 422),
     # Sent without a file: an allowed user gets past the access checks to the 422 for the missing recording.
     ("POST", "/cases/{case_no}/recordings"): ("correct", f"/cases/{C}/recordings", None, 422),
     ("PATCH", "/sessions/{session_id}/speakers/{label}"):
         ("relabel", f"/sessions/{S}/speakers/S2", {"version": 0, "role": "犯罪嫌疑人"}, 409),
+    # Sent without a file: an allowed user gets past the access checks to the 422 for the missing record.
+    ("POST", "/sessions/{session_id}/written-record"): ("correct", f"/sessions/{S}/written-record", None, 422),
+    ("GET", "/sessions/{session_id}/written-record/versions"): ("read", f"/sessions/{S}/written-record/versions",
+                                                                None, 200),
+    ("GET", "/sessions/{session_id}/written-record/check"): ("read", f"/sessions/{S}/written-record/check", None, 200),
+    ("GET", "/sessions/{session_id}/written-record/report.docx"):
+        ("export", f"/sessions/{S}/written-record/report.docx", None, 200),
 }
 # The pages send a logged-out browser to the login form, like the other pages; logged in, they are lists.
 PAGE_PUBLIC_ROW = {who: ("303" if who == "anonymous" else "ok") for who in WHO}
@@ -173,6 +183,9 @@ def world(request, tmp_path_factory):
         store.set_case_unit(C, "派出所A")
         store.assign_case(C, "pros_assigned")
         store.start_record_review(session_id)
+        record = "问：这是诉讼权利义务告知书，你看清楚了吗？\n答：看清楚了。\n".encode()
+        store.add_written_record(session_id, filename="笔录.txt", content=record, record={}, recording_started_at=None,
+                                 discrepancy_kinds=[], discrepancy_count=0)
         utterance_id = store.utterances(session_id)[0]["id"]
     with client_for(settings) as client:
         headers = {name: bearer(client, name) for name in USERS}

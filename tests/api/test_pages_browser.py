@@ -116,10 +116,15 @@ def test_a_line_edited_in_place_is_saved_and_kept_after_reload(page, world):
     _, ids = world
     page.goto(f"/sessions/{ids['edit']}/page")
     target = line(page, "我叫张三")
+    edited_id = target.get_attribute("data-id")
     target.locator(".text").dblclick()
     box = target.locator("textarea")
     box.fill("我叫张三丰")
     box.press("Enter")
+    # Enter saves and opens the next line (issue 16, item 5); Esc leaves it.
+    page.wait_for_function("id => { const open = document.querySelector('.line.editing');"
+                           " return open && open.dataset.id !== id && open.querySelector('textarea'); }", arg=edited_id)
+    page.keyboard.press("Escape")
     page.wait_for_selector("textarea", state="detached")
     assert line(page, "我叫张三丰").count() == 1
     page.reload()

@@ -101,6 +101,8 @@ def seeded(request, tmp_path_factory) -> tuple[Path, dict, Backend]:
         for role in ("讯问人", "记录人"):
             store.add_signature(reviewed, signer_role=role, signer_name="某", strokes=[[{"x": 1, "y": 1}]], width=40,
                                 height=20)
+        store.add_written_record(done, filename="笔录.docx", content=b"PK-stand-in", record={"blocks": []},
+                                 recording_started_at=None, discrepancy_kinds=[], discrepancy_count=0)
     return home, {"reviewed": reviewed, "done": done, "failed": failed, "running": running, "live": live, "lines": ids,
                   "suspect": suspect, "person": person["id"], "api_token": api_token, "login": login,
                   "streamed": streamed,
@@ -144,6 +146,7 @@ CALLS = {
     "finish_session": lambda st, ids: st.finish_session(ids["running"], actor=ACTOR),
     "fail_session": lambda st, ids: st.fail_session(ids["running"], "stopped", actor=ACTOR),
     "delete_session": lambda st, ids: st.delete_session(ids["failed"], actor=ACTOR),
+    "withdraw_session": lambda st, ids: st.withdraw_session(ids["done"], reason="上传错了文件", actor=ACTOR),
     "get_session": lambda st, ids: st.get_session(ids["done"]),
     "list_sessions": lambda st, ids: st.list_sessions("A-1"),
     "unfinished_sessions": lambda st, ids: st.unfinished_sessions("file"),
@@ -269,10 +272,18 @@ CALLS = {
     "clear_login_failures": lambda st, ids: st.clear_login_failures("officer", "10.0.0.1", actor=ACTOR),
     "login_locks": lambda st, ids: st.login_locks(),
     "unlock_user": lambda st, ids: st.unlock_user("officer", actor=ACTOR),
+    # Written records
+    "add_written_record": lambda st, ids: st.add_written_record(
+        ids["done"], filename="笔录.txt", content="问：你是否申请回避？\n答：不申请。\n".encode(),
+        record={"blocks": []}, recording_started_at=None, discrepancy_kinds=["changed"], discrepancy_count=1,
+        actor=ACTOR),
+    "written_records": lambda st, ids: st.written_records(ids["done"]),
+    "written_record": lambda st, ids: st.written_record(ids["done"]),
 }
 
 WRITES = {
     "ensure_case", "discard_case_if_unused", "create_session", "finish_session", "fail_session", "delete_session",
+    "withdraw_session",
     "set_speaker_roles", "add_utterance", "set_rule_set", "set_findings", "add_speaker_turns", "add_audio_segment",
     "set_transcribed_until", "edit_utterance", "relabel_speaker", "split_utterance", "merge_utterances",
     "decide_suspect", "add_person", "add_unit", "add_user", "authenticate", "set_password", "update_user",
@@ -281,6 +292,7 @@ WRITES = {
     "end_agent_stream", "abandon_agent_stream", "add_outage",
     "record_login_failure", "clear_login_failures", "unlock_user", "open_case", "set_case_title",
     "set_case_procedure", "set_guardrail_findings", "start_record_review", "add_signature", "close_record_review",
+    "add_written_record",
 }
 """The calls above that change data (checked: `test_the_writing_methods_are_those_that_change_data`)."""
 ACCOUNT_ACTS = {"edit_utterance", "relabel_speaker", "split_utterance", "merge_utterances", "decide_suspect",
