@@ -16,3 +16,21 @@ def transcribed(tmp_path_factory, data_dir, whisper_model):
                         seat_roles=("讯问人", "被讯问人")),
         )
     return settings, result.session_id
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, shared by a module's browser tests (tests/api/browser.py)."""
+    from tests.api.browser import chromium
+
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def context(browser, server):
+    """A fresh browser context (no cookies, no storage) on the module's `server` fixture, at an office screen's
+    size, in Chinese."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=server, locale="zh-CN")
+    yield context
+    context.close()

@@ -14,7 +14,7 @@ import pytest
 from engine.checking import check_session  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 from cases import Store  # noqa: E402
-from tests.api.browser import chromium, log_in, serving  # noqa: E402
+from tests.api.browser import log_in, serving  # noqa: E402
 from tests.api.helpers import PASSWORD, stored_session  # noqa: E402
 from tests.capture.conftest import pulse  # noqa: E402,F401  (the PulseAudio server, for the live view)
 
@@ -60,12 +60,6 @@ def server(world):
     settings, _ = world
     with serving(settings) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

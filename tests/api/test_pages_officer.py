@@ -17,7 +17,7 @@ import pytest
 
 from cases import Store
 from engine.settings import Settings
-from tests.api.browser import chromium, log_in, serving
+from tests.api.browser import log_in, serving
 from tests.api.helpers import PASSWORD, stored_session
 from tests.capture.conftest import pulse  # noqa: F401  (the PulseAudio server, for the live view)
 
@@ -53,19 +53,6 @@ def server(world):
     settings, _ = world
     with serving(settings) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def context(browser, server):
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=server, locale="zh-CN")
-    yield context
-    context.close()
 
 
 def new_page(context):

@@ -26,7 +26,7 @@ from capture import decode_file, read_segments, recover_segments
 from capture.recorder import file_sha256
 from cases import Store
 from tests.api.helpers import PASSWORD
-from tests.api.browser import chromium, log_in, serving
+from tests.api.browser import log_in, serving
 from tests.audio_helpers import write_audio
 from tests.capture.conftest import private_pulse, pulse  # noqa: F401  (PulseAudio servers)
 
@@ -157,12 +157,6 @@ def test_a_full_disk_interrupts_the_recording_and_the_service_keeps_serving(smal
         audio = client.get(f"/sessions/{session_id}/audio", headers={"Range": "bytes=0-43"})
         assert audio.status_code == 206 and audio.content[:4] == b"RIFF"
         player.join(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
 
 
 def test_a_lost_device_interrupts_the_session_keeps_its_audio_and_the_page_says_so(

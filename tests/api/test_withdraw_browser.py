@@ -10,7 +10,7 @@ import pytest
 
 from cases import Store
 from engine.settings import Settings
-from tests.api.browser import chromium, log_in, serving
+from tests.api.browser import log_in, serving
 from tests.api.helpers import PASSWORD, stored_session
 
 CASE = "A-2026-0500"
@@ -38,12 +38,6 @@ def world(tmp_path_factory, data_dir):
 def server(world):
     with serving(world[0]) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
 
 
 def as_user(browser, server, name):
