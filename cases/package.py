@@ -25,6 +25,7 @@ import json
 import zipfile
 from pathlib import Path
 
+from cases.audit import file_sha256
 from cases.row_digests import FILE_KINDS, canonical_json, sha256_text, subject_kind
 
 __all__ = ["PACKAGE_FORMAT", "SEAL_ACTION", "build_package", "members_digest"]
@@ -35,7 +36,6 @@ MANIFEST = "manifest.json"
 AUDIT = "audit.json"
 UNSEALED = (MANIFEST, AUDIT)
 """The members the seal cannot cover: the manifest holds the seal's hash, audit.json holds the seal itself."""
-_BLOCK = 1 << 20
 
 
 def members_digest(members: dict[str, str]) -> str:
@@ -70,7 +70,7 @@ def build_package(store, session_id: int, destination: Path, *, actor) -> dict:
     sealed = {name: hashlib.sha256(data).hexdigest() for name, data in texts.items()}
     sizes = {name: len(data) for name, data in texts.items()}
     for name, (path, _) in audio.items():
-        sealed[name], sizes[name] = _file_sha256(path)
+        sealed[name], sizes[name] = file_sha256(path)
     seal_id = store.record_audit(actor, SEAL_ACTION, session_id=session_id, case_no=session["case_no"],
                                  detail={"members_sha256": members_digest(sealed), "members": len(sealed),
                                          "export_entry_head": integrity["chain_head"]})
@@ -129,15 +129,6 @@ def _audio_files(store, session_id: int) -> dict[str, tuple[Path, str]]:
             folder = "signatures/" if subject_kind(subject) == "signature" else "audio/"
             files[folder + Path(path).as_posix().replace("/", "_")] = (full, subject)
     return files
-
-
-def _file_sha256(path: Path) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as source:
-        while block := source.read(_BLOCK):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
 
 
 def _json_bytes(value) -> bytes:
