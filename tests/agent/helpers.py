@@ -28,16 +28,20 @@ def bilu_env(home: Path, extra: dict | None = None) -> dict:
 class Service:
     """`bilu serve` on a fixed port; kill -9 and start again on the same port and home."""
 
-    def __init__(self, home: Path, port: int | None = None) -> None:
+    def __init__(self, home: Path, port: int | None = None, *, env: dict | None = None,
+                 name: str = "service") -> None:
+        """`env`: settings beyond BILU_HOME (a city node's BILU_DATABASE_URL, BILU_BROKER_URL); `name`: its log
+        files' prefix, for several nodes over one home."""
         self.home, self.port = home, port or free_port()
+        self.env, self.name = env or {}, name
         self.process: subprocess.Popen | None = None
         self.starts = 0
 
     def start(self, timeout_s: float = 60) -> "Service":
         self.starts += 1
-        log = open(self.home.parent / f"service-{self.starts}.log", "w")
+        log = open(self.home.parent / f"{self.name}-{self.starts}.log", "w")
         self.process = subprocess.Popen([sys.executable, "-m", "api", "serve", "--port", str(self.port)],
-                                        env=bilu_env(self.home), stdout=log, stderr=subprocess.STDOUT)
+                                        env=bilu_env(self.home, self.env), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             try:
@@ -62,7 +66,7 @@ class Service:
                 self.process.kill()
 
     def log(self) -> str:
-        return "\n".join((self.home.parent / f"service-{n}.log").read_text(errors="replace")
+        return "\n".join((self.home.parent / f"{self.name}-{n}.log").read_text(errors="replace")
                          for n in range(1, self.starts + 1))
 
 
@@ -123,9 +127,10 @@ def agent_segments(agent_home: Path, room: str = ROOM) -> list[tuple[int, str]]:
     return [(int(p.stem.removeprefix("segment_")), file_sha256(p)) for p in sorted(folders[0].glob("segment_*.wav"))]
 
 
-def service_segments(home: Path, session_id: int) -> list[tuple[int, str]]:
-    """(seq, sha256) of the service's copy, each file hashed again and checked against what the store recorded."""
-    with Store.open(home) as store:
+def service_segments(home: Path, session_id: int, *, database_url: str | None = None) -> list[tuple[int, str]]:
+    """(seq, sha256) of the service's copy, each file hashed again and checked against what the store recorded
+    (`database_url`: a city's PostgreSQL store)."""
+    with Store.open(home, database_url=database_url) as store:
         stored = store.audio_segments(session_id)
     for segment in stored:
         assert file_sha256(home / segment["path"]) == segment["sha256"], segment
