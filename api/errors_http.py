@@ -92,6 +92,7 @@ MESSAGES_ZH = {
     "agent_offline": "审讯室终端不在线：请检查审讯室电脑上的 bilu agent 和网络",
     "agent_refused": "服务器拒绝了审讯室终端：令牌无效、已被吊销或属于其他审讯室",
     "agent_option_invalid": "审讯室终端的设置有误",
+    "model_folder_invalid": "识别模型文件夹不完整或有误：请按 bilu models check 列出的问题修正",
     "session_busy": "正在运行的服务仍占用这场讯问的录音：请在该服务上结束，或先停止服务",
     "agent_online": "审讯室终端仍在线，录音并未中断：不能按失联结束",
     "agent_stream_not_open": "该场讯问没有仍在进行的审讯室终端录音（不是终端录音，或已结束）",
