@@ -38,6 +38,7 @@ def play_later(pulse, clip: Path, after_s: float) -> threading.Thread:  # noqa: 
 
 
 @pytest.mark.recognition  # the service transcribes in its own process
+@pytest.mark.mechanism  # nothing lost or stored twice across cuts and kills, whatever the words
 def test_cuts_and_a_service_killed_lose_nothing_and_store_nothing_twice(tmp_path, opening, pulse):  # noqa: F811
     service_home, agent_home = tmp_path / "service" / "home", tmp_path / "room" / "home"
     service_home.mkdir(parents=True), agent_home.mkdir(parents=True)
@@ -89,6 +90,7 @@ def test_cuts_and_a_service_killed_lose_nothing_and_store_nothing_twice(tmp_path
 
 
 @pytest.mark.recognition
+@pytest.mark.mechanism
 def test_an_agent_killed_and_started_again_takes_up_its_session(tmp_path, opening, pulse):  # noqa: F811
     service_home, agent_home = tmp_path / "service" / "home", tmp_path / "room" / "home"
     service_home.mkdir(parents=True), agent_home.mkdir(parents=True)
@@ -150,6 +152,7 @@ def test_wrong_revoked_and_other_rooms_tokens_are_refused(tmp_path, pulse):  # n
 
 
 @pytest.mark.recognition
+@pytest.mark.mechanism
 def test_a_standing_by_agent_records_what_the_page_starts_and_stops(tmp_path, opening, pulse):  # noqa: F811
     import httpx
 
