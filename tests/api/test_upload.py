@@ -1,6 +1,7 @@
 """POST /cases/{case_no}/recordings: a real two-seat recording uploaded, transcribed by the worker with the real
 model, followed through GET /sessions/{id}; the service stays responsive meanwhile; stopping it leaves nothing
 "transcribing"."""
+import re
 import time
 
 import pytest
@@ -83,7 +84,7 @@ def test_stopping_the_service_leaves_no_session_transcribing(home_with_officer, 
 
 
 # The case page's upload form, in Debian's Chromium (the setup of test_pages_browser.py: uvicorn, Playwright).
-from tests.api.test_pages_browser import browser, page, server, world  # noqa: E402,F401
+from tests.api.test_pages_browser import page, server, world  # noqa: E402,F401  (browser: tests/api/conftest.py)
 
 
 def test_the_case_page_uploads_a_file_and_lists_its_session(page, world, data_dir, tmp_path):  # noqa: F811
@@ -100,6 +101,9 @@ def test_the_case_page_uploads_a_file_and_lists_its_session(page, world, data_di
     page.set_input_files("#upload-recording input[name=file]", str(data_dir / "aishell1_BAC009S0724W0121.wav"))
     page.fill("#upload-recording input[name=room]", "三号讯问室")
     page.click("#upload-recording button[type=submit]")
+    # The upload opens its session's page, which follows the transcription (issue 16); the case lists it.
+    page.wait_for_url(re.compile(r"/sessions/\d+/page$"))
+    page.goto("/cases/A-2026-0001/page")
     page.wait_for_function("document.querySelectorAll('table.list tbody tr').length === 2")
     uploaded = page.locator("table.list tbody tr", has_text="三号讯问室")
     deadline = time.monotonic() + 240
