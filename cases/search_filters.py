@@ -161,20 +161,18 @@ class Search(Concern):
         if filters.date_to is not None:
             conditions.append("s.created_at < ?")
             values.append(_utc_start_of(filters.date_to + timedelta(days=1)))
-        if filters.missing is not None:
-            if filters.missing == ANY_RULE:
-                conditions.append("s.id IN (SELECT session_id FROM findings WHERE status != 'satisfied')")
+        # Sessions with a finding that failed: any (ANY_RULE), or the one whose key is given.
+        for wanted, failed, key_column in ((filters.missing, "SELECT session_id FROM findings WHERE status != 'satisfied'",
+                                            "rule_key"),
+                                           (filters.guardrail, "SELECT session_id FROM guardrail_findings"
+                                            " WHERE status = 'violated'", "guard_key")):
+            if wanted is None:
+                continue
+            if wanted == ANY_RULE:
+                conditions.append(f"s.id IN ({failed})")
             else:
-                conditions.append("s.id IN (SELECT session_id FROM findings WHERE status != 'satisfied'"
-                                  " AND rule_key = ?)")
-                values.append(filters.missing)
-        if filters.guardrail is not None:
-            if filters.guardrail == ANY_RULE:
-                conditions.append("s.id IN (SELECT session_id FROM guardrail_findings WHERE status = 'violated')")
-            else:
-                conditions.append("s.id IN (SELECT session_id FROM guardrail_findings WHERE status = 'violated'"
-                                  " AND guard_key = ?)")
-                values.append(filters.guardrail)
+                conditions.append(f"s.id IN ({failed} AND {key_column} = ?)")
+                values.append(wanted)
         if filters.discrepancy is not None:
             latest = ("SELECT w.session_id FROM written_records w WHERE w.version ="
                       " (SELECT MAX(x.version) FROM written_records x WHERE x.session_id = w.session_id)")
