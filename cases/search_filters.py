@@ -162,10 +162,10 @@ class Search(Concern):
             conditions.append("s.created_at < ?")
             values.append(_utc_start_of(filters.date_to + timedelta(days=1)))
         # Sessions with a finding that failed: any (ANY_RULE), or the one whose key is given.
-        for wanted, failed, key_column in ((filters.missing, "SELECT session_id FROM findings WHERE status != 'satisfied'",
-                                            "rule_key"),
-                                           (filters.guardrail, "SELECT session_id FROM guardrail_findings"
-                                            " WHERE status = 'violated'", "guard_key")):
+        failing = ((filters.missing, "SELECT session_id FROM findings WHERE status != 'satisfied'", "rule_key"),
+                   (filters.guardrail, "SELECT session_id FROM guardrail_findings WHERE status = 'violated'",
+                    "guard_key"))
+        for wanted, failed, key_column in failing:
             if wanted is None:
                 continue
             if wanted == ANY_RULE:
