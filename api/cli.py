@@ -343,9 +343,10 @@ from api.cli_guardrails import guardrails, procedure  # noqa: E402
 from api.cli_worker import worker  # noqa: E402
 from api.cli_models import models  # noqa: E402
 from api.cli_written import written  # noqa: E402
+from api.cli_store import store  # noqa: E402
 
 for group in (users, units, devices, record, recover, verify, rooms, agent, procedure, guardrails, worker, written,
-              models):
+              models, store):
     cli.add_command(group)
 
 

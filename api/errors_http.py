@@ -68,6 +68,7 @@ MESSAGES_ZH = {
     "record_locked": "笔录已签名锁定，只能对签名后的补正确认签名",
     "review_not_found": "尚未开始核对，或没有该签名、补正",
     "package_not_readable": "不是笔录导出包（文件不存在、不是 ZIP 或缺少 manifest.json）",
+    "store_copy_refused": "无法复制到 PostgreSQL：地址不是 postgresql://、SQLite 存储不存在或版本较旧，或目标数据库不是空的",
     "database_unavailable": "无法连接数据库：请管理员检查 BILU_DATABASE_URL 设置及 PostgreSQL 服务",
     "case_number_invalid": "案件编号不符合要求",
     "case_not_found": "找不到该案件（不存在，或不在您的查看范围内）",
