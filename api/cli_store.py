@@ -58,11 +58,14 @@ def copy_to_postgresql(settings: Settings, url: str) -> None:
     Stop `bilu serve` first: what it writes during the copy stays in SQLite only."""
     from cases.pg_copy import copy_to_postgresql as copy
 
-    progress = _RowsProgress()
+    from api.cli_verify import _BytesProgress
+
+    progress, rehashing = _RowsProgress(), _BytesProgress()
     try:
-        report = copy(settings.home, url, progress=progress.update)
+        report = copy(settings.home, url, progress=progress.update, verify_progress=rehashing.update)
     finally:
         progress.close()
+        rehashing.close()
     _print_summary(report, home=settings.home)
     sys.exit(0 if report.verify.intact else 1)
 

@@ -85,8 +85,10 @@ class CopyReport:
         return sum(self.rows.values())
 
 
-def copy_to_postgresql(home: Path | str, url: str, *, progress: Progress | None = None) -> CopyReport:
-    """Copy the SQLite store in `home` into the empty PostgreSQL database at `url`, then verify the target."""
+def copy_to_postgresql(home: Path | str, url: str, *, progress: Progress | None = None,
+                       verify_progress: Callable[[int, int], None] | None = None) -> CopyReport:
+    """Copy the SQLite store in `home` into the empty PostgreSQL database at `url`, then verify the target
+    (`verify_progress`: bytes of audio re-hashed, as `bilu verify` shows them)."""
     import psycopg
 
     home = Path(home)
@@ -127,7 +129,7 @@ def copy_to_postgresql(home: Path | str, url: str, *, progress: Progress | None 
     from cases.store import Store
 
     with Store.open(home, database_url=url) as store:
-        report = verify(store)
+        report = verify(store, progress=verify_progress)
     return CopyReport(source=path, target=describe(url), migration=migration, rows=rows, next_ids=next_ids,
                       last_audit_id=last_audit_id, triggers=triggers, files_named=files_named, verify=report)
 
