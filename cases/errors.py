@@ -20,6 +20,13 @@ class StoreUnavailable(Unavailable):
     code = "database_unavailable"
 
 
+class CopyRefused(StoreError):
+    """`bilu store copy-to-postgresql` cannot start: the message names what is wrong (the URL, the SQLite store,
+    the target database); nothing was written."""
+
+    code = "store_copy_refused"
+
+
 class InvalidCaseNumber(StoreError):
     """A case number that is empty, too long, or holds characters that are not allowed."""
 

@@ -29,9 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote
 
-from cases.errors import StoreError
+import psycopg
+
+from cases.errors import CopyRefused, StoreError, StoreUnavailable
+from cases.integrity import verify
 from cases.migrations import MIGRATIONS, MIGRATIONS_TABLE
 from cases.pg_database import WRITE_LOCK_KEY, PgDatabase, connect, describe, is_postgres_url
+from cases.pg_schema import apply_pg_migrations
+from cases.store import Store
 
 __all__ = ["CopyRefused", "CopyReport", "REQUIRED_TRIGGERS", "copy_to_postgresql"]
 
@@ -56,12 +61,6 @@ after the copy."""
 
 Progress = Callable[[str, int, int], None]
 """progress(table, rows copied so far, rows of the table in all)."""
-
-
-class CopyRefused(StoreError):
-    """The copy cannot start: the message names what is wrong (the URL, the SQLite store, the target database)."""
-
-    code = "store_copy_refused"
 
 
 class TriggersNotInPlace(RuntimeError):
@@ -89,8 +88,6 @@ def copy_to_postgresql(home: Path | str, url: str, *, progress: Progress | None 
                        verify_progress: Callable[[int, int], None] | None = None) -> CopyReport:
     """Copy the SQLite store in `home` into the empty PostgreSQL database at `url`, then verify the target
     (`verify_progress`: bytes of audio re-hashed, as `bilu verify` shows them)."""
-    import psycopg
-
     home = Path(home)
     if not is_postgres_url(url):
         raise CopyRefused(f"the target must be a postgresql:// URL (postgresql://user@host:port/name), not "
@@ -101,13 +98,9 @@ def copy_to_postgresql(home: Path | str, url: str, *, progress: Progress | None 
     with closing(_open_read_only(path)) as source:
         source.execute("BEGIN")  # one snapshot for every read, even if the service still writes
         migration = _check_source_migrations(source, path)
-        from cases.pg_schema import apply_pg_migrations
-
         try:
             target = connect(url)
         except psycopg.Error as error:
-            from cases.errors import StoreUnavailable
-
             raise StoreUnavailable(f"cannot connect to the PostgreSQL database {describe(url)}: "
                                    f"{str(error).strip()}") from error
         with closing(target):
@@ -125,9 +118,6 @@ def copy_to_postgresql(home: Path | str, url: str, *, progress: Progress | None 
         source.execute("COMMIT")
     logger.info("copied %s (migration %d) to %s: %d tables, %d rows", path, migration, describe(url), len(rows),
                 sum(rows.values()))
-    from cases.integrity import verify
-    from cases.store import Store
-
     with Store.open(home, database_url=url) as store:
         report = verify(store, progress=verify_progress)
     return CopyReport(source=path, target=describe(url), migration=migration, rows=rows, next_ids=next_ids,
@@ -279,8 +269,6 @@ def _parents_first(rows: list[tuple], id_at: int, parent_at: int) -> list[tuple]
 
 def _copy_tables(source: sqlite3.Connection, target: PgDatabase, tables: list[tuple[str, list[str]]],
                  progress: Progress | None) -> dict[str, int]:
-    import psycopg
-
     raw = target.raw
     # The default unit migration 5 wrote into this new database makes way for the store's own (id 1 as well).
     raw.execute("DELETE FROM units WHERE id = %s AND name = %s", list(DEFAULT_UNIT))
@@ -301,8 +289,10 @@ def _copy_tables(source: sqlite3.Connection, target: PgDatabase, tables: list[tu
                     if progress is not None and done % PROGRESS_EVERY_ROWS == 0:
                         progress(table, done, total)
         except psycopg.Error as error:
-            raise StoreError(f"copying the table {table} failed at row {done + 1} of {total}: "
-                             f"{str(error).strip()}; nothing was copied") from error
+            # A constraint (a foreign key, a CHECK) is checked as each row goes in, or at the end of the COPY.
+            where = f"at row {done + 1} of {total}" if done < total else f"when its {total} rows were checked"
+            raise StoreError(f"copying the table {table} failed {where}: {' '.join(str(error).split())}; "
+                             "nothing was copied") from error
         if progress is not None and done % PROGRESS_EVERY_ROWS:
             progress(table, done, total)
         if table == "audit":

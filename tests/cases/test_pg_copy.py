@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import cli
-from cases import Store, ThrottlePolicy
+from cases import Store, StoreError, ThrottlePolicy
 from cases.integrity import signed_export, verify
 from cases.migrations import MIGRATIONS, immediate_transaction
 from cases.pg_copy import REQUIRED_TRIGGERS, CopyRefused, copy_to_postgresql
@@ -260,3 +260,26 @@ def test_a_store_at_an_older_migration_is_refused_and_left_as_it_was(tmp_path, e
     assert file_digest(home) == before
     with pytest.raises(CopyRefused, match="open it once with this version"):
         copy_to_postgresql(home, empty_database)
+
+
+def test_a_copy_that_fails_midway_leaves_the_target_empty(source, empty_database, tmp_path):
+    """A row PostgreSQL refuses (a case in a unit that does not exist: SQLite kept no foreign key on that column)
+    stops the copy naming the table, and the one transaction leaves nothing copied; the store fixed, it goes."""
+    import shutil
+
+    home = tmp_path / "copy"
+    shutil.copytree(source[0], home)
+    with sqlite3.connect(home / "bilu.db") as db:
+        unit_id = db.execute("SELECT unit_id FROM cases WHERE case_no = 'A-1'").fetchone()[0]
+        db.execute("UPDATE cases SET unit_id = 999 WHERE case_no = 'A-1'")
+    with pytest.raises(StoreError, match=r"copying the table cases failed .*unit_id.*nothing was copied"):
+        copy_to_postgresql(home, empty_database)
+    with psycopg.connect(empty_database) as db:
+        assert db.execute("SELECT count(*) FROM units").fetchone()[0] == 1  # the schema's default unit only
+        assert db.execute("SELECT count(*) FROM audit").fetchone()[0] == 0
+        assert db.execute("SELECT last_id FROM audit_head").fetchone()[0] == 0
+        assert dict(db.execute("SELECT tgname, tgenabled FROM pg_trigger WHERE tgname = 'audit_head_follows'")
+                    .fetchall()) == {"audit_head_follows": "O"}
+    with sqlite3.connect(home / "bilu.db") as db:
+        db.execute("UPDATE cases SET unit_id = ? WHERE case_no = 'A-1'", [unit_id])
+    assert copy_to_postgresql(home, empty_database).verify.intact
