@@ -5,7 +5,8 @@ it is absent fontconfig's serif for Chinese stands in: AR PL UMing on Debian, fo
 an 18 pt bold title. Title and （第 N 次）; the header fields; the exchange as 问：/答： turns, verbatim; the
 confirmation line, the signatures and 以下空白. Every page's footer carries the signature line of the person
 questioned and "第 X 页 共 Y 页", X and Y being Word fields (PAGE, NUMPAGES) that the word processor fills in when
-it lays the pages out. A pure function of (session, utterances, parties) like the text exports.
+it lays the pages out. A withdrawn upload's record (migration 15) is kept for review and can be printed, but never
+as a valid record: 【已撤回】 in bold red opens the body (with when, by whom and why) and heads every page. A pure function of (session, utterances, parties) like the text exports.
 """
 import io
 
@@ -13,19 +14,21 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
+from docx.shared import Cm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
 from cases.exports import integrity_line
 from cases.record_form import (
     RECORD_TITLE,
     SUSPECT_SIGNATURE,
+    WITHDRAWN_BANNER,
     RecordParties,
     closing_lines,
     record_header_lines,
     record_number_line,
     record_turns,
     review_lines,
+    withdrawal_lines,
 )
 
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -42,6 +45,8 @@ A4_WIDTH_CM, A4_HEIGHT_CM = 21.0, 29.7
 MARGIN_TOP_CM = MARGIN_BOTTOM_CM = 2.54
 MARGIN_LEFT_CM = MARGIN_RIGHT_CM = 3.17
 FOOTER_SIGNATURE = SUSPECT_SIGNATURE
+WITHDRAWN_COLOUR = RGBColor(0xC0, 0x00, 0x00)
+"""The 已撤回 mark in red, as a stamp: unmistakable on a colour print, still bold and large on a grey one."""
 
 
 def export_docx(session: dict, utterances: list[dict], *, integrity: dict | None = None,
@@ -59,6 +64,9 @@ def export_docx(session: dict, utterances: list[dict], *, integrity: dict | None
     run = title.add_run(RECORD_TITLE)
     run.bold = True
     run.font.size = Pt(TITLE_PT)
+    withdrawal = withdrawal_lines(session, parties)
+    for number, line in enumerate(withdrawal):
+        _add_mark(document.add_paragraph(), line, size_pt=TITLE_PT if number == 0 else BODY_PT)
     document.add_paragraph(record_number_line(session)).alignment = WD_ALIGN_PARAGRAPH.CENTER
     for line in record_header_lines(session, parties):
         document.add_paragraph(line)
@@ -72,6 +80,8 @@ def export_docx(session: dict, utterances: list[dict], *, integrity: dict | None
         document.add_paragraph(line)
     for line in review_lines(session.get("record_review")):  # who signed, and the amendments after signing
         document.add_paragraph(line)
+    if withdrawal:
+        _add_mark(document.sections[0].header.paragraphs[0], WITHDRAWN_BANNER, size_pt=BODY_PT)
     _add_footer(document, integrity)
     buffer = io.BytesIO()
     document.save(buffer)
@@ -101,6 +111,14 @@ def _set_default_font(document) -> None:
         language = OxmlElement("w:lang")
         r_pr.append(language)
     language.set(qn("w:eastAsia"), "zh-CN")
+
+
+def _add_mark(paragraph: Paragraph, text: str, *, size_pt: int) -> None:
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = paragraph.add_run(text)
+    run.bold = True
+    run.font.size = Pt(size_pt)
+    run.font.color.rgb = WITHDRAWN_COLOUR
 
 
 def _add_footer(document, integrity: dict | None) -> None:

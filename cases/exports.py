@@ -7,6 +7,10 @@ Cues are one per utterance, in start order; utterances with empty text make no s
 `record_turns`) leaves out a line that is not `in_record` (its audio is not speech, or an officer kept it
 out: cases/reads.py); every other export keeps every line, with its marks in the JSON.
 
+A withdrawn upload (migration 15) says so in every export that has room for words: the 讯问笔录 (text and DOCX)
+opens with 【已撤回】 and when, by whom and why; SRT and WebVTT carry one cue over the whole recording with the
+mark (WebVTT's at the top of the picture); the JSON has the session's `withdrawn`. RTTM holds only speaker times.
+
 A signed export (`integrity`, from `Store.export_snapshot`) carries the audit chain head: the JSON under
 "integrity", the 讯问笔录 (text and DOCX) as a last line 校验码：… that `bilu verify --code` matches later.
 """
@@ -22,16 +26,19 @@ from cases.record_form import (
     RECORD_CONFIRMATION,
     RECORD_END,
     RECORD_TITLE,
+    WITHDRAWN_BANNER,
     RecordParties,
     closing_lines,
     record_header_lines,
     record_number_line,
     record_turns,
     review_lines,
+    withdrawal_lines,
 )
 
 __all__ = ["ANSWERING_ROLES", "ASKING_ROLES", "BLANK", "FORMATS", "RECORD_CONFIRMATION", "RECORD_END",
-           "RECORD_TITLE", "export", "export_json", "export_rttm", "export_srt", "export_txt", "export_vtt",
+           "RECORD_TITLE", "WITHDRAWN_BANNER", "export", "export_json",
+           "export_rttm", "export_srt", "export_txt", "export_vtt",
            "finding_line", "integrity_line", "record_header_lines", "record_number_line", "record_turns"]
 
 FORMATS = ("json", "srt", "vtt", "rttm", "txt")
@@ -106,6 +113,8 @@ def export_json(session: dict, utterances: list[dict], *, integrity: dict | None
 
 def export_srt(session: dict, utterances: list[dict]) -> str:
     cues: list[str] = []
+    if session.get("withdrawn"):
+        cues.append(f"1\n{_withdrawn_span(session, utterances, ',')}\n{WITHDRAWN_BANNER}\n")
     for utterance in _in_start_order(utterances):
         text = _one_line(utterance["text"])
         if not text:
@@ -118,6 +127,8 @@ def export_srt(session: dict, utterances: list[dict]) -> str:
 
 def export_vtt(session: dict, utterances: list[dict]) -> str:
     cues: list[str] = ["WEBVTT\n"]
+    if session.get("withdrawn"):  # at the top of the picture, apart from the lines said
+        cues.append(f"{_withdrawn_span(session, utterances, '.')} line:0\n{_escape_vtt(WITHDRAWN_BANNER)}\n")
     for utterance in _in_start_order(utterances):
         text = _one_line(utterance["text"])
         if not text:
@@ -152,7 +163,9 @@ def export_rttm(session: dict, utterances: list[dict]) -> str:
 def export_txt(session: dict, utterances: list[dict], *, integrity: dict | None = None,
                parties: RecordParties | None = None) -> str:
     """The 讯问笔录 (cases/record_form.py) as plain text: the DOCX's lines, without its pages."""
-    lines = [RECORD_TITLE, record_number_line(session), "", *record_header_lines(session, parties), ""]
+    withdrawn = withdrawal_lines(session, parties)  # a withdrawn upload says so before anything else
+    lines = [*withdrawn, *([""] if withdrawn else []), RECORD_TITLE, record_number_line(session), "",
+             *record_header_lines(session, parties), ""]
     lines += [f"{label}：{text}" for label, text in record_turns(utterances)]
     lines += ["", *closing_lines()]
     if review_lines(session.get("record_review")):
@@ -179,6 +192,12 @@ def finding_line(finding: dict) -> str:
     at = finding.get("start_s")
     when = f"（{_clock(at, '.')[:8]}）" if isinstance(at, (int, float)) else ""
     return f"- {finding.get('title') or finding.get('key')}：{status}{when}"
+
+
+def _withdrawn_span(session: dict, utterances: list[dict], millisecond_separator: str) -> str:
+    """From the start to the end of the recording (or of its last line, if that is later): the mark stays shown."""
+    end_s = max([session.get("duration_s") or 0.0, *(u["end_s"] for u in utterances)]) or 1.0
+    return f"{_clock(0.0, millisecond_separator)} --> {_clock(end_s, millisecond_separator)}"
 
 
 def _in_start_order(utterances: list[dict]) -> list[dict]:

@@ -16,7 +16,8 @@ from datetime import date, datetime, timedelta
 from transcribe.punctuation import officer_questions
 
 __all__ = ["ANSWERING_ROLES", "ASKING_ROLES", "BLANK", "RECORD_CONFIRMATION", "RECORD_END", "RECORD_TITLE",
-           "Officer", "RecordParties", "closing_lines", "record_header_lines", "record_number_line", "record_turns"]
+           "WITHDRAWN_BANNER", "WITHDRAWN_MARK", "Officer", "RecordParties", "closing_lines", "record_header_lines",
+           "record_number_line", "record_turns", "withdrawal_lines"]
 
 RECORD_TITLE = "讯问笔录"
 RECORD_CONFIRMATION = "以上笔录我看过（或向我宣读过），和我说的相符"
@@ -26,6 +27,9 @@ BLANK = "________"
 SIGNATURE_DATE = "年    月    日"
 SUSPECT_SIGNATURE = f"被讯问人（签名、捺指印）：{BLANK}    {SIGNATURE_DATE}"
 """Also on every page's footer of the DOCX: the person questioned signs every page."""
+WITHDRAWN_MARK = "已撤回"
+WITHDRAWN_BANNER = f"【{WITHDRAWN_MARK}】误传的录音，仅供备查，不作为讯问笔录使用"
+"""Printed on a withdrawn upload's record (migration 15): first in the text, atop every page of the DOCX."""
 
 ASKING_ROLES = ("讯问人", "记录人")
 """Their turns are written 问： in the record."""
@@ -59,6 +63,8 @@ class RecordParties:
     officers: tuple[Officer, ...] = ()
     people: tuple[dict, ...] = ()
     """The case's people as `Store.people` returns them (role, name, id_number, ...)."""
+    withdrawn_by: str | None = None
+    """The display name of who withdrew the upload, if it was withdrawn (else its login name is printed)."""
 
     @property
     def questioners(self) -> tuple[Officer, ...]:
@@ -105,6 +111,20 @@ def record_header_lines(session: dict, parties: RecordParties | None = None) -> 
     if session.get("case_title"):
         lines.append(f"案件名称：{session['case_title']}")
     return lines
+
+
+def withdrawal_lines(session: dict, parties: RecordParties | None = None) -> list[str]:
+    """A withdrawn upload's mark, and when, by whom and why it was withdrawn; empty for any other session.
+
+    The record of a withdrawn upload is kept for review, so it can still be exported and printed, but never as
+    if it were a valid 讯问笔录: whatever prints it puts these lines first (the DOCX also atop every page)."""
+    withdrawn = session.get("withdrawn")
+    if not withdrawn:
+        return []
+    at = datetime.fromisoformat(withdrawn["at"]) if withdrawn.get("at") else None
+    by = (parties.withdrawn_by if parties and parties.withdrawn_by else None) or withdrawn.get("by") or BLANK
+    return [WITHDRAWN_BANNER,
+            f"撤回时间：{_chinese_minute(at)}    撤回人：{by}    撤回原因：{withdrawn.get('reason') or BLANK}"]
 
 
 def closing_lines() -> list[str]:

@@ -22,4 +22,14 @@ def record_parties(store, session: dict) -> RecordParties:
                                 recorder=account.role == RECORDER_ACCOUNT_ROLE))
     # Questioners first, then the recorder; the store lists them by user name.
     officers.sort(key=lambda officer: officer.recorder)
-    return RecordParties(officers=tuple(officers), people=tuple(store.people(session["case_no"])))
+    withdrawn = session.get("withdrawn")
+    return RecordParties(officers=tuple(officers), people=tuple(store.people(session["case_no"])),
+                         withdrawn_by=_display_name(store, withdrawn["by"]) if withdrawn else None)
+
+
+def _display_name(store, user_name: str) -> str:
+    try:
+        account = store.account(user_name)
+    except UserNotFound:  # the command line's actor (cli:…), or an account removed since
+        return user_name
+    return account.display_name or account.name

@@ -123,15 +123,22 @@ def export_session(
     return Response(
         content,
         media_type=_MEDIA_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="session-{session_id}.{format}"'},
+        headers={"Content-Disposition": f'attachment; filename="{_file_stem(store, session_id)}.{format}"'},
     )
+
+
+def _file_stem(store, session_id: int) -> str:
+    """session-N, or session-N-withdrawn for a withdrawn upload: its record is marked inside, and its name says so
+    in a folder of downloads too."""
+    withdrawn = store.get_session(session_id).get("withdrawn")
+    return f"session-{session_id}" + ("-withdrawn" if withdrawn else "")
 
 
 def _package_response(store, session_id: int, user) -> FileResponse:
     """The sealed package (cases/package.py), written to a temporary file (it holds the audio: hours of it do not
     belong in memory) that is removed once sent."""
     folder = Path(tempfile.mkdtemp(prefix="bilu-package-"))
-    target = folder / f"session-{session_id}.zip"
+    target = folder / f"{_file_stem(store, session_id)}.zip"
     try:
         build_package(store, session_id, target, actor=user)
     except BaseException:
