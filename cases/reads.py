@@ -66,12 +66,17 @@ def read_sessions(db: Database, where: str, params: list[Any]) -> list[dict]:
     return [session_from_row(row, speakers[row["id"]]) for row in rows]
 
 
-def read_utterances(db: Database, session_id: int, *, utterance_id: int | None = None) -> list[dict]:
-    """The session's utterances ordered by start (or just the one `utterance_id`), each with its words,
-    its role (its own if one was set on it, else its speaker's), the recognizer's original text and its
-    version. Utterances merged into a neighbour are not read."""
-    only = "" if utterance_id is None else " AND u.id = ?"
-    params = [session_id] if utterance_id is None else [session_id, utterance_id]
+def read_utterances(db: Database, session_id: int, *, utterance_id: int | None = None,
+                    after_id: int | None = None) -> list[dict]:
+    """The session's utterances ordered by start (or just the one `utterance_id`, or only those stored after the
+    one with id `after_id`: ids grow as lines are stored), each with its words, its role (its own if one was set
+    on it, else its speaker's), the recognizer's original text and its version. Utterances merged into a
+    neighbour are not read."""
+    only, params = "", [session_id]
+    if utterance_id is not None:
+        only, params = only + " AND u.id = ?", params + [utterance_id]
+    if after_id is not None:
+        only, params = only + " AND u.id > ?", params + [after_id]
     words_by_utterance: dict[int, list[dict]] = {}
     for word in db.query(
         "SELECT w.utterance_id, w.start_ms, w.end_ms, w.text, w.probability"

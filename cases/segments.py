@@ -7,7 +7,7 @@ what is left to transcribe.
 import hashlib
 
 from cases.checks import checked_audio_path, checked_count, checked_sha256, to_ms
-from cases.errors import StoreError
+from cases.errors import SessionNotFound, StoreError
 from cases.locking import locked
 from cases.migrations import immediate_transaction
 from cases.actors import SYSTEM_ACTOR, Actor
@@ -67,6 +67,18 @@ class Segments(Concern):
                 self._audit.cover_digest("session.transcribed_until", bookkeeping_subject("progress", session_id),
                                          values_digest({"transcribed_ms": ms}), actor=actor, session_id=session_id,
                                          detail={"transcribed_ms": ms})
+
+    @locked
+    def transcription_progress(self, session_id: int) -> dict:
+        """What a page following a transcription polls for, in one read of the session's row: its status, length,
+        error, number of lines and how far the stored transcript reaches (`transcribed_until_s`, not clamped)."""
+        row = one(self._db, "SELECT s.status, s.duration_ms, s.error, s.transcribed_ms,"
+                            " (SELECT COUNT(*) FROM utterances u WHERE u.session_id = s.id AND u.merged_into IS NULL)"
+                            " AS utterance_count FROM sessions s WHERE s.id = ?", [session_id])
+        if row is None:
+            raise SessionNotFound(f"no session with id {session_id}")
+        return {"status": row["status"], "duration_s": to_s(row["duration_ms"]), "error": row["error"],
+                "utterance_count": row["utterance_count"], "transcribed_until_s": to_s(row["transcribed_ms"])}
 
     @locked
     def transcribed_until(self, session_id: int) -> float:

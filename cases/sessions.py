@@ -448,10 +448,11 @@ class Sessions(Concern):
         ]
 
     @locked
-    def utterances(self, session_id: int) -> list[dict]:
-        """The session's utterances ordered by start, each with its words and its speaker's role."""
+    def utterances(self, session_id: int, *, after_id: int | None = None) -> list[dict]:
+        """The session's utterances ordered by start, each with its words and its speaker's role; with
+        `after_id`, only those stored after the utterance with that id (what a follower has not seen yet)."""
         require_session(self._db, session_id)
-        return read_utterances(self._db, session_id)
+        return read_utterances(self._db, session_id, after_id=after_id)
 
     # Internals (callers hold the lock)
 

@@ -75,12 +75,13 @@ def transcription_progress(session_id: VisibleSession, user: CurrentUser, store:
     """While an uploaded file is transcribed (status `transcribing`): how far the stored transcript reaches,
     and the lines stored since the one with id `after_id` (the page follows the transcription with it).
     A call that returns lines is audited as a read of them; one that returns only the figures is not (the
-    page polls every two seconds)."""
-    session = store.get_session(session_id)
-    until_s = min(store.transcribed_until(session_id), session["duration_s"])
+    page polls every two seconds). Each poll reads the session's row and only the lines after `after_id`, not
+    the whole transcript: a three-hour upload is polled for as long as it takes."""
+    session = store.transcription_progress(session_id)
+    until_s = min(session["transcribed_until_s"], session["duration_s"])
     if session["status"] != "transcribing":
         until_s = session["duration_s"]
-    fresh = [u for u in store.utterances(session_id) if u["id"] > after_id]
+    fresh = store.utterances(session_id, after_id=after_id)
     if fresh:
         store.record_audit(user, "utterances.read", session_id=session_id,
                            detail={"after_id": after_id, "count": len(fresh)})

@@ -167,6 +167,7 @@ CALLS = {
     "audio_segments": lambda st, ids: st.audio_segments(ids["live"]),
     "set_transcribed_until": lambda st, ids: st.set_transcribed_until(ids["live"], 5.0, actor=ACTOR),
     "transcribed_until": lambda st, ids: st.transcribed_until(ids["live"]),
+    "transcription_progress": lambda st, ids: st.transcription_progress(ids["live"]),
     # Corrections
     "utterance": lambda st, ids: st.utterance(ids["done"], ids["lines"][0]),
     "edit_utterance": lambda st, ids: st.edit_utterance(ids["done"], ids["lines"][1],
