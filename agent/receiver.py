@@ -150,7 +150,7 @@ class StreamReceiver:
 
     def start_remote(self, room: str, start: dict, *, wait_s: float = 60.0) -> int:
         """Tell `room`'s standing-by agent to record a session (`start`: case_no, seat_roles, diarizer, channels,
-        duration_s) and wait until its stream has opened the session; its id. Called from a worker thread.
+        duration_s; rule_set, conditions, hotwords, and the actor and started_as of engine.live.LiveRequest) and wait until its stream has opened the session; its id. Called from a worker thread.
         Raises AgentOffline when the room's agent is not connected or does not start in `wait_s`."""
         standing = self._standing_by.get(room)
         if standing is None:
@@ -158,7 +158,10 @@ class StreamReceiver:
                                zh=f"审讯室 {room} 的终端不在线：请检查审讯室电脑上的 bilu agent 和网络")
         websocket, loop = standing
         started: Future = Future()
-        rules = {key: start.pop(key) for key in ("rule_set", "conditions", "hotwords") if key in start}
+        # What the page chose, and who started it (audited with the session's row): kept here, not sent to the
+        # agent (the actor is no JSON); the hotwords are sent too.
+        rules = {key: start.pop(key) for key in ("rule_set", "conditions", "hotwords", "actor", "started_as")
+                 if key in start}
         start["hotwords"] = rules.get("hotwords")  # the agent states them again if it reconnects after a restart
         self._starting[room] = (start["case_no"], started, rules)
         try:

@@ -51,6 +51,9 @@ __all__ = ["FINISHED_STATUSES", "SESSION_KINDS", "SESSION_STATUSES", "Sessions"]
 logger = logging.getLogger(__name__)
 
 SESSION_KINDS = ("file", "live")
+STARTING_ACTIONS = ("session.uploaded", "session.recording_started")
+"""How a person started a session, audited with its row (`create_session(started_as=…)`): an upload through the
+service, a recording started from the page. The command line and the room agents start sessions without one."""
 SESSION_STATUSES = ("transcribing", "done", "failed", "interrupted", "recovered")
 FINISHED_STATUSES = ("done", "failed", "interrupted", "recovered")
 DELETABLE_STATUSES = ("transcribing", "failed")
@@ -78,14 +81,20 @@ class Sessions(Concern):
         model: str,
         options: dict,
         actor: Actor = SYSTEM_ACTOR,
+        started_as: str | None = None,
+        started_detail: dict | None = None,
     ) -> int:
         """Start a session (status 'transcribing') in the case, creating the case if missing.
 
         `audio_path` is relative to the store's home. `audio_sha256` may be "" while a live
         recording is still being written: `finish_session` fills it in. The audit chain covers the
-        session row and, for a file session, the recording by its sha256.
+        session row and, for a file session, the recording by its sha256. `started_as` (one of
+        STARTING_ACTIONS: how a person started it, an upload or a recording from the page) adds that action entry,
+        with `started_detail`, in the same transaction: no session of theirs without it, no entry without it.
         """
         check_choice("session kind", kind, SESSION_KINDS)
+        if started_as is not None:
+            check_choice("starting action", started_as, STARTING_ACTIONS)
         row = {
             "room": room,
             "kind": kind,
@@ -113,6 +122,8 @@ class Sessions(Concern):
                 self._audit.cover_file("audio.stored", audio_subject(session_id), path=row["audio_path"],
                                  sha256=row["audio_sha256"], size_bytes=row["audio_bytes"], actor=actor,
                                  session_id=session_id)
+            if started_as is not None:
+                self._audit.action(actor, started_as, session_id=session_id, case_no=case_no, detail=started_detail)
         logger.info("created session %d (%s)", session_id, kind)
         return int(session_id)
 

@@ -28,7 +28,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from capture import AudioChunk, ChunkResampler, DeviceLost, RecordingError, SegmentInfo, SegmentRecorder
-from cases import Store
+from cases import SYSTEM_ACTOR, Actor, Store
 from cases.segments import segments_digest
 from diarize import SpeakerTurn, make_online_labeller, speaker_roles
 from lexicon import LiveChecker, Statement
@@ -66,6 +66,8 @@ class LiveRequest:
     segment_s: float = 5.0
     hotwords: str | None = None  # words to favour in recognition, in every pass and after a crash
     source_name: str | None = None  # the input device, as the session record and the live page name it
+    actor: Actor = SYSTEM_ACTOR  # who starts it: the page's user; the command line and a room agent are "system"
+    started_as: str | None = None  # "session.recording_started" from the page: audited with the session's row
 
 
 def utterance_message(utterance_id: int | None, u: Utterance, role: str | None) -> dict:
@@ -174,6 +176,8 @@ class LiveSession:
             # transcribed with if the recorder dies (engine/session_run.py).
             options={**self._transcriber.pass_record(), "streaming": True,
                      "seat_roles": list(self.request.seat_roles), RESUME_KEY: self._options.as_record()},
+            actor=self.request.actor, started_as=self.request.started_as,
+            started_detail=None if self.request.started_as is None else {"room": self.request.room},
         )
         self.store.set_rule_set(self.session_id, self.request.rule_set, self.request.conditions)
         self._live_checker = LiveChecker(rule_set_for(self.settings, self.request.rule_set, self.request.conditions))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from capture import AudioDecodeError, DecodedAudio
-from cases import Store, check_case_no
+from cases import SYSTEM_ACTOR, Actor, Store, check_case_no
 from cases.checks import check_room_name
 from diarize import choose_diarizer, make_diarizer
 from transcribe import ModelSpec, TranscribeOptions, load_model
@@ -105,11 +105,14 @@ class Pipeline:
     ) -> FileResult:
         return self.run(store, self.prepare(store, request), progress=progress)
 
-    def prepare(self, store: Store, request: FileRequest, *, staged: StagedFile | None = None) -> Prepared:
+    def prepare(self, store: Store, request: FileRequest, *, staged: StagedFile | None = None,
+                actor: Actor = SYSTEM_ACTOR, started_as: str | None = None) -> Prepared:
         """Check the request, keep the audio, decode it and open its session ("transcribing").
 
         Everything that can be wrong with the request fails here, before anything is stored. `staged`: a copy
-        already in audio/.incoming (an upload streamed there), instead of copying `request.path`.
+        already in audio/.incoming (an upload streamed there), instead of copying `request.path`. `actor` opens the
+        session; `started_as` ("session.uploaded" for the service's uploads) is audited with its row, with the
+        recording's size.
         """
         started = time.perf_counter()
         check_case_no(request.case_no)
@@ -147,6 +150,8 @@ class Pipeline:
             # With what recovery after a crash needs to go on as the pipeline would.
             options={**options.as_record(), "num_speakers": request.num_speakers,
                      "seat_roles": list(request.seat_roles)},
+            actor=actor, started_as=started_as,
+            started_detail=None if started_as is None else {"bytes": kept.size_bytes},
         )
         try:
             store.set_rule_set(session_id, request.rule_set, request.conditions)

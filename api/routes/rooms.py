@@ -77,7 +77,8 @@ def start_recording(room: str, body: StartRecording, user: CurrentUser, store: S
     hotwords = (body.hotwords or "").strip() or None
     request = LiveRequest(case_no=body.case_no, room=room, seat_roles=seat_roles, diarizer=body.diarizer,
                           rule_set=body.rule_set, conditions=tuple(body.conditions), hotwords=hotwords,
-                          source_name=None if device is None else device.name)
+                          source_name=None if device is None else device.name,
+                          actor=user, started_as="session.recording_started")  # audited with the session's row
 
     @contextlib.contextmanager
     def microphone():
@@ -89,14 +90,14 @@ def start_recording(room: str, body: StartRecording, user: CurrentUser, store: S
             session_id = http_request.app.state.agent_streams.start_remote(room, {
                 "case_no": body.case_no, "seat_roles": list(request.seat_roles), "diarizer": body.diarizer,
                 "channels": body.channels, "duration_s": body.duration_s, "rule_set": body.rule_set,
-                "conditions": tuple(body.conditions), "hotwords": hotwords})
+                "conditions": tuple(body.conditions), "hotwords": hotwords,
+                "actor": user, "started_as": "session.recording_started"})
         else:
             session_id = rooms.start(request, microphone, duration_s=body.duration_s)
     except Exception:
         if new_case:  # opened for this recording, which never started (no device, a full disk): not kept
             store.discard_case_if_unused(body.case_no, actor=user)
         raise
-    store.record_audit(user, "session.recording_started", session_id=session_id, detail={"room": room})
     return {"session_id": session_id, "room": room, "websocket": f"/ws/sessions/{session_id}"}
 
 

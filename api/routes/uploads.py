@@ -95,15 +95,15 @@ async def upload_recording(
     staged = StagedFile(upload.path, upload.sha256, upload.size_bytes)
     try:
         file_request = _file_request(upload, case_no=case_no)
-        prepared = await asyncio.to_thread(pipeline.prepare, store, file_request, staged=staged)
+        # The session's row, "session.created" and "session.uploaded" (who, how many bytes): one transaction.
+        prepared = await asyncio.to_thread(pipeline.prepare, store, file_request, staged=staged, actor=user,
+                                           started_as="session.uploaded")
     except BaseException:
         staged.path.unlink(missing_ok=True)
         raise
     try:
         if new_case:  # a new case belongs to the unit of the officer who opens it
             await asyncio.to_thread(store.set_case_unit, case_no, user.unit_name, actor=user)
-        await asyncio.to_thread(store.record_audit, user, "session.uploaded", session_id=prepared.session_id,
-                                case_no=case_no, detail={"bytes": upload.size_bytes})
     except BaseException as exc:  # the session must not stay "transcribing" with nobody to run it
         await asyncio.to_thread(discard, store, prepared, error=f"{type(exc).__name__}: {exc}"[:500])
         raise

@@ -209,6 +209,11 @@ def test_a_standing_by_agent_records_what_the_page_starts_and_stops(tmp_path, op
     with Store.open(service_home) as store:
         session = store.get_session(session_id)
         utterances = store.utterances(session_id)
+        entries = store.audit_rows(session_id=session_id, with_data_entries=True)
+    # The officer who started it from the page is audited with the session's row that the agent's stream opened.
+    assert [(e["action"], e["user"]) for e in entries[:2]] == [
+        ("session.created", "officer"), ("session.recording_started", "officer")]
+    assert entries[1]["detail"] == {"room": ROOM}
     assert service_segments(service_home, session_id) == agent_segments(agent_home)
     assert session["status"] == "done" and session["duration_s"] > 10.0
     assert {u["role"] for u in utterances} == {"讯问人", "被讯问人"}

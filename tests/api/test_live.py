@@ -179,6 +179,13 @@ def test_service_room_with_websocket(tmp_path, opening, pulse):  # noqa: F811
         with pytest.raises(Exception):
             with client.websocket_connect(f"/ws/sessions/{session_id}") as ws:  # no credentials
                 ws.receive_json()
+    with Store.open(settings.home) as store:
+        entries = store.audit_rows(session_id=session_id, with_data_entries=True)
+    # Who started it from the page is audited with the session's row, in its transaction, once.
+    assert [(e["action"], e["user"]) for e in entries[:2]] == [
+        ("session.created", "officer"), ("session.recording_started", "officer")]
+    assert entries[1]["id"] == entries[0]["id"] + 1 and entries[1]["detail"] == {"room": "五号室"}
+    assert sum(e["action"] == "session.recording_started" for e in entries) == 1
 
 
 def test_a_room_on_the_services_devices_shows_seat_levels_and_takes_hotwords(tmp_path, opening, pulse):  # noqa: F811

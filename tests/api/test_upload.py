@@ -54,6 +54,14 @@ def test_an_uploaded_recording_is_transcribed_in_the_background(home_with_office
         assert client.get("/cases/U-2026-1", headers=headers).json()["unit"] == "派出所A"
         assert (settings.home / session["audio_path"]).stat().st_size == (data_dir / SEATS).stat().st_size
         assert not list((settings.home / "audio" / ".incoming").iterdir())
+    # Who uploaded it is audited with the session's row, in its transaction: the uploader, one entry after another.
+    with Store.open(settings.home) as store:
+        entries = store.audit_rows(session_id=session_id, with_data_entries=True)
+    assert [(e["action"], e["user"]) for e in entries[:3]] == [
+        ("session.created", "officer"), ("audio.stored", "officer"), ("session.uploaded", "officer")]
+    assert [e["id"] for e in entries[:3]] == list(range(entries[0]["id"], entries[0]["id"] + 3))
+    assert entries[2]["detail"] == {"bytes": (data_dir / SEATS).stat().st_size}
+    assert sum(e["action"] == "session.uploaded" for e in entries) == 1
 
 
 def test_a_prosecutor_may_not_upload_and_nothing_is_kept(home_with_officer, data_dir):

@@ -142,7 +142,7 @@ CALLS = {
     "create_session": lambda st, ids: st.create_session(
         case_no="C-9", room="五号讯问室", kind="file", source_name="x.wav", audio_path="audio/new.wav",
         audio_sha256=SHA, audio_bytes=1, duration_s=1.0, sample_rate=16000, channels=1, diarizer=None,
-        model="base", options={}, actor=ACTOR),
+        model="base", options={}, actor=ACTOR, started_as="session.uploaded", started_detail={"bytes": 1}),
     "finish_session": lambda st, ids: st.finish_session(ids["running"], actor=ACTOR),
     "fail_session": lambda st, ids: st.fail_session(ids["running"], "stopped", actor=ACTOR),
     "delete_session": lambda st, ids: st.delete_session(ids["failed"], actor=ACTOR),
