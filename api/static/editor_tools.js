@@ -1,13 +1,14 @@
 // The transcriber's tools on the session page, beside static/session.js's in-place editing:
 // - the player from the keyboard, also while typing in a line: F9 play/pause, F7 back 3 s; speed 0.75–2×;
-// - find (every reader) and replace across the transcript (who may correct): each changed line is one
-//   correction through PATCH /sessions/{id}/utterances/{uid}, so one revision each, with its history.
+// - find (every reader) and replace across the transcript (who may correct): one request,
+//   POST /sessions/{id}/utterances/replace, with the lines shown and their versions; each changed line is one
+//   correction (one revision each, with its history) and the checklist is checked again once for them all.
 "use strict";
 
 (() => {
   const root = document.getElementById("session");
   const page = window.BiluSession;
-  const { api, ApiError } = Bilu;
+  const { api } = Bilu;
   const player = page.player;
   const BACK_S = 3;
 
@@ -66,21 +67,23 @@
     const found = matching().filter((line) => line !== page.editing());
     if (!wanted || !found.length) { status.textContent = wanted ? "没有找到。" : "请先输入要查找的文字。"; return; }
     status.textContent = `正在替换 ${found.length} 句…`;
-    let changed = 0;
-    const refused = [];
-    for (const line of found) {
-      const text = line.querySelector(".text").textContent.split(wanted).join(instead).trim();
-      try {
-        if (!text) throw new ApiError(422, { detail: "替换后此句为空" });
-        page.updateLine(line, await api("PATCH", `${page.base}/utterances/${line.dataset.id}`,
-          { version: Number(line.dataset.version), text }));
-        changed += 1;
-      } catch (exc) {
-        refused.push(`${line.querySelector(".time").textContent}（${exc.status === 409 ? "已被他人修改" : exc.message}）`);
-      }
+    let result;
+    try {
+      result = await api("POST", `${page.base}/utterances/replace`, {
+        find: wanted, replace: instead,
+        lines: found.map((line) => ({ id: Number(line.dataset.id), version: Number(line.dataset.version) })),
+      });
+    } catch (exc) {
+      status.textContent = `无法替换：${exc.message}`;
+      return;
     }
+    const byId = new Map(found.map((line) => [Number(line.dataset.id), line]));
+    for (const after of result.changed) page.updateLine(byId.get(after.id), after);
+    const refused = result.refused.map((r) =>
+      `${byId.get(r.id).querySelector(".time").textContent}（${r.status === 409 ? "已被他人修改" : r.detail}）`);
     document.querySelectorAll(".line.found").forEach((line) => line.classList.remove("found"));
-    status.textContent = `已替换 ${changed} 句，每句一条修改记录。` + (refused.length ? ` 未替换：${refused.join("；")}` : "");
+    status.textContent = `已替换 ${result.changed.length} 句，每句一条修改记录。` +
+      (refused.length ? ` 未替换：${refused.join("；")}` : "");
     page.refreshFindings();
   });
   root.dataset.toolsReady = "true";

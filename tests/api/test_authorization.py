@@ -128,6 +128,10 @@ ROUTES = {
     ("GET", "/search/sessions"): ("search", "/search/sessions?missing=any", None, 200),
     ("PATCH", "/sessions/{session_id}/utterances/{utterance_id}"):
         ("correct", f"/sessions/{S}/utterances/{U}", {"version": 0, "text": "改"}, 409),
+    # Lines that do not exist are refused one by one (200, nothing changed): the table changes nothing.
+    ("POST", "/sessions/{session_id}/utterances/replace"):
+        ("correct", f"/sessions/{S}/utterances/replace",
+         {"find": "改", "replace": "正", "lines": [{"id": 0, "version": 0}]}, 200),
     ("POST", "/sessions/{session_id}/utterances/{utterance_id}/split"):
         ("correct", f"/sessions/{S}/utterances/{U}/split", {"version": 0, "at_s": 1.0}, 409),
     ("POST", "/sessions/{session_id}/utterances/{utterance_id}/merge"):
