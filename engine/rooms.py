@@ -9,7 +9,6 @@ every event and each recording's status also go to Redis (engine/live_events.py)
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -183,12 +182,7 @@ class LiveRooms:
         running = self._by_session.get(session_id)
         if running is None or not running.thread.is_alive():
             return None
-        session = running.session
-        last = session.last_audio_at
-        return {"recorded_s": round(session.recorded_s, 2),
-                "audio_age_s": None if last is None else round(time.monotonic() - last, 2),
-                "device": session.request.source_name, "channels": getattr(session, "channels", None),
-                "sample_rate": getattr(session, "sample_rate", None), "levels_db": session.levels_db}
+        return running.session.live_status()
 
     def listen(self, session_id: int) -> asyncio.Queue | None:
         """A queue of the session's events (those so far first); None if it is not a live session here."""

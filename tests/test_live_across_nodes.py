@@ -9,6 +9,8 @@ the middle of a recording: the recording goes on whole (a WARNING in node 1's lo
 every line, from the store.
 """
 import json
+import subprocess
+import sys
 import threading
 import time
 
@@ -19,7 +21,7 @@ from websockets.sync.client import connect
 
 from capture import decode_file
 from cases import Store
-from tests.agent.helpers import ROOM, Agent, Service
+from tests.agent.helpers import ROOM, Agent, Service, bilu_env
 from tests.api.helpers import PASSWORD
 from tests.audio_helpers import write_audio
 from tests.capture.conftest import pulse  # noqa: F401  (the shared PulseAudio server fixture)
@@ -193,3 +195,34 @@ def test_redis_lost_mid_recording_loses_no_line(tmp_path, city, pulse, redis_ser
     assert early.messages[-1]["type"] == "state" and early.messages[-1]["state"] == "stopped"
     assert "WARNING" in node1.log() and "live events: Redis at" in node1.log()
     assert "cannot be reached" in node2.log()
+
+
+def test_a_page_follows_bilu_record_from_any_node(city):
+    """`bilu record` publishes like a node's room: its page is live on every `bilu serve` node."""
+    home, env, _, (_, node2), opening = city
+    token = api_token(node2.port, "officer")
+    with Store.open(home, database_url=env["BILU_DATABASE_URL"]) as store:  # a case of the officer's unit
+        store.ensure_case("城西-2026-3")
+        store.set_case_unit("城西-2026-3", UNIT)
+    record = subprocess.Popen([sys.executable, "-m", "api", "record", "--case", "城西-2026-3", "--room", "二号室",
+                               "--file", str(opening), "--seat-roles", "讯问人,被讯问人"],
+                              env=bilu_env(home, env), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    session_id = int(record.stdout.readline())
+    follower = Follower(node2.port, session_id, token)
+    headers = {"Authorization": f"Bearer {token}"}
+    deadline = time.monotonic() + 20
+    shown = None
+    while time.monotonic() < deadline and shown is None:
+        status = httpx.get(f"http://127.0.0.1:{node2.port}/sessions/{session_id}/live", headers=headers,
+                           timeout=10).json()
+        shown = status if status.get("levels_db") else None
+        time.sleep(0.5)
+    out, err = record.communicate(timeout=120)
+    assert record.returncode == 0, err
+    follower.join(60)
+    assert not follower.is_alive() and follower.error is None, (follower.error, follower.messages[-3:])
+    assert shown is not None and shown["recording"] and len(shown["levels_db"]) == 2, shown
+    stored = stored_lines(home, env["BILU_DATABASE_URL"], session_id)
+    assert stored and follower.lines() == stored
+    assert len(out.splitlines()) == len(stored)  # the command still prints its lines (after the id, read above)
+    assert follower.messages[-1]["type"] == "state" and follower.messages[-1]["state"] == "stopped"
