@@ -3,7 +3,8 @@ its events; any node serving the session's WebSocket (or its GET /sessions/{id}/
 
 Publishing (`EventRelay`, one per service): every event of a recording goes on the channel `bilu:session:<id>`
 (Redis pub/sub), and every one but tentative text and lines also onto the session's history (the list
-`bilu:session:<id>:history`, for pages that join late: alerts, the checklist, speakers, states). Every second each
+`bilu:session:<id>:history`, for pages that join late: alerts, the checklist without its evidence quotes,
+speakers, states: no transcript text stays in Redis). Every second each
 recording's status (audio so far, the device, each seat's level) is written to `bilu:session:<id>:live`, kept
 10 s: another node answers GET /sessions/{id}/live from it. All of this runs in a thread of its own: the recording
 only puts an event on a queue, so a slow or lost Redis never holds it up. While Redis cannot be reached, events
@@ -173,7 +174,7 @@ class EventRelay:
         try:
             pipe = self._client.pipeline(transaction=True)
             if message["type"] not in _NOT_KEPT:
-                pipe.rpush(history_key(session_id), payload)
+                pipe.rpush(history_key(session_id), json.dumps(_kept(message), ensure_ascii=False))
                 pipe.ltrim(history_key(session_id), -_HISTORY_MAX, -1)
                 pipe.expire(history_key(session_id), _ENDED_KEEP_S if has_ended(message) else _HISTORY_KEEP_S)
             pipe.publish(channel_of(session_id), payload)
@@ -228,6 +229,14 @@ class EventRelay:
             log.warning("live events: Redis at %s reached again; %d event(s) were not relayed",
                         describe_url(self.url), self._dropped)
         self._reachable, self._dropped = True, 0
+
+
+def _kept(message: dict) -> dict:
+    """An event as the history keeps it: the checklist without its findings' evidence quotes (the page shows a
+    link to the line, not the quote), so that no transcript text stays in Redis."""
+    if message["type"] != "checklist":
+        return message
+    return {**message, "findings": [{k: v for k, v in f.items() if k != "evidence"} for f in message["findings"]]}
 
 
 class _Follower:

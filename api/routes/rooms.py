@@ -250,12 +250,26 @@ async def follow_session(websocket: WebSocket, session_id: int) -> None:
 
 
 async def _follow_remote(websocket: WebSocket, settings, session_id: int) -> None:
-    events = follow_remote(settings, session_id)
-    try:
-        async with contextlib.aclosing(events):
+    """Send the events of a session another node records until it ends or the page goes: a page that goes is
+    seen at once (its subscription and store reads stop), not at the next event."""
+    async def send() -> None:
+        async with contextlib.aclosing(follow_remote(settings, session_id)) as events:
             async for message in events:
                 await websocket.send_json(message)
-    except (WebSocketDisconnect, asyncio.CancelledError):
-        pass
+
+    async def gone() -> None:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+
+    tasks = [asyncio.create_task(send()), asyncio.create_task(gone())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    sender, page_gone = tasks
+    if sender in done and page_gone not in done and sender.exception() is not None:
+        raise sender.exception()  # a failure while the page is still there (not a page that left)
     with contextlib.suppress(RuntimeError):
         await websocket.close()

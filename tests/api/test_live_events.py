@@ -7,7 +7,7 @@ import time
 import pytest
 
 from engine.live import utterance_message
-from engine.live_events import EventRelay, LiveEventsUnavailable, follow_remote
+from engine.live_events import EventRelay, LiveEventsUnavailable, follow_remote, history_key
 from engine.settings import Settings
 from tests.servers.redis import free_port, redis_server  # noqa: F401  (a fixture)
 from transcribe import Utterance
@@ -46,6 +46,8 @@ def test_a_late_follower_gets_every_line_once_from_the_store_then_the_channel(tm
         ids = [line(0), line(1)]  # before anyone follows: the follower reads them from the store
         emit({"type": "alert", "kind": "order", "message": "提示", "rule_keys": [], "utterance_id": ids[1],
               "start_s": 1.0})
+        emit({"type": "checklist", "findings": [{"key": "k", "title": "告知权利", "status": "missing",
+                                                 "utterance_ids": [ids[0]], "start_s": 0.0, "evidence": "第0句"}]})
         relay.watch(session_id, lambda: {"recorded_s": 2.0, "audio_age_s": 0.1, "levels_db": [-20.0]})
         wait_until(lambda: relay.status(session_id) is not None)
 
@@ -72,6 +74,10 @@ def test_a_late_follower_gets_every_line_once_from_the_store_then_the_channel(tm
     assert [m["type"] for m in got].count("speaker") == 1 and [m["type"] for m in got].count("alert") == 1
     assert got[0]["state"] == "recording" and got[-1]["state"] == "stopped"
     assert all(m["session_id"] == session_id and "seq" not in m and "run" not in m for m in got)
+    checklist = [m for m in got if m["type"] == "checklist"]
+    assert len(checklist) == 1 and checklist[0]["findings"][0]["utterance_ids"] == [ids[0]]
+    kept = redis_server.command("LRANGE", history_key(session_id), "0", "-1")
+    assert "checklist" in kept and "第0句" not in kept  # no transcript text stays in Redis
     status = relay.status(session_id)  # the last state deleted the status: it records nowhere now
     assert status is None
 
