@@ -316,6 +316,8 @@ class _Follower:
 async def follow_remote(settings: Settings, session_id: int) -> AsyncIterator[dict]:
     """The events of a session another node records, from its start, until it ends (see the module's docstring).
     While Redis cannot be reached, the lines come from the store every few seconds instead."""
+    from redis.exceptions import RedisError
+
     follower = _Follower(settings, session_id)
     client = redis_client(settings.broker_url, asynchronous=True)
     warned = False
@@ -335,7 +337,7 @@ async def follow_remote(settings: Settings, session_id: int) -> AsyncIterator[di
                         yield message
                         if has_ended(message):
                             return
-            except (OSError, _redis_error()) as exc:
+            except (OSError, RedisError) as exc:
                 if not warned:
                     log.warning("session %s: Redis at %s cannot be reached (%s); the page gets the stored lines "
                                 "until it is back", session_id, describe_url(settings.broker_url), type(exc).__name__)
@@ -374,9 +376,3 @@ async def _channel(pubsub, follower: _Follower) -> AsyncIterator[dict]:
         taken = follower.take(message)
         if taken is not None:
             yield taken
-
-
-def _redis_error():
-    from redis.exceptions import RedisError
-
-    return RedisError
