@@ -68,6 +68,7 @@ def create_app(settings: Settings, *, model=None) -> FastAPI:
     # BILU_BROKER_URL set: uploads are transcribed by `bilu worker` processes, not by the upload worker here.
     app.state.work_queue = work_queue(settings)
     app.state.agent_streams = StreamReceiver(settings, app.state.rooms)
+    app.state.rooms.room_state = app.state.agent_streams.room_state  # a room agent's link, in the published status
     app.state.cookie_signer = CookieSigner(load_secret_key(settings), max_age_s=int(settings.session_hours * 3600))
     for module in (health, auth, units, users, cases, people, sessions, utterances, speakers, findings, audio, search,
                    rooms, uploads, pages, integrity, agent_routes, guardrails, signing, written):

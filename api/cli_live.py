@@ -52,6 +52,7 @@ def record(settings: Settings, case_no, room, device, channels, seat_roles, dura
     from diarize import parse_seat_roles
 
     from engine.live import LiveRequest, LiveSession
+    from engine.live_events import EventRelay
     from engine.pipeline import Pipeline
     from engine.recovery import recover_abandoned
 
@@ -70,7 +71,18 @@ def record(settings: Settings, case_no, room, device, channels, seat_roles, dura
             report_recovered(recover_abandoned(settings, store, lambda: pipeline.model))
         model = pipeline.model  # loaded before the recording starts, so the first words are not kept waiting
         printer = TranscriptPrinter()
-        session = LiveSession(settings, store, model, request, on_event=printer.show)
+        # With Redis, the session's events and status go there too: a page on any `bilu serve` node follows it.
+        relay = EventRelay(settings.broker_url) if settings.broker_url else None
+
+        def on_event(event: dict) -> None:
+            if relay is not None:
+                relay.publish(event)
+                if event["type"] == "state" and event["state"] == "recording":
+                    relay.watch(event["session_id"],
+                                lambda: session.live_status() if session.status == "recording" else None)
+            printer.show(event)
+
+        session = LiveSession(settings, store, model, request, on_event=on_event)
         previous = {s: signal.signal(s, lambda *_: session.stop()) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             if file is not None:
@@ -81,6 +93,8 @@ def record(settings: Settings, case_no, room, device, channels, seat_roles, dura
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
+            if relay is not None:
+                relay.close()  # its last state sent first
         printer.done()
     if status == "interrupted":
         sys.exit(1)

@@ -159,6 +159,15 @@ class LiveSession:
     def stop(self) -> None:
         self.stop_requested.set()
 
+    def live_status(self) -> dict:
+        """What the live page shows of the recording: audio recorded so far, seconds since the device's last
+        chunk (a stalled device shows as a growing age), the device, each seat's level over the last chunk (dBFS)."""
+        last = self.last_audio_at
+        return {"recorded_s": round(self.recorded_s, 2),
+                "audio_age_s": None if last is None else round(time.monotonic() - last, 2),
+                "device": self.request.source_name, "channels": getattr(self, "channels", None),
+                "sample_rate": getattr(self, "sample_rate", None), "levels_db": self.levels_db}
+
     def open(self, *, sample_rate: int, channels: int, source_name: str | None = None) -> int:
         """Create the session and its audio folder (held locked while recording); returns the session id."""
         folder = Path("audio") / "live" / uuid.uuid4().hex

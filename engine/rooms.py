@@ -3,18 +3,20 @@ WebSocket listeners.
 
 One `LiveRooms` per app. A recording runs in its own thread (LiveSession.run blocks); its events arrive on
 that thread and are handed to each listener's asyncio queue on the event loop. A room records one session
-at a time. The recognition model is loaded once, on the first recording, and shared.
+at a time. The recognition model is loaded once, on the first recording, and shared. With BILU_BROKER_URL set,
+every event and each recording's status also go to Redis (engine/live_events.py), for pages on other nodes.
 """
 import asyncio
 import logging
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from capture import CaptureError
 from error_kinds import Conflict
 
 from engine.live import LiveRequest, LiveSession
+from engine.live_events import EventRelay
 from engine.pipeline import Pipeline
 from engine.settings import Settings
 
@@ -50,6 +52,10 @@ class LiveRooms:
         self._by_room: dict[str, int] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # BILU_BROKER_URL set: events and statuses also go to Redis, for the pages other nodes serve.
+        self.relay = EventRelay(settings.broker_url) if settings.broker_url else None
+        # What the service adds to a recording's status (a room agent's link: agent/receiver.py), by room.
+        self.room_state: Callable[[str], dict] | None = None
 
     def start(self, request: LiveRequest, source_factory, *, duration_s: float | None = None) -> int:
         """Start recording from `source_factory()` (a context manager yielding chunks); returns the session id."""
@@ -81,6 +87,7 @@ class LiveRooms:
                     with self._lock:
                         self._by_session[session.session_id] = running
                         self._by_room[request.room] = session.session_id
+                    self._watch(session.session_id, request.room)
                     opened.set()
                     session.run(_prepend(first, chunks), duration_s=duration_s)
             except Exception as exc:  # before the session opened, start() raises it to its caller
@@ -154,6 +161,7 @@ class LiveRooms:
             self._by_session[session.session_id] = running
             self._by_room[request.room] = session.session_id
         thread.start()
+        self._watch(session.session_id, request.room)
         return session, from_s
 
     def stop(self, session_id: int, *, wait_s: float = 120.0) -> bool:
@@ -174,12 +182,7 @@ class LiveRooms:
         running = self._by_session.get(session_id)
         if running is None or not running.thread.is_alive():
             return None
-        session = running.session
-        last = session.last_audio_at
-        return {"recorded_s": round(session.recorded_s, 2),
-                "audio_age_s": None if last is None else round(time.monotonic() - last, 2),
-                "device": session.request.source_name, "channels": getattr(session, "channels", None),
-                "sample_rate": getattr(session, "sample_rate", None), "levels_db": session.levels_db}
+        return running.session.live_status()
 
     def listen(self, session_id: int) -> asyncio.Queue | None:
         """A queue of the session's events (those so far first); None if it is not a live session here."""
@@ -209,6 +212,8 @@ class LiveRooms:
                 running.thread.join(30)
             else:
                 self.stop(session_id)
+        if self.relay is not None:  # the last states of the recordings just stopped go out first
+            self.relay.close()
 
     def thread_of(self, session_id: int) -> threading.Thread | None:
         running = self._by_session.get(session_id)
@@ -218,9 +223,25 @@ class LiveRooms:
         running = self._by_session.get(session_id)
         return None if running is None else running.session
 
+    def _watch(self, session_id: int, room: str) -> None:
+        """With Redis: publish the recording's status every second while it runs (another node's live page)."""
+        if self.relay is None:
+            return
+
+        def status() -> dict | None:
+            running = self.live_status(session_id)
+            if running is not None and self.room_state is not None:
+                running["room_state"] = self.room_state(room)
+            return running
+
+        self.relay.watch(session_id, status)
+
     def _publisher(self, early: list[dict]):
-        """A session's `on_event`: to its listeners once it is registered here, kept in `early` before."""
+        """A session's `on_event`: to its listeners once it is registered here, kept in `early` before; with Redis,
+        to the session's channel as well (from the first event: the relay never blocks the recording)."""
         def publish(message: dict) -> None:
+            if self.relay is not None:
+                self.relay.publish(message)
             running = self._by_session.get(message.get("session_id"))
             if running is None:
                 early.append(message)

@@ -5,6 +5,9 @@ The WebSocket pushes JSON messages: `state` (recording, stopped, device_lost or 
 (text still changing), `utterance` (committed, the fields of the JSON export), `speaker` (a new speaker and
 their role), `alert` (the procedural checker: questions on the facts before the rights notices) and
 `checklist` (the running procedural checklist, sent whenever an item changes).
+
+Several service nodes (BILU_BROKER_URL set): a session recorded on another node is followed through Redis
+(engine/live_events.py), the same messages from its start; the account is checked here as on any node.
 """
 import asyncio
 import contextlib
@@ -22,6 +25,7 @@ from engine.checking import DEFAULT_RULE_SET
 from api.deps import SettingsDep, StoreDep
 from api.schemas import AbandonedFinished, LiveStatus, RecordingStarted, RoomPublic, SessionWithFindings
 from engine.live import DEVICE_LOST_ERROR, LiveRequest
+from engine.live_events import follow_remote
 from engine.rooms import LiveRooms
 from api.websocket_auth import websocket_account
 
@@ -174,18 +178,34 @@ def live_status(session_id: VisibleSession, store: StoreDep, rooms: RoomsDep, ht
     running = rooms.live_status(session_id)
     if running is not None:
         agent = store.session_agent(session_id)
-        if agent is None:
-            return {"recording": True, **running}
-        state = http_request.app.state.agent_streams.room_state(agent["room"])
-        return {"recording": True, **running, "device": running["device"] or f"审讯室终端（{agent['room']}）",
-                "agent": state["agent"] if state["session_id"] == session_id else "offline",
-                "clock_offset_s": state["clock_offset_s"] if state["session_id"] == session_id
-                else agent["clock_offset_s"]}
+        state = None if agent is None else http_request.app.state.agent_streams.room_state(agent["room"])
+        return _recording_status(session_id, running, agent, state)
+    if rooms.relay is not None and _recording_now(store.get_session(session_id)):
+        running = rooms.relay.status(session_id)  # recorded on another node (503 when Redis cannot be reached)
+        if running is not None:
+            state = running.pop("room_state", None)
+            agent = store.session_agent(session_id)
+            return _recording_status(session_id, running, agent, state or {"agent": "offline", "session_id": None})
     session = store.get_session(session_id)
     return {"recording": False, "status": session["status"], "recorded_s": session["duration_s"],
             "audio_age_s": None, "device": session["source_name"], "channels": session["channels"],
             "sample_rate": session["sample_rate"],
             "device_lost": (session.get("error") or "").startswith(DEVICE_LOST_ERROR)}
+
+
+def _recording_status(session_id: int, running: dict, agent: dict | None, state: dict | None) -> dict:
+    """A recording's live status; through a room agent, with its link (`state`: agent/receiver.py room_state)."""
+    if agent is None:
+        return {"recording": True, **running}
+    return {"recording": True, **running, "device": running["device"] or f"审讯室终端（{agent['room']}）",
+            "agent": state["agent"] if state["session_id"] == session_id else "offline",
+            "clock_offset_s": state["clock_offset_s"] if state["session_id"] == session_id
+            else agent["clock_offset_s"]}
+
+
+def _recording_now(session: dict) -> bool:
+    """Whether the store says the session is a recording still going on (on whichever node records it)."""
+    return session["kind"] == "live" and session["status"] == "transcribing"
 
 
 @router.websocket("/ws/sessions/{session_id}")
@@ -204,9 +224,13 @@ async def follow_session(websocket: WebSocket, session_id: int) -> None:
             await websocket.close(code=4404, reason="no such session")
             return
         store.record_audit(account, "session.followed_live", session_id=session_id)
+        recording = _recording_now(store.get_session(session_id))
     await websocket.accept()
     rooms = app.state.rooms
     queue = rooms.listen(session_id)
+    if queue is None and rooms.relay is not None and recording:  # recorded on another node: through Redis
+        await _follow_remote(websocket, app.state.settings, session_id)
+        return
     if queue is None:
         await websocket.send_json({"type": "state", "session_id": session_id, "state": "not_recording"})
         await websocket.close()
@@ -222,5 +246,31 @@ async def follow_session(websocket: WebSocket, session_id: int) -> None:
         pass
     finally:
         rooms.forget(session_id, queue)
+    with contextlib.suppress(RuntimeError):
+        await websocket.close()
+
+
+async def _follow_remote(websocket: WebSocket, settings, session_id: int) -> None:
+    """Send the events of a session another node records until it ends or the page goes: a page that goes is
+    seen at once (its subscription and store reads stop), not at the next event."""
+    async def send() -> None:
+        async with contextlib.aclosing(follow_remote(settings, session_id)) as events:
+            async for message in events:
+                await websocket.send_json(message)
+
+    async def gone() -> None:
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+
+    tasks = [asyncio.create_task(send()), asyncio.create_task(gone())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    sender, page_gone = tasks
+    if sender in done and page_gone not in done and sender.exception() is not None:
+        raise sender.exception()  # a failure while the page is still there (not a page that left)
     with contextlib.suppress(RuntimeError):
         await websocket.close()

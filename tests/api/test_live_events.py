@@ -1,0 +1,98 @@
+"""Live events through Redis (engine/live_events.py) without the model: a real Redis, a real store, the relay a
+recording node runs and the follower another node runs. tests/test_live_across_nodes.py runs them in real nodes."""
+import asyncio
+import logging
+import time
+
+import pytest
+
+from engine.live import utterance_message
+from engine.live_events import EventRelay, LiveEventsUnavailable, follow_remote, history_key
+from engine.settings import Settings
+from tests.servers.redis import free_port, redis_server  # noqa: F401  (a fixture)
+from transcribe import Utterance
+
+
+def new_live_session(store) -> int:
+    return store.create_session(case_no="E-1", room="一号室", kind="live", source_name=None,
+                                audio_path="audio/live/e1", audio_sha256="", audio_bytes=0, duration_s=0.0,
+                                sample_rate=16000, channels=1, diarizer="voice", model="base", options={})
+
+
+def wait_until(condition, limit_s: float = 10) -> None:
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def test_a_late_follower_gets_every_line_once_from_the_store_then_the_channel(tmp_path, redis_server):  # noqa: F811
+    settings = Settings(home=tmp_path / "home", broker_url=redis_server.url)
+    relay = EventRelay(redis_server.url)
+    with settings.open_store() as store:
+        session_id = new_live_session(store)
+
+        def emit(message: dict) -> None:
+            relay.publish({"session_id": session_id, "time": time.time(), **message})
+
+        def line(n: int) -> int:
+            utterance = Utterance(start_s=float(n), end_s=n + 0.5, text=f"第{n}句", speaker="S1")
+            utterance_id = store.add_utterance(session_id, utterance)
+            emit({"type": "utterance", "utterance": utterance_message(utterance_id, utterance, None)})
+            return utterance_id
+
+        emit({"type": "state", "state": "recording"})
+        emit({"type": "speaker", "speaker": "S1", "role": None, "channel": None})
+        ids = [line(0), line(1)]  # before anyone follows: the follower reads them from the store
+        emit({"type": "alert", "kind": "order", "message": "提示", "rule_keys": [], "utterance_id": ids[1],
+              "start_s": 1.0})
+        emit({"type": "checklist", "findings": [{"key": "k", "title": "告知权利", "status": "missing",
+                                                 "utterance_ids": [ids[0]], "start_s": 0.0, "evidence": "第0句"}]})
+        relay.watch(session_id, lambda: {"recorded_s": 2.0, "audio_age_s": 0.1, "levels_db": [-20.0]})
+        wait_until(lambda: relay.status(session_id) is not None)
+
+        def go_on() -> None:  # while the follower listens
+            ids.append(line(2))
+            relay._seq[session_id] += 1  # an event lost on its way: what a publish Redis refused leaves
+            ids.append(store.add_utterance(session_id, Utterance(start_s=3.0, end_s=3.5, text="第3句",
+                                                                 speaker="S1")))
+            ids.append(line(4))  # its count jumps: the follower looks in the store and finds line 3 first
+            emit({"type": "state", "state": "stopped", "duration_s": 5.0})
+
+        async def follow() -> list[dict]:
+            got = []
+            async for message in follow_remote(settings, session_id):
+                got.append(message)
+                if [m["type"] for m in got].count("utterance") == 2 and len(ids) == 2:
+                    await asyncio.to_thread(go_on)
+            return got
+
+        got = asyncio.run(asyncio.wait_for(follow(), 30))
+    relay.close()
+
+    assert [m["utterance"]["id"] for m in got if m["type"] == "utterance"] == ids
+    assert [m["type"] for m in got].count("speaker") == 1 and [m["type"] for m in got].count("alert") == 1
+    assert got[0]["state"] == "recording" and got[-1]["state"] == "stopped"
+    assert all(m["session_id"] == session_id and "seq" not in m and "run" not in m for m in got)
+    checklist = [m for m in got if m["type"] == "checklist"]
+    assert len(checklist) == 1 and checklist[0]["findings"][0]["utterance_ids"] == [ids[0]]
+    kept = redis_server.command("LRANGE", history_key(session_id), "0", "-1")
+    assert "checklist" in kept and "第0句" not in kept  # no transcript text stays in Redis
+    status = relay.status(session_id)  # the last state deleted the status: it records nowhere now
+    assert status is None
+
+
+def test_a_lost_redis_never_holds_a_recording_up(caplog):
+    relay = EventRelay(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    caplog.set_level(logging.WARNING, logger="engine.live_events")
+    started = time.monotonic()
+    for n in range(3000):  # the recording's side only queues: never a wait on Redis
+        relay.publish({"session_id": 1, "type": "tentative", "text": str(n)})
+    assert time.monotonic() - started < 1.0
+    relay.watch(1, lambda: {"recorded_s": 1.0})
+    time.sleep(2.5)
+    relay.close()
+    lost = [r for r in caplog.records if "cannot be reached" in r.getMessage()]
+    assert len(lost) == 1 and lost[0].levelno == logging.WARNING  # once, not once an event
+    with pytest.raises(LiveEventsUnavailable):
+        relay.status(1)
