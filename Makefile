@@ -62,12 +62,16 @@ run: install
 
 # The suite with this machine's CTranslate2 kernels, then the tests whose outcome rests on Whisper's words once
 # more with another CPU's kernels (tests/kernels.py): a test that holds only on this machine's words fails here.
-# Tests that run the model for a mechanism only (marked `mechanism`: refusals, kills, fuzzing) are not run twice,
-# which keeps the whole of `make test` within 30 minutes on 2 cores.
+# Tests that run the model for a mechanism only (marked `mechanism`: refusals, kills, fuzzing) are not run twice.
+# Both runs go in one process per core (at most 4: each holds its own model and servers), a test file to a
+# process (--dist loadfile: a module's servers are started once), which keeps `make test` within 30 minutes on
+# 2 cores: much of a test's time is spent waiting on the processes, servers and browser it starts.
+PYTEST_PARALLEL := --numprocesses=auto --maxprocesses=4 --dist=loadfile
+
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL)
 	@$(BIN)/python -m tests.kernels
-	env $$($(BIN)/python -m tests.kernels --other) $(BIN)/python -m pytest -m "recognition and not mechanism"
+	env $$($(BIN)/python -m tests.kernels --other) $(BIN)/python -m pytest $(PYTEST_PARALLEL) -m "recognition and not mechanism"
 
 bench: install
 	$(BIN)/python bench/batch.py
