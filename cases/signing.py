@@ -82,6 +82,10 @@ class Signing(Concern):
         note = _text("note", note, 2000)
         with immediate_transaction(self._db):
             status = require_session(self._db, session_id)["status"]
+            if one(self._db, "SELECT withdrawn_at FROM sessions WHERE id = ?", [session_id])["withdrawn_at"]:
+                # A withdrawn upload is kept for the record only (备查): its text must never become a signed 笔录.
+                raise Conflict(f"session {session_id} was withdrawn: its record is kept for reference, not signed",
+                               zh="该录音已撤回，仅供备查，不能核对签名")
             if status not in REVIEWABLE_STATUSES:
                 raise Conflict(f"session {session_id} is {status}: only a finished record is read back and signed",
                                zh="讯问尚未结束，不能核对签名")

@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from cases import InvalidCorrection, SessionNotWithdrawable, Store, StoreError
+from error_kinds import Conflict
 from cases.integrity import verify
 from tests.cases.test_integrity import file_session, live_session, sha256_file
 
@@ -74,3 +75,15 @@ def test_undoing_a_withdrawal_behind_bilus_back_is_found(store, data_dir):
         raw.execute("UPDATE sessions SET withdrawn_at = NULL, withdrawn_by = NULL, withdrawn_reason = NULL")
     report = verify(store)
     assert not report.intact and {p.subject for p in report.problems} == {f"session:{session_id}"}
+
+
+def test_a_withdrawn_upload_is_not_read_back_nor_signed(store, data_dir):
+    """Kept for reference (备查), its text must never become a signed 笔录; the upload beside it still can."""
+    withdrawn = file_session(store, data_dir)
+    kept = file_session(store, data_dir)
+    store.withdraw_session(withdrawn, reason="误传", actor="cli:root")
+    with pytest.raises(Conflict, match="withdrawn") as refused:
+        store.start_record_review(withdrawn, actor=store.account("sup"))
+    assert refused.value.zh == "该录音已撤回，仅供备查，不能核对签名"
+    assert store.record_review(withdrawn)["state"] is None
+    assert store.start_record_review(kept, actor=store.account("sup"))["state"] == "review"
