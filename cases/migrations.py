@@ -621,6 +621,13 @@ def _v15_withdrawn_sessions(db: Database) -> None:
         db.execute(f"ALTER TABLE sessions ADD COLUMN {column}")
 
 
+def _v16_search_scope_columns(db: Database) -> None:
+    """PostgreSQL's twin gives each search index row its session and its case's unit, so that a search in a
+    user's scope walks the newest matching lines and stops early (issue 18). Nothing to do here: SQLite's FTS5
+    table cannot take such columns in place, and its search joins to the case (fast enough on one machine:
+    bench/results/scale_search.json). The number is kept so that both backends count the same migrations."""
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial_schema", _v1_initial_schema),
     (2, "speaker_turns", _v2_speaker_turns),
@@ -637,6 +644,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (13, "guardrails_and_signing", _v13_guardrails_and_signing),
     (14, "agent_clock", _v14_agent_clock),
     (15, "withdrawn_sessions", _v15_withdrawn_sessions),
+    (16, "search_scope_columns", _v16_search_scope_columns),
 )
 
 

@@ -18,7 +18,8 @@ from cases.lookups import case_id
 from cases.errors import InvalidQuery, UnitNotFound
 from cases.locking import locked
 from cases.reads import local_iso, one, search_utterances, to_s
-from cases.search import full_text_sql, highlight, query_terms
+from cases.search import highlight, query_terms
+from cases.search_candidates import candidate_lines
 from cases.written_records import DISCREPANCY_KINDS
 
 MAX_RESULTS = 1000
@@ -75,20 +76,29 @@ class Search(Concern):
         """
         terms = query_terms(query)
         _check_limit(limit)
-        where, params = self._filter_sql(scope, filters)
+        filtered = self._session_filter_sql(filters)
+        candidates = candidate_lines(self._db, terms, scope, filters_sql=filtered if filtered[0] else None,
+                                     role=filters.role, limit=limit)
+        where, params = _with_scope(scope, filtered)
+        scores = {row["id"]: row["score"] for row in self._db.query(candidates.sql, candidates.params)}
+        if not scores:
+            return []
         if filters.role is not None:
             where, params = f"{where} AND COALESCE(u.role, sp.role) = ?", [*params, filters.role]
-        fts = full_text_sql(self._db)
-        rows = self._db.query(
+        # The candidates' lines, with the scope and the filters checked again: the one place that says who sees
+        # what (cases.access.Scope) has the last word, whatever the index rows carry. A second query, not a join on
+        # the first: the planner cannot estimate how many lines the first keeps, and guessed badly.
+        found = list(self._db.query(
             "SELECT u.id AS utterance_id, u.session_id, c.case_no, s.room, s.created_at, u.start_ms, u.end_ms,"
-            " u.speaker, COALESCE(u.role, sp.role) AS role, u.text"
-            f" FROM {fts.source} JOIN utterances u ON u.id = utterances_fts.rowid"
+            " u.speaker, COALESCE(u.role, sp.role) AS role, u.text FROM utterances u"
             " JOIN sessions s ON s.id = u.session_id JOIN cases c ON c.id = s.case_id"
             " LEFT JOIN speakers sp ON sp.session_id = u.session_id AND sp.label = u.speaker"
-            f" WHERE {fts.condition} AND u.merged_into IS NULL AND {where}"
-            f" ORDER BY {fts.rank}, u.session_id, u.start_ms LIMIT ?",
-            [fts.parameter(terms), *params, *fts.rank_parameters(terms), limit],
-        )
+            f" WHERE u.id IN ({', '.join('?' for _ in scores)}) AND u.merged_into IS NULL AND {where}",
+            [*scores, *params],
+        ))
+        # Equally good lines: the newest session first (the candidates are the newest lines), in the order said.
+        found.sort(key=lambda r: (scores[r["utterance_id"]], -r["session_id"], r["start_ms"]))
+        rows = found[:limit]
         return [
             {"utterance_id": r["utterance_id"], "session_id": r["session_id"], "case_no": r["case_no"],
              "room": r["room"], "session_created_at": local_iso(r["created_at"]), "start_s": to_s(r["start_ms"]),
@@ -134,8 +144,12 @@ class Search(Concern):
 
     def _filter_sql(self, scope: Scope, filters: SearchFilters) -> tuple[str, list[Any]]:
         """SQL over s (sessions) and c (cases) for the scope and the session-level filters."""
-        where, params = scope.condition()
-        conditions, values = [f"({where})"], list(params)
+        return _with_scope(scope, self._session_filter_sql(filters))
+
+    def _session_filter_sql(self, filters: SearchFilters) -> tuple[str, list[Any]]:
+        """SQL over s (sessions) and c (cases) for the session-level filters ("" when none is set)."""
+        conditions: list[str] = []
+        values: list[Any] = []
         if filters.case_no is not None:
             conditions.append("c.case_no = ?")
             values.append(filters.case_no)
@@ -185,6 +199,13 @@ class Search(Concern):
                 raise InvalidQuery(f"unknown discrepancy kind {filters.discrepancy!r}: use any or one of "
                                    f"{', '.join(DISCREPANCY_KINDS)}", zh="不认识的不一致类型")
         return " AND ".join(conditions), values
+
+
+def _with_scope(scope: Scope, filtered: tuple[str, list[Any]]) -> tuple[str, list[Any]]:
+    where, params = scope.condition()
+    if not filtered[0]:
+        return f"({where})", list(params)
+    return f"({where}) AND {filtered[0]}", [*params, *filtered[1]]
 
 
 def _utc_start_of(day: date) -> str:
