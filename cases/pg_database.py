@@ -17,7 +17,7 @@ place where SQLite's dialect becomes PostgreSQL's (`translate`):
     Python int parameters    -> int8              (every INTEGER column is BIGINT here, as SQLite's are 64-bit)
 
 What cannot be translated word for word is asked of the dialect by name, in the module that needs it: the
-full-text index (cases/search.py `full_text_sql`: FTS5's MATCH and rank against a `simple` tsvector, a GIN
+full-text index (cases/search_candidates.py: FTS5's MATCH and rank against a `simple` tsvector, a GIN
 index and `ts_rank`) and the highest audit id ever issued (cases/integrity.py, from `audit_head`).
 
 One writer at a time, as in SQLite: every write transaction takes the same transaction-level advisory lock at

@@ -136,48 +136,6 @@ def in_record(row: dict) -> bool:
     return not row["not_speech"]
 
 
-def search_utterances(
-    db: Database, terms: list[str], *, case_id: int | None, role: str | None, limit: int
-) -> list[dict]:
-    """Rows of utterances whose index entry holds every one of `terms`, best first."""
-    from cases.search import full_text_sql  # cases.search imports jieba: loaded by the searches only
-
-    fts = full_text_sql(db)
-    conditions = [fts.condition]
-    params: list[Any] = [fts.parameter(terms)]
-    if case_id is not None:
-        conditions.append("s.case_id = ?")
-        params.append(case_id)
-    if role is not None:
-        conditions.append("COALESCE(u.role, sp.role) = ?")
-        params.append(role)
-    rows = db.query(
-        "SELECT u.id AS utterance_id, u.session_id, c.case_no, u.start_ms, u.end_ms,"
-        " u.speaker, COALESCE(u.role, sp.role) AS role, u.text"
-        f" FROM {fts.source}"
-        " JOIN utterances u ON u.id = utterances_fts.rowid"
-        " JOIN sessions s ON s.id = u.session_id"
-        " JOIN cases c ON c.id = s.case_id"
-        " LEFT JOIN speakers sp ON sp.session_id = u.session_id AND sp.label = u.speaker"
-        f" WHERE {' AND '.join(conditions)}"
-        f" ORDER BY {fts.rank}, u.session_id, u.start_ms LIMIT ?",
-        [*params, *fts.rank_parameters(terms), limit],
-    )
-    return [
-        {
-            "utterance_id": row["utterance_id"],
-            "session_id": row["session_id"],
-            "case_no": row["case_no"],
-            "start_s": to_s(row["start_ms"]),
-            "end_s": to_s(row["end_ms"]),
-            "speaker": row["speaker"],
-            "role": row["role"],
-            "text": row["text"],
-        }
-        for row in rows
-    ]
-
-
 def case_from_row(row: dict) -> dict:
     return {
         "id": row["id"],

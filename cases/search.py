@@ -14,13 +14,10 @@ its 2- and 3-character dictionary parts, so a search for 权利义务告知书 o
 import logging
 import re
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import jieba
 
 from cases.errors import InvalidQuery
-from cases.pg_database import is_postgres
 
 logger = logging.getLogger(__name__)
 
@@ -106,47 +103,6 @@ def match_expression(terms: list[str]) -> str:
     `NEAR(` or `column:` is searched for as text and never read as query syntax.
     """
     return " AND ".join('"' + term.replace('"', '""') + '"' for term in terms)
-
-
-@dataclass(frozen=True, slots=True)
-class FullTextSql:
-    """The index's part of a search query, in the backend's dialect. `source` is the FROM item that names
-    `utterances_fts` (its `rowid` is the utterance id); `condition` keeps the rows holding every term; `rank`
-    orders them best first. `parameter(terms)` is the one parameter of `source` or `condition` (callers put the
-    condition first in WHERE, so it comes first either way); `rank_parameters(terms)` are the rank's, after
-    every other condition's."""
-
-    source: str
-    condition: str
-    rank: str
-    parameter: Callable[[list[str]], str]
-    rank_parameters: Callable[[list[str]], list[str]]
-
-
-FTS5_SQL = FullTextSql(source="utterances_fts", condition="utterances_fts MATCH ?", rank="utterances_fts.rank",
-                       parameter=match_expression, rank_parameters=lambda terms: [])
-"""SQLite: the FTS5 table; rank is bm25 (lower is better)."""
-
-
-def _tsquery_text(terms: list[str]) -> str:
-    return " ".join(terms)
-
-
-POSTGRES_SQL = FullTextSql(
-    source="utterances_fts",
-    # The tsquery written out in the condition (not taken from a subquery): the planner then estimates from the
-    # index's statistics how many rows hold the words, and starts from the GIN index when they are few.
-    # plainto_tsquery ANDs every word and reads no syntax: user input such as `&`, `|`, `!` or `:*` is text.
-    condition="utterances_fts.words @@ plainto_tsquery('simple', ?)",
-    rank="ts_rank(utterances_fts.words, plainto_tsquery('simple', ?)) DESC",
-    parameter=_tsquery_text,
-    rank_parameters=lambda terms: [_tsquery_text(terms)],
-)
-"""PostgreSQL: a `simple` tsvector over the same segmented words (cases/pg_schema.py), under a GIN index."""
-
-
-def full_text_sql(db: object) -> FullTextSql:
-    return POSTGRES_SQL if is_postgres(db) else FTS5_SQL
 
 
 def highlight(text: str, terms: list[str]) -> str:

@@ -16,10 +16,10 @@ from typing import Any
 from cases.access import UNITS_BELOW, Scope
 from cases.pg_database import is_postgres
 from cases.reads import one
+from cases.search import index_terms, match_expression
 
 RANKED_CANDIDATES = 200
 """At most this many of the newest matching lines (within scope and filters) are ranked."""
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +42,6 @@ def candidate_lines(db: Any, terms: list[str], scope: Scope, *, filters_sql: tup
 
 def _postgres(db: Any, terms: list[str], scope: Scope, *, filters_sql: tuple[str, list[Any]] | None,
               role: str | None, count: int) -> Candidates:
-    from cases.search import index_terms
-
     query = " ".join(index_terms(terms))
     conditions, params = ["f.words @@ plainto_tsquery('simple', ?)"], [query]
     if scope.kind == "unit":
@@ -78,8 +76,6 @@ def _postgres(db: Any, terms: list[str], scope: Scope, *, filters_sql: tuple[str
 
 def _sqlite(terms: list[str], scope: Scope, *, filters_sql: tuple[str, list[Any]] | None,
             role: str | None, count: int) -> Candidates:
-    from cases.search import match_expression
-
     where, params = scope.condition()
     conditions, values = ["utterances_fts MATCH ?", "u.merged_into IS NULL", f"({where})"], \
         [match_expression(terms), *params]

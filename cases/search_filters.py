@@ -17,7 +17,7 @@ from cases.concern import Concern
 from cases.lookups import case_id
 from cases.errors import InvalidQuery, UnitNotFound
 from cases.locking import locked
-from cases.reads import local_iso, one, search_utterances, to_s
+from cases.reads import local_iso, one, to_s
 from cases.search import highlight, query_terms
 from cases.search_candidates import candidate_lines
 from cases.written_records import DISCREPANCY_KINDS
@@ -61,10 +61,11 @@ class Search(Concern):
         terms = query_terms(query)
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SEARCH_LIMIT:
             raise InvalidQuery(f"limit must be an integer from 1 to {MAX_SEARCH_LIMIT}, not {limit!r}")
-        hits = search_utterances(self._db, terms,
-                                 case_id=None if case_no is None else case_id(self._db, case_no), role=role,
-                                 limit=limit)
-        return [{**hit, "snippet": highlight(hit["text"], terms)} for hit in hits]
+        filtered = ("", []) if case_no is None else ("s.case_id = ?", [case_id(self._db, case_no)])
+        return [{"utterance_id": r["utterance_id"], "session_id": r["session_id"], "case_no": r["case_no"],
+                 "start_s": to_s(r["start_ms"]), "end_s": to_s(r["end_ms"]), "speaker": r["speaker"],
+                 "role": r["role"], "text": r["text"], "snippet": highlight(r["text"], terms)}
+                for r in self._ranked_lines(terms, Scope("all"), filtered, role=role, limit=limit)]
 
     @locked
     def search_visible(self, query: str, scope: Scope, filters: SearchFilters = SearchFilters(), *,
@@ -76,15 +77,27 @@ class Search(Concern):
         """
         terms = query_terms(query)
         _check_limit(limit)
-        filtered = self._session_filter_sql(filters)
+        rows = self._ranked_lines(terms, scope, self._session_filter_sql(filters), role=filters.role, limit=limit)
+        return [
+            {"utterance_id": r["utterance_id"], "session_id": r["session_id"], "case_no": r["case_no"],
+             "room": r["room"], "session_created_at": local_iso(r["created_at"]), "start_s": to_s(r["start_ms"]),
+             "end_s": to_s(r["end_ms"]), "speaker": r["speaker"], "role": r["role"], "text": r["text"],
+             "snippet": highlight(r["text"], terms)}
+            for r in rows
+        ]
+
+    def _ranked_lines(self, terms: list[str], scope: Scope, filtered: tuple[str, list[Any]], *, role: str | None,
+                      limit: int) -> list[dict]:
+        """The best `limit` of the newest matching lines (cases/search_candidates.py) in `scope`, the session filters
+        `filtered` (SQL over s and c, "" for none) and the speaker `role`."""
         candidates = candidate_lines(self._db, terms, scope, filters_sql=filtered if filtered[0] else None,
-                                     role=filters.role, limit=limit)
-        where, params = _with_scope(scope, filtered)
+                                     role=role, limit=limit)
         scores = {row["id"]: row["score"] for row in self._db.query(candidates.sql, candidates.params)}
         if not scores:
             return []
-        if filters.role is not None:
-            where, params = f"{where} AND COALESCE(u.role, sp.role) = ?", [*params, filters.role]
+        where, params = _with_scope(scope, filtered)
+        if role is not None:
+            where, params = f"{where} AND COALESCE(u.role, sp.role) = ?", [*params, role]
         # The candidates' lines, with the scope and the filters checked again: the one place that says who sees
         # what (cases.access.Scope) has the last word, whatever the index rows carry. A second query, not a join on
         # the first: the planner cannot estimate how many lines the first keeps, and guessed badly.
@@ -98,14 +111,7 @@ class Search(Concern):
         ))
         # Equally good lines: the newest session first (the candidates are the newest lines), in the order said.
         found.sort(key=lambda r: (scores[r["utterance_id"]], -r["session_id"], r["start_ms"]))
-        rows = found[:limit]
-        return [
-            {"utterance_id": r["utterance_id"], "session_id": r["session_id"], "case_no": r["case_no"],
-             "room": r["room"], "session_created_at": local_iso(r["created_at"]), "start_s": to_s(r["start_ms"]),
-             "end_s": to_s(r["end_ms"]), "speaker": r["speaker"], "role": r["role"], "text": r["text"],
-             "snippet": highlight(r["text"], terms)}
-            for r in rows
-        ]
+        return found[:limit]
 
     @locked
     def find_sessions(self, scope: Scope, filters: SearchFilters = SearchFilters(), *, limit: int = 100) -> list[dict]:

@@ -43,8 +43,8 @@ PostgreSQL keeps them with the same concern classes, written once: `PgDatabase` 
 the few methods of sqlite-utils' `Database` they use and translates SQLite's dialect in one place; its
 `immediate_transaction` takes one advisory lock at BEGIN, so writers in every process and node take turns as on
 SQLite and the audit chain stays one line. Its schema is cases/pg_schema.py, migration by migration; what is
-not a word-for-word translation is asked of the dialect by name (full-text search: cases/search.py
-`full_text_sql`; the last audit id issued: cases/integrity.py).
+not a word-for-word translation is asked of the dialect by name (full-text search: cases/search_candidates.py;
+the last audit id issued: cases/integrity.py).
 
 One `Store` may be shared by threads (the api's request handlers and its transcription workers): every public
 method holds the store's lock, and the connection is opened with `check_same_thread=False` for that reason.
