@@ -35,6 +35,7 @@ from cases.errors import CopyRefused, StoreError, StoreUnavailable
 from cases.integrity import verify
 from cases.migrations import MIGRATIONS, MIGRATIONS_TABLE
 from cases.pg_database import WRITE_LOCK_KEY, PgDatabase, connect, describe, is_postgres_url
+from cases.pg_ddl import SEARCH_SCOPE_COLUMNS
 from cases.pg_schema import apply_pg_migrations
 from cases.store import Store
 
@@ -189,7 +190,7 @@ def _tables_in_copy_order(source: sqlite3.Connection, target: PgDatabase) -> lis
     for table, column in target.raw.execute(
             "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()"
             " AND is_generated = 'NEVER' ORDER BY table_name, ordinal_position"):
-        if table in pg_tables:
+        if table in pg_tables and not (table == "utterances_fts" and column in SEARCH_SCOPE_COLUMNS):
             columns.setdefault(table, []).append(column)
     for table in sorted(pg_tables):
         in_sqlite = {row[1] for row in source.execute(f'PRAGMA table_info("{table}")')}
@@ -210,6 +211,9 @@ def _tables_in_copy_order(source: sqlite3.Connection, target: PgDatabase) -> lis
         if not ready:
             raise StoreError(f"the foreign keys of {sorted(set(needs) - set(ordered))} form a cycle")
         ordered += ready
+    # The search index last: its trigger reads each line's session, case and speaker (cases/pg_ddl.py V16).
+    ordered.remove("utterances_fts")
+    ordered.append("utterances_fts")
     return [(table, columns[table]) for table in ordered]
 
 

@@ -475,6 +475,10 @@ V15 = tuple(f"ALTER TABLE sessions ADD COLUMN {column}"
 # carries its session, its case's unit and its role (its own, else its speaker's), kept by the triggers below so
 # that every writer stays as it is; a btree on (unit_id, rowid) lets a search walk a unit's lines newest first
 # and stop early (cases/search_candidates.py).
+SEARCH_SCOPE_COLUMNS = ("session_id", "unit_id", "role")
+"""utterances_fts's columns of PostgreSQL's own, written by its trigger from the utterance, session, case and
+speaker: never written by a store method or a copy."""
+
 V16 = (
     "ALTER TABLE utterances_fts ADD COLUMN session_id BIGINT, ADD COLUMN unit_id BIGINT, ADD COLUMN role TEXT",
     """

@@ -18,7 +18,10 @@ from api.cli import cli
 from cases import Store, StoreError, ThrottlePolicy
 from cases.integrity import signed_export, verify
 from cases.migrations import MIGRATIONS, immediate_transaction
+from cases.access import scope_of
 from cases.pg_copy import REQUIRED_TRIGGERS, CopyRefused, copy_to_postgresql
+from cases.pg_ddl import SEARCH_SCOPE_COLUMNS
+from cases.search_filters import SearchFilters
 from tests.api.helpers import words_of
 from tests.cases.test_integrity import file_session, live_session
 from transcribe import Utterance, Word
@@ -99,7 +102,8 @@ def pg_columns(url: str) -> dict[str, list[str]]:
         for table, column in db.execute(
                 "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'"
                 " AND is_generated = 'NEVER' ORDER BY table_name, ordinal_position"):
-            columns.setdefault(table, []).append(column)
+            if not (table == "utterances_fts" and column in SEARCH_SCOPE_COLUMNS):  # PostgreSQL's own: below
+                columns.setdefault(table, []).append(column)
     return columns
 
 
@@ -151,6 +155,27 @@ def test_every_row_of_every_table_is_copied_and_verify_is_intact_there(source, e
         with psycopg.connect(empty_database) as db, pytest.raises(psycopg.errors.IntegrityError,
                                                                   match="append-only"):
             db.execute(statement)
+
+
+def test_the_copied_search_index_knows_each_lines_session_unit_and_role(source, empty_database, tmp_path):
+    """PostgreSQL's search rows carry what a scoped search filters on (migration 16), filled as the copy writes them:
+    the officer's search with a role filter finds the line whose speaker was relabelled before the copy."""
+    home, built = source
+    copy_to_postgresql(home, empty_database)
+    with psycopg.connect(empty_database) as db:
+        rows, wrong = db.execute(
+            "SELECT count(*), count(*) FILTER (WHERE f.session_id IS DISTINCT FROM u.session_id OR f.unit_id IS"
+            " DISTINCT FROM c.unit_id OR f.role IS DISTINCT FROM COALESCE(u.role, sp.role)) FROM utterances_fts f"
+            " LEFT JOIN utterances u ON u.id = f.rowid LEFT JOIN sessions s ON s.id = u.session_id"
+            " LEFT JOIN cases c ON c.id = s.case_id"
+            " LEFT JOIN speakers sp ON sp.session_id = u.session_id AND sp.label = u.speaker").fetchone()
+    assert rows > 0 and wrong == 0
+    with Store.open(tmp_path / "node", database_url=empty_database) as store:
+        officer = scope_of(store.account("officer"))
+        hits = store.search_visible("属实", officer, SearchFilters(role="犯罪嫌疑人"))
+        assert [hit["session_id"] for hit in hits] == [built["file_id"]]
+        assert {hit["role"] for hit in hits} == {"犯罪嫌疑人"}
+        assert store.search_visible("属实", scope_of(store.account("chief")), SearchFilters(role="讯问人")) == []
 
 
 def test_a_write_after_the_copy_gets_a_fresh_id_and_extends_the_chain(source, postgres_url, tmp_path):
