@@ -145,6 +145,19 @@ class StreamReceiver:
         return {"agent": "standing_by" if room in self._standing_by else "not_connected", "session_id": None,
                 "clock_offset_s": clock[0], "clock_round_trip_s": clock[1]}
 
+    def room_view(self, room: str) -> dict:
+        """`room_state`, and while its agent records here each seat's level (`levels_db`, else None)."""
+        state = self.room_state(room)
+        running = self.rooms.live_status(state["session_id"]) if state["session_id"] is not None else None
+        return {**state, "levels_db": None if running is None else running["levels_db"]}
+
+    def rooms_here(self) -> dict[str, dict]:
+        """`room_view` of each room whose agent this service holds (recording, offline or standing by): what it
+        publishes for GET /rooms on other nodes (BILU_BROKER_URL). Called from the relay's thread."""
+        rooms = {stream.room for stream in list(self._streams.copy().values())} | set(self._standing_by.copy())
+        views = {room: self.room_view(room) for room in rooms}
+        return {room: view for room, view in views.items() if view["agent"] != "not_connected"}
+
     def agent_standing_by(self, room: str) -> bool:
         return room in self._standing_by
 

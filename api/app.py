@@ -69,6 +69,8 @@ def create_app(settings: Settings, *, model=None) -> FastAPI:
     app.state.work_queue = work_queue(settings)
     app.state.agent_streams = StreamReceiver(settings, app.state.rooms)
     app.state.rooms.room_state = app.state.agent_streams.room_state  # a room agent's link, in the published status
+    if app.state.rooms.relay is not None:  # GET /rooms on other nodes shows the rooms whose agents are here
+        app.state.rooms.relay.watch_rooms(app.state.agent_streams.rooms_here)
     app.state.cookie_signer = CookieSigner(load_secret_key(settings), max_age_s=int(settings.session_hours * 3600))
     for module in (health, auth, units, users, cases, people, sessions, utterances, speakers, findings, audio, search,
                    rooms, uploads, pages, integrity, agent_routes, guardrails, signing, written):

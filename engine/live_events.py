@@ -65,6 +65,16 @@ def status_key(session_id: int) -> str:
     return f"{channel_of(session_id)}:live"
 
 
+def room_key(room: str) -> str:
+    return f"bilu:room:{room}"
+
+
+# Deletes a room's state only if this node wrote it: the room's agent may have moved to another node meanwhile.
+_DELETE_IF_OURS = """local v = redis.call('GET', KEYS[1])
+if v and cjson.decode(v)['node'] == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0"""
+
+
 def has_ended(message: dict) -> bool:
     return message["type"] == "state" and message.get("state") in ENDED_STATES
 
@@ -98,6 +108,8 @@ class EventRelay:
         self._run = time.time_ns()  # later for a later process: a session taken up again counts afresh
         self._seq: dict[int, int] = {}
         self._statuses: dict[int, Callable[[], dict | None]] = {}
+        self._rooms: Callable[[], dict[str, dict]] | None = None
+        self._rooms_published: set[str] = set()
         self._reachable, self._retry_at, self._dropped = True, 0.0, 0
         self._closed = False
         self._thread = threading.Thread(target=self._work, name="live-events", daemon=True)
@@ -125,6 +137,31 @@ class EventRelay:
         """Publish `status()` every second while it is not None (a recording's audio so far, device, levels)."""
         with self._lock:
             self._statuses[session_id] = status
+
+    def watch_rooms(self, states: Callable[[], dict[str, dict]]) -> None:
+        """Publish every second the state of each room whose agent is connected here (`states()`: room → its state:
+        agent, session, clock, levels), kept 10 s, for GET /rooms on other nodes; a room that goes from here is
+        taken off at once."""
+        self._rooms = states
+
+    def room_states(self, rooms: list[str]) -> dict[str, dict]:
+        """The states other nodes published of these rooms (those whose agent is connected to some node, in the last
+        10 s). Raises LiveEventsUnavailable when Redis cannot be reached."""
+        if not rooms:
+            return {}
+        try:
+            raw = self._client.mget([room_key(room) for room in rooms])
+        except Exception as exc:
+            raise LiveEventsUnavailable(f"the rooms' agents may be connected to other nodes and Redis "
+                                        f"({describe_url(self.url)}) cannot be reached: {type(exc).__name__}",
+                                        zh="暂时无法读取审讯室终端的状态（消息服务器连接不上），请稍后重试") from exc
+        found = {}
+        for room, value in zip(rooms, raw):
+            if value is not None:
+                state = json.loads(value)
+                state.pop("node"), state.pop("published_at")
+                found[room] = state
+        return found
 
     def status(self, session_id: int) -> dict | None:
         """A recording's last published status, with `audio_age_s` brought up to now; None if no node published one
@@ -187,6 +224,7 @@ class EventRelay:
             self._back()
 
     def _send_statuses(self) -> None:
+        self._send_rooms()
         with self._lock:
             watched = list(self._statuses.items())
         for session_id, status_of in watched:
@@ -208,6 +246,31 @@ class EventRelay:
                 self._lost(exc)
                 return
             self._back()
+
+    def _send_rooms(self) -> None:
+        if self._rooms is None:
+            return
+        try:
+            states = self._rooms()
+        except Exception:
+            log.exception("the rooms' states could not be read")
+            return
+        if not self._ready():
+            return
+        node = str(self._run)
+        try:
+            pipe = self._client.pipeline(transaction=False)
+            for room, state in states.items():
+                pipe.set(room_key(room), json.dumps({**state, "node": node, "published_at": time.time()}),
+                         ex=_STATUS_KEEP_S)
+            for room in self._rooms_published - set(states):
+                pipe.eval(_DELETE_IF_OURS, 1, room_key(room), node)
+            pipe.execute()
+        except Exception as exc:
+            self._lost(exc)
+            return
+        self._rooms_published = set(states)
+        self._back()
 
     def _ready(self) -> bool:
         if self._reachable or time.monotonic() >= self._retry_at:

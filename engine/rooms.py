@@ -4,7 +4,8 @@ WebSocket listeners.
 One `LiveRooms` per app. A recording runs in its own thread (LiveSession.run blocks); its events arrive on
 that thread and are handed to each listener's asyncio queue on the event loop. A room records one session
 at a time. The recognition model is loaded once, on the first recording, and shared. With BILU_BROKER_URL set,
-every event and each recording's status also go to Redis (engine/live_events.py), for pages on other nodes.
+every event and each recording's status also go to Redis (engine/live_events.py), for pages on other nodes, and a
+stop asked on another node comes here through it (engine/remote_stop.py).
 """
 import asyncio
 import logging
@@ -13,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from capture import CaptureError
+from cases import Account
 from error_kinds import Conflict
 
 from engine.live import LiveRequest, LiveSession
 from engine.live_events import EventRelay
 from engine.pipeline import Pipeline
+from engine.remote_stop import StopListener
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,9 @@ class LiveRooms:
         self._loop: asyncio.AbstractEventLoop | None = None
         # BILU_BROKER_URL set: events and statuses also go to Redis, for the pages other nodes serve.
         self.relay = EventRelay(settings.broker_url) if settings.broker_url else None
+        # BILU_BROKER_URL set: 结束录音 asked on another node for a session recorded here comes through Redis.
+        self.stop_requests = None if not settings.broker_url else StopListener(
+            settings.broker_url, held=lambda: list(self._by_session), stop=self._stop_asked_elsewhere)
         # What the service adds to a recording's status (a room agent's link: agent/receiver.py), by room.
         self.room_state: Callable[[str], dict] | None = None
 
@@ -212,6 +218,8 @@ class LiveRooms:
                 running.thread.join(30)
             else:
                 self.stop(session_id)
+        if self.stop_requests is not None:
+            self.stop_requests.close()
         if self.relay is not None:  # the last states of the recordings just stopped go out first
             self.relay.close()
 
@@ -222,6 +230,10 @@ class LiveRooms:
     def running(self, session_id: int) -> LiveSession | None:
         running = self._by_session.get(session_id)
         return None if running is None else running.session
+
+    def _stop_asked_elsewhere(self, session_id: int, actor: Account) -> bool:
+        with self.settings.open_store() as store:
+            return stop_recording(self, store, session_id, actor)
 
     def _watch(self, session_id: int, room: str) -> None:
         """With Redis: publish the recording's status every second while it runs (another node's live page)."""
@@ -258,6 +270,15 @@ class LiveRooms:
             return
         for queue in listeners:
             self._loop.call_soon_threadsafe(_offer, queue, message)
+
+
+def stop_recording(rooms: LiveRooms, store, session_id: int, actor: Account) -> bool:
+    """结束录音 of a session recorded here, as `actor` (POST /sessions/{id}/stop, or the same asked on another node):
+    stop it, wait for its last words, audit it; False if it is not recording here."""
+    if not rooms.stop(session_id):
+        return False
+    store.record_audit(actor, "session.recording_stopped", session_id=session_id)
+    return True
 
 
 def _offer(queue: asyncio.Queue, message: dict) -> None:

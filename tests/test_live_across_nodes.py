@@ -4,9 +4,11 @@ Every part a real process: PostgreSQL and Redis, two `bilu serve` nodes over one
 room agent streaming a real microphone (a PulseAudio null sink) to node 1, and WebSocket clients on both nodes: one
 on node 2 from the session's start, one on node 2 that joins once lines are stored, one on node 1 for comparison.
 What is checked is the mechanism, never the words: each client gets exactly the lines node 1 stored, in order, none
-twice; node 2 shows the recording's levels; node 2 refuses the accounts node 1 refuses. And with Redis killed in
-the middle of a recording: the recording goes on whole (a WARNING in node 1's log), and node 2's page still gets
-every line, from the store.
+twice; node 2 shows the recording's levels, and in GET /rooms the room whose agent node 1 holds; node 2 refuses the
+accounts node 1 refuses; 结束录音 asked on node 2 stops the recording on node 1, audited once as the officer who
+asked. And with Redis killed in the middle of a recording: the recording goes on whole (a WARNING in node 1's
+log), a stop asked on node 2 is a 503 (not a stop claimed), and node 2's page still gets every line, from the
+store.
 """
 import json
 import subprocess
@@ -96,11 +98,12 @@ def api_token(port: int, name: str) -> str:
     return answer.json()["token"]
 
 
-def start_agent(tmp_path, node: Service, token_file, pulse, case_no: str) -> tuple[Agent, int]:  # noqa: F811
+def start_agent(tmp_path, node: Service, token_file, pulse, case_no: str,  # noqa: F811
+                duration_s: float = AUDIO_S + 2) -> tuple[Agent, int]:
     agent = Agent(tmp_path / "room" / "home", ["--server", f"http://127.0.0.1:{node.port}", "--room", ROOM,
                                               "--token-file", token_file, "--case", case_no, "--device", "vmic_stereo",
                                               "--channels", "2", "--seat-roles", "讯问人,被讯问人",
-                                              "--duration", AUDIO_S + 2], pulse.env)
+                                              "--duration", duration_s], pulse.env)
     return agent, int(agent.first_line())
 
 
@@ -120,11 +123,13 @@ def test_a_page_on_node_2_follows_a_room_recorded_on_node_1(tmp_path, city, puls
     home, env, token_file, (node1, node2), opening = city
     token = api_token(node2.port, "officer")
     outsider = api_token(node1.port, "outsider")
-    agent, session_id = start_agent(tmp_path, node1, token_file, pulse, "城西-2026-1")
+    # Long enough that only the stop asked on node 2 (below, once all is played) ends it.
+    agent, session_id = start_agent(tmp_path, node1, token_file, pulse, "城西-2026-1", duration_s=AUDIO_S + 60)
     early = Follower(node2.port, session_id, token)
     here = Follower(node1.port, session_id, token)
     time.sleep(0.5)
     pulse.play(opening, sink="vmic_stereo")
+    played_at = time.monotonic()
 
     # Node 2 checks the account as node 1 does: no account, or a session outside the account's units, is refused.
     for node in (node1, node2):
@@ -133,25 +138,47 @@ def test_a_page_on_node_2_follows_a_room_recorded_on_node_1(tmp_path, city, puls
                 with connect(f"ws://127.0.0.1:{node.port}/ws/sessions/{session_id}{query}", open_timeout=10):
                     pass
 
-    # Node 2's live page shows the recording's levels (and the room agent's link) that node 1 publishes.
+    # Node 2's live page shows the recording's levels (and the room agent's link) that node 1 publishes; its
+    # GET /rooms shows the room as node 1 holds it (the agent recording this session, its clock, the levels).
     headers = {"Authorization": f"Bearer {token}"}
-    statuses = []
+    statuses, listed = [], []
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not any(s.get("levels_db") for s in statuses):
+    while time.monotonic() < deadline and not (any(s.get("levels_db") for s in statuses)
+                                               and any(r.get("levels_db") for r in listed)):
         answer = httpx.get(f"http://127.0.0.1:{node2.port}/sessions/{session_id}/live", headers=headers, timeout=10)
         assert answer.status_code == 200, answer.text
         statuses.append(answer.json())
+        answer = httpx.get(f"http://127.0.0.1:{node2.port}/rooms", headers=headers, timeout=10)
+        assert answer.status_code == 200, answer.text
+        listed.extend(r for r in answer.json() if r["name"] == ROOM)
         time.sleep(0.5)
     shown = [s for s in statuses if s.get("levels_db")]
     assert shown, statuses
     assert shown[0]["recording"] and len(shown[0]["levels_db"]) == 2 and shown[0]["agent"] == "recording", shown
     assert shown[0]["channels"] == 2 and shown[0]["audio_age_s"] is not None
+    room = next((r for r in listed if r.get("levels_db")), None)
+    assert room is not None and listed[0]["agent"] == "recording", listed  # from the first look: never "not here"
+    assert room["session_id"] == session_id and len(room["levels_db"]) == 2 and room["clock_offset_s"] is not None
 
     # A page that opens once lines are stored gets those from the store, then the rest from the channel.
     wait_for_lines(home, env["BILU_DATABASE_URL"], session_id)
     late = Follower(node2.port, session_id, token)
 
+    # 结束录音 on node 2 once all is played: node 1 stops it (its agent sends the rest) and node 2 answers once it
+    # has, with the session closed; audited once, as the officer who asked on node 2.
+    while not late.messages and late.is_alive():
+        time.sleep(0.2)
+    time.sleep(max(0.0, played_at + AUDIO_S + 1 - time.monotonic()))
+    answer = httpx.post(f"http://127.0.0.1:{node2.port}/sessions/{session_id}/stop", headers=headers, timeout=200)
+    assert answer.status_code == 200, answer.text + node1.log()[-4000:]
+    assert answer.json()["status"] == "done" and AUDIO_S - 1 <= answer.json()["duration_s"] < AUDIO_S + 50, \
+        answer.json()  # all that was played, and not the agent's own end
     assert agent.finish(120) == 0, agent.log() + node1.log()[-4000:]
+    answer = httpx.post(f"http://127.0.0.1:{node2.port}/sessions/{session_id}/stop", headers=headers, timeout=30)
+    assert answer.status_code == 409, answer.text  # stopped: not recording anywhere
+    with Store.open(home, database_url=env["BILU_DATABASE_URL"]) as store:
+        stops = [row for row in store.audit_rows(session_id=session_id) if row["action"] == "session.recording_stopped"]
+    assert [row["user"] for row in stops] == ["officer"], stops
     for follower in (early, here, late):
         follower.join(60)
         assert not follower.is_alive() and follower.error is None, (follower.error, follower.messages[-3:])
@@ -183,6 +210,12 @@ def test_redis_lost_mid_recording_loses_no_line(tmp_path, city, pulse, redis_ser
     answer = httpx.get(f"http://127.0.0.1:{node2.port}/sessions/{session_id}/live",
                        headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert answer.status_code == 503 and answer.json()["code"] == "live_events_unavailable", answer.text
+    answer = httpx.post(f"http://127.0.0.1:{node2.port}/sessions/{session_id}/stop",
+                        headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert answer.status_code == 503 and answer.json()["code"] == "remote_stop_unavailable", answer.text
+    answer = httpx.get(f"http://127.0.0.1:{node2.port}/rooms", headers={"Authorization": f"Bearer {token}"},
+                       timeout=10)
+    assert answer.status_code == 503, answer.text  # whether another node holds the room's agent is not known
     assert agent.finish(120) == 0, agent.log() + node1.log()[-4000:]
     early.join(60)
     assert not early.is_alive() and early.error is None, (early.error, early.messages[-3:])

@@ -7,7 +7,8 @@ their role), `alert` (the procedural checker: questions on the facts before the 
 `checklist` (the running procedural checklist, sent whenever an item changes).
 
 Several service nodes (BILU_BROKER_URL set): a session recorded on another node is followed through Redis
-(engine/live_events.py), the same messages from its start; the account is checked here as on any node.
+(engine/live_events.py), the same messages from its start; the account is checked here as on any node. Its stop
+goes to the recording node (engine/remote_stop.py), and GET /rooms shows the rooms whose agents other nodes hold.
 """
 import asyncio
 import contextlib
@@ -26,7 +27,9 @@ from api.deps import SettingsDep, StoreDep
 from api.schemas import AbandonedFinished, LiveStatus, RecordingStarted, RoomPublic, SessionWithFindings
 from engine.live import DEVICE_LOST_ERROR, LiveRequest
 from engine.live_events import follow_remote
+from engine.remote_stop import ask_stop
 from engine.rooms import LiveRooms
+from engine.rooms import stop_recording as stop_here
 from api.websocket_auth import websocket_account
 
 router = APIRouter(tags=["rooms"])
@@ -109,18 +112,21 @@ def start_recording(room: str, body: StartRecording, user: CurrentUser, store: S
 def list_rooms(user: CurrentUser, store: StoreDep, rooms: RoomsDep, http_request: Request) -> list[dict]:
     """The rooms added with `bilu rooms add` in the user's units (all for an administrator, none for a
     prosecutor): whether the agent is connected (`agent`), the session it records, its clock's offset to the
-    service's (as measured now, or at its last session) and, while it records, each seat's level."""
+    service's (as measured now, or at its last session) and, while it records, each seat's level. With
+    BILU_BROKER_URL, a room whose agent is connected to another node shows as that node publishes it."""
     receiver = http_request.app.state.agent_streams
+    listed = store.list_rooms(scope=scope_of(user))
+    states = {room["name"]: receiver.room_view(room["name"]) for room in listed}
+    if rooms.relay is not None:  # rooms whose agents other nodes hold: as those publish them (503 without Redis)
+        elsewhere = [name for name, state in states.items() if state["agent"] == "not_connected"]
+        states.update(rooms.relay.room_states(elsewhere))
     found = []
-    for room in store.list_rooms(scope=scope_of(user)):
-        state = receiver.room_state(room["name"])
-        running = rooms.live_status(state["session_id"]) if state["session_id"] is not None else None
+    for room in listed:
+        state = states[room["name"]]
+        measured = state["clock_offset_s"] is not None
         found.append({**room, **state,
-                      "clock_offset_s": state["clock_offset_s"] if state["clock_offset_s"] is not None
-                      else room["clock_offset_s"],
-                      "clock_round_trip_s": state["clock_round_trip_s"] if state["clock_offset_s"] is not None
-                      else room["clock_round_trip_s"],
-                      "levels_db": None if running is None else running["levels_db"]})
+                      "clock_offset_s": state["clock_offset_s"] if measured else room["clock_offset_s"],
+                      "clock_round_trip_s": state["clock_round_trip_s"] if measured else room["clock_round_trip_s"]})
     return found
 
 
@@ -159,12 +165,16 @@ def _case_exists(store, case_no: str) -> bool:
 
 
 @router.post("/sessions/{session_id}/stop", response_model=SessionWithFindings, summary="结束录音（转写完最后的语句后返回）")
-def stop_recording(session_id: CorrectableSession, user: CurrentUser, store: StoreDep,
+def stop_recording(session_id: CorrectableSession, user: CurrentUser, store: StoreDep, settings: SettingsDep,
                    rooms: RoomsDep) -> dict:
-    """Stop a recording; returns once the last words are transcribed and the session is closed."""
-    if not rooms.stop(session_id):
+    """Stop a recording; returns once the last words are transcribed and the session is closed. Recorded on another
+    node (BILU_BROKER_URL set): the stop goes to that node through Redis, which stops and audits it as here (503
+    when it cannot be reached or does not confirm)."""
+    stopped = stop_here(rooms, store, session_id, user)
+    if not stopped and rooms.stop_requests is not None and _recording_now(store.get_session(session_id)):
+        stopped = ask_stop(settings.broker_url, session_id, user)
+    if not stopped:
         raise HTTPException(409, f"session {session_id} is not recording")
-    store.record_audit(user, "session.recording_stopped", session_id=session_id)
     return store.get_session(session_id)
 
 

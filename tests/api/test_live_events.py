@@ -6,8 +6,10 @@ import time
 
 import pytest
 
+from cases import Account
 from engine.live import utterance_message
 from engine.live_events import EventRelay, LiveEventsUnavailable, follow_remote, history_key
+from engine.remote_stop import RemoteStopUnavailable, StopListener, ask_stop, stop_key
 from engine.settings import Settings
 from tests.servers.redis import free_port, redis_server  # noqa: F401  (a fixture)
 from transcribe import Utterance
@@ -96,3 +98,49 @@ def test_a_lost_redis_never_holds_a_recording_up(caplog):
     assert len(lost) == 1 and lost[0].levelno == logging.WARNING  # once, not once an event
     with pytest.raises(LiveEventsUnavailable):
         relay.status(1)
+
+
+def test_a_stop_goes_to_the_node_that_holds_the_session_and_is_never_claimed_unheard(redis_server):  # noqa: F811
+    """engine/remote_stop.py: the asker gets the recording node's outcome; a request nobody takes is taken back
+    (no node acts on it later) and answered 503. tests/test_live_across_nodes.py runs it between real nodes."""
+    actor = Account(id=3, name="officer", display_name="警官", role="officer", unit_id=2, unit_name="城西派出所",
+                    unit_level="unit")
+    asked: list[tuple[int, Account]] = []
+    held = [7]
+
+    def stop(session_id: int, who: Account) -> bool:  # the recording node's stop path (engine/rooms.py)
+        asked.append((session_id, who))
+        held.remove(session_id)
+        return True
+
+    listener = StopListener(redis_server.url, held=lambda: list(held), stop=stop)
+    try:
+        assert ask_stop(redis_server.url, 7, actor) is True
+        assert asked == [(7, actor)]  # the account that asked, whole: the audit's actor
+        started = time.monotonic()
+        with pytest.raises(RemoteStopUnavailable) as refused:  # 7 is no longer held anywhere
+            ask_stop(redis_server.url, 7, actor, taken_within_s=1.0)
+        assert time.monotonic() - started < 4 and "未结束" in refused.value.zh
+        assert redis_server.command("LLEN", stop_key(7)) == ":0"  # taken back: nobody stops it later
+        held.append(7)  # the session recorded here again (its node restarted): the old request did not wait for it
+        time.sleep(1.5)
+        assert asked == [(7, actor)]
+    finally:
+        listener.close()
+    with pytest.raises(RemoteStopUnavailable):  # no Redis at all: 503, not a stop claimed
+        ask_stop(f"redis://127.0.0.1:{free_port()}/0", 7, actor)
+
+
+def test_rooms_whose_agents_are_elsewhere_are_read_from_what_their_node_publishes(redis_server):  # noqa: F811
+    here, elsewhere = EventRelay(redis_server.url), EventRelay(redis_server.url)
+    states = {"一号室": {"agent": "recording", "session_id": 5, "clock_offset_s": 0.25, "clock_round_trip_s": 0.01,
+                         "levels_db": [-20.0, -31.5]}}
+    elsewhere.watch_rooms(lambda: dict(states))
+    try:
+        wait_until(lambda: here.room_states(["一号室", "二号室"]))
+        assert here.room_states(["一号室", "二号室"]) == states  # 二号室: no node holds its agent
+        states.clear()  # its agent went from that node: taken off at the next second, not after 10 s
+        wait_until(lambda: not here.room_states(["一号室"]), limit_s=3)
+    finally:
+        here.close()
+        elsewhere.close()
