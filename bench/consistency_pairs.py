@@ -133,27 +133,25 @@ def load_pairs() -> list[Pair]:
             planted_text, planted_utterances, expected = _planted(name, text, noisy, clean, fresh[name])
             pairs.append(Pair(name, "planted", "fresh", planted_text, planted_utterances, *clock, expected))
     pairs += _pipeline_pairs()
-    pairs += _heldout_c_pairs()
+    pairs += _self_contained_pairs("heldout_c") + _self_contained_pairs("heldout_d")
     return pairs
 
 
-HELDOUT_C = CORPUS / "heldout_c"
-
-
-def _heldout_c_pairs() -> list[Pair]:
-    """A second held-out corpus (split `heldout_c`), written by a different author from the rest and before reading
-    the aligner: each file holds its own transcript (clean, and a recognizer-like copy written by hand), the written
-    record and the plants, in the format of plants.json. Same three pairs per record as load_pairs."""
+def _self_contained_pairs(split: str) -> list[Pair]:
+    """A corpus folder of its own (bench/consistency_corpus/SPLIT/): each file holds its transcript (clean, and a
+    recognizer-like copy written by hand), the written record and the plants, in the format of plants.json. Same
+    three pairs per record as load_pairs. heldout_c was written before reading the aligner; heldout_d after reading
+    it, before the changes that followed (see the corpus README)."""
     pairs: list[Pair] = []
-    for path in sorted(HELDOUT_C.glob("*.json")):
+    for path in sorted((CORPUS / split).glob("*.json")):
         case = json.loads(path.read_text(encoding="utf-8"))
         name, text = path.stem, case["record"]
         clock = (case["recording_started_at"], case["recording_ended_at"])
-        pairs.append(Pair(name, "clean", "heldout_c", text, case["utterances"], *clock, []))
-        pairs.append(Pair(name, "clean_noisy", "heldout_c", text, case["noisy"], *clock, []))
+        pairs.append(Pair(name, "clean", split, text, case["utterances"], *clock, []))
+        pairs.append(Pair(name, "clean_noisy", split, text, case["noisy"], *clock, []))
         planted_text, planted_utterances, expected = _planted(name, text, case["noisy"], case["utterances"],
                                                               case["plants"])
-        pairs.append(Pair(name, "planted", "heldout_c", planted_text, planted_utterances, *clock, expected))
+        pairs.append(Pair(name, "planted", split, planted_text, planted_utterances, *clock, expected))
     return pairs
 
 
