@@ -20,6 +20,7 @@ from datetime import datetime
 from consistency.align import AlignOptions, Alignment, Content, Spoken, content_score
 from consistency.patterns import OFFICER_ROLES, spoken_topic, written_topic
 from consistency.text import normalize, numbers_in, syllables
+from lexicon.segment import segment_tagged
 from transcribe.simplified import to_simplified
 
 __all__ = ["Discrepancy", "DetectOptions", "find_discrepancies", "KINDS", "SEVERITIES"]
@@ -28,7 +29,7 @@ KINDS = ("written_not_said", "said_not_written", "changed", "header_time")
 SEVERITIES = ("high", "medium", "low")
 _ACKNOWLEDGEMENTS = re.compile(r"^(我?(知道|明白|清楚|听清楚|看到|看过|看完|看了|看懂)了?|好的?|嗯|是的?|对|行|可以|没问题|没有问题"
                                r"|没错|没有|一致|属实|相符|不申请(回避)?|不需要|不用|不要|不提|签好了)+$")
-_NEGATION_CHARS = set("没不未无非别")
+_NEGATION_CHARS = set("没不未无非别否")
 _NEGATION_SYLLABLES = {"mei", "bu"}
 _DATE_UNIT = re.compile(r"^\d+(年|月|日)")
 _TIME_UNIT = re.compile(r"^\d+(时|分)")
@@ -140,7 +141,8 @@ def _number_changed(number: str, written_norm: str, spoken_text: str, context_te
     number at its place; a number the recognizer dropped (nothing at its place) is not a change."""
     start = written_norm.find(number)
     after = written_norm[start + len(number):start + len(number) + 1]
-    if _number_said(number, context_text, "" if after.isdigit() else after):
+    if any(_number_said(said, context_text, "" if after.isdigit() else after)
+           for said in _hour_readings(number, after)):
         return False
     spoken_norm = normalize(spoken_text)
     positions, _ = _spoken_at(written_norm, spoken_norm, start, start + len(number))
@@ -155,6 +157,14 @@ def _number_changed(number: str, written_norm: str, spoken_text: str, context_te
                 continue
             return True
     return False
+
+
+def _hour_readings(number: str, after: str) -> list[str]:
+    """An hour is said on a 12-hour clock and written on a 24-hour one: 22时 said 十点 (晚上), 0时 said 十二点."""
+    if after != "时" or not number.isdigit() or int(number) > 24:
+        return [number]
+    hour = int(number)
+    return [number, str((hour + 12) % 24 or 12) if hour < 12 else str(hour - 12 or 12)]
 
 
 _UNIT_SOUNDS = {"shi": "十", "bai": "百", "qian": "千", "wan": "万"}
@@ -181,6 +191,8 @@ def _polarity_flipped(written: str, spoken: str) -> bool:
     """Said 没有 and written 有 (or the reverse) at the same place; a negated clause left out of the record is
     not a flip (the said_not_written check sees it)."""
     w, s = normalize(written), normalize(spoken)
+    if _negation_dropped(w, s) or _negation_dropped(s, w):
+        return True
     neg_w, neg_s = _negated(written, spoken=False), _negated(spoken, spoken=True)
     if neg_w == neg_s:
         return False
@@ -193,6 +205,35 @@ def _polarity_flipped(written: str, spoken: str) -> bool:
                 return True
         return False
     return True
+
+
+_PLAIN_NEGATIONS = "没不未"
+
+
+def _negation_dropped(a: str, b: str) -> bool:
+    """Whether `a` negates a word that `b` holds at the same place without a negation: 没偷过 / 偷过, 没有异议 / 有异议,
+    不愿意出庭 / 愿意出庭. The negation must stand unmatched right before the verb both sides share (so the clause is
+    the same and only its polarity differs); a whole clause left out is not this. Only 没/不/未, written as such:
+    非/无 and the recognizer's homophones for 不 (部, 步) sit inside other words too often."""
+    sa, sb = syllables(a), syllables(b)
+    if not sa or not sb:
+        return False
+    matched = {}
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=sa, b=sb, autojunk=False).get_opcodes():
+        if tag == "equal":
+            matched.update({i: j1 + i - i1 for i in range(i1, i2)})
+    for i, ch in enumerate(a):
+        if ch not in _PLAIN_NEGATIONS or i in matched:
+            continue
+        verb = i + 2 if ch == "没" and a[i + 1:i + 2] == "有" and i + 1 not in matched else i + 1
+        # the negated word and the one after it are said the same on both sides
+        # (喝酒 / 喝了一点酒: the word after may be a few characters on)
+        if verb not in matched or not 0 < matched.get(verb + 1, -99) - matched[verb] <= 4:
+            continue
+        at = matched[verb]
+        if not any(c in _PLAIN_NEGATIONS for c in b[max(0, at - 2):at]):
+            return True
+    return False
 
 
 def _number_kind(normalized: str, number: str) -> str:
@@ -212,9 +253,35 @@ _NAME_PREFIX = set("阿老小") | set("王李张刘陈杨黄赵吴周徐孙马�
                                      "叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵"
                                      "万钱严覃武戴莫孔向汤")
 """A one-character change right after these reads as a name changed: 阿强 → 阿龙, 周强 → 周刚 (common surnames)."""
+_SURNAMES = _NAME_PREFIX - set("阿老小")
+_FUNCTION_CHARS = set("的地得了着过和跟与及或在是那这个条些")
+"""Particles, conjunctions and demonstratives: what a recorder rewords freely, never a name."""
 _PLACE_SUFFIX = set("市区县镇乡村路街巷庄")
 _DIRECTIONS = set("东西南北")
-"""城西 → 城东, 北关 → 南关: a direction changed is a place changed."""
+_DIRECTION_SOUNDS = {"dong", "xi", "nan", "bei"}
+"""城西 → 城东, 北关 → 南关: a direction changed is a place changed (heard by its sound: 城吸 is 城西)."""
+
+
+_PROPER_NOUN_FLAGS = ("nr", "ns", "nt", "nz")
+
+
+_LOCATIVES = set("在到去从往于")
+"""在烧烤摊 / 在夜市: a noun right after a locative preposition is where something happened, a place."""
+
+
+def _proper_noun_at(text: str, a: int, b: int, flags: tuple[str, ...] = _PROPER_NOUN_FLAGS) -> bool:
+    """Whether characters a..b of `text` fall in a word jieba tags as a person, place or organisation name."""
+    at = 0
+    for word, flag in segment_tagged(text):
+        if at < b and at + len(word) > a and flag.startswith(flags):
+            return True
+        at += len(word)
+    return False
+
+
+def _noun_at(text: str, a: int, b: int) -> bool:
+    """Whether characters a..b of `text` fall in a noun (a place word or any other noun)."""
+    return _proper_noun_at(text, a, b, ("n", "s"))
 
 
 def _substitutions(written: str, spoken: str) -> list[tuple[str, str]]:
@@ -229,17 +296,33 @@ def _substitutions(written: str, spoken: str) -> list[tuple[str, str]]:
     opcodes = matcher.get_opcodes()
     found = []
     for n, (tag, i1, i2, j1, j2) in enumerate(opcodes):
+        if (tag == "replace" and i2 - i1 == 1 and j2 - j1 <= 2 and w[i1] in _SURNAMES and s[j2 - 1] in _SURNAMES
+                and i2 + 1 < len(w) and n + 1 < len(opcodes) and opcodes[n + 1][0] == "equal"
+                and opcodes[n + 1][2] - opcodes[n + 1][1] >= 2):
+            found.append((w[i1], s[j2 - 1]))  # 邓国平 → 唐国平: one surname for another before the same given name
+            continue
         if tag != "replace" or not (1 <= i2 - i1 <= 4 and 1 <= j2 - j1 <= 4) or n == 0:
             continue
         equal_before = opcodes[n - 1][0] == "equal"
         equal_after = n + 1 < len(opcodes) and opcodes[n + 1][0] == "equal"
-        surname_before = w[i1 - 1] in _NAME_PREFIX and j2 - j1 == 1
+        one = i2 - i1 == 1 and len(s[j1:j2].strip("".join(_FUNCTION_CHARS))) == 1  # 刘芬 / 刘方的
+        # 阿强 → 阿龙, 周强 → 周刚; 孙建华 → 孙建明 (the surname and the given name's first character matched)
+        surname_before = one and (w[i1 - 1] in _NAME_PREFIX
+                                  or (i1 >= 2 and w[i1 - 2] in _NAME_PREFIX and j1 >= 2 and s[j1 - 2] == w[i1 - 2]
+                                      and w[i1 - 1] not in _FUNCTION_CHARS))
         if not (equal_before and (equal_after or (i2 - i1 == 1 and surname_before))):
             continue  # a given name after a surname may end the clause; anything else needs matched text around
         if i2 - i1 == 1 and not (surname_before or (i2 < len(w) and w[i2] in _PLACE_SUFFIX)
-                                 or (w[i1] in _DIRECTIONS and s[j1] in _DIRECTIONS)):
+                                 or (w[i1] in _DIRECTIONS and ss[j1] in _DIRECTION_SOUNDS)):
             continue
         run = w[i1:i2]
+        if i2 - i1 > 1 and not (_proper_noun_at(w, i1, i2) or _proper_noun_at(s, j1, j2)
+                                or (w[i1 - 1] in _LOCATIVES and (_noun_at(w, i1, i2) or _noun_at(s, j1, j2)))
+                                or (i2 < len(w) and w[i2] in _PLACE_SUFFIX)
+                                or any(ch in _DIRECTIONS for ch in run)):
+            continue  # 妻子 / 老婆, 委托 / 请: other words for the same thing, not a name or a place
+        if not run.strip("".join(_FUNCTION_CHARS)) or not s[j1:j2].strip("".join(_FUNCTION_CHARS)):
+            continue  # 的 / 那条, 和 / 跟: the recorder's wording, not a name or place (住经开区 / 住在高新区 is)
         if any(ch.isdigit() for ch in run + s[j1:j2]) or any(ch in _NEGATION_CHARS for ch in run + s[j1:j2]):
             continue
         found.append((run, s[j1:j2]))
@@ -313,6 +396,14 @@ def _unsaid_and_replaced(blocks, alignments, utterances, position, used, slot_ta
             continue
         normalized = normalize(block.text)
         topic = written_topic(normalized)
+        if block.speaker == "问":
+            asked = _asked_in_other_words(k, topic, alignments, utterances, position, used)
+            if asked:
+                flush()
+                used.update(u.id for u in asked)
+                alignments[k] = Alignment(k, tuple(u.id for u in asked), asked[0].start_s, asked[-1].end_s,
+                                          alignment.similarity, True)
+                continue
         if block.speaker == "答":
             slot = _answer_slot(k, blocks, alignments, utterances, position, used)
             if slot and not topic:
@@ -328,6 +419,8 @@ def _unsaid_and_replaced(blocks, alignments, utterances, position, used, slot_ta
                     continue
                 if not flipped and len(normalize(spoken)) < 2:
                     continue  # one character heard: too little to say the answer was changed
+                if not flipped and _ACKNOWLEDGEMENTS.match(normalized) and _ACKNOWLEDGEMENTS.match(normalize(spoken)):
+                    continue  # 不申请 written for 没有, 明白 for 知道了: the same short answer in other words
                 what = "polarity" if flipped else "answer"
                 out.append(Discrepancy("changed", what, "high", block.text, spoken, slot[0].start_s, slot[-1].end_s,
                                        (k,), tuple(u.id for u in slot)))
@@ -347,6 +440,30 @@ def _unsaid_and_replaced(blocks, alignments, utterances, position, used, slot_ta
 
 
 _ANSWER_TOPICS = ("denial", "retraction")
+
+
+def _asked_in_other_words(k, topic, alignments, utterances, position, used) -> list[Spoken]:
+    """The officer's utterance a 问 stands for when the recorder rephrased it past recognition (你的姓名、出生年份 for
+    你叫什么名字，哪一年出生的): the first officer utterances no block took, right after the last matched block
+    and before the next, followed by someone else's answer. A notice (topic) counts only when what was said there
+    is the same notice (笔录你看一下…签字 for 请核对笔录…签名): a notice never said must still be found."""
+    before = [position[a.utterance_ids[-1]] for a in alignments[:k] if a.utterance_ids]
+    after = [position[a.utterance_ids[0]] for a in alignments[k + 1:] if a.utterance_ids]
+    start, end = (before[-1] + 1 if before else 0), (after[0] if after else len(utterances))
+    asked: list[Spoken] = []
+    for u in utterances[start:end]:
+        if u.id in used or not _is_officer(u.role):
+            if asked or u.id in used or start >= end - 1:
+                break
+            start += 1  # what the suspect said after the last answer (checked on its own): the question follows
+            continue
+        asked.append(u)
+    answer_at = start + len(asked)
+    if not asked or len(asked) > 2 or answer_at >= len(utterances) or _is_officer(utterances[answer_at].role):
+        return []  # nothing asked here, or no answer after it
+    if topic is not None and written_topic(normalize("".join(u.text for u in asked))) != topic:
+        return []
+    return asked
 
 
 def _syllables_heard(written: str, spoken: str) -> float:

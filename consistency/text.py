@@ -41,22 +41,52 @@ def _numeral_value(run: str) -> str:
         else:
             total += (section + current) * _BIG[ch]
             section, current = 0, 0
+    # 三万五, 一千二, 四百五: a last digit right after 百/千/万 counts in the next lower unit (35000, 1200, 450);
+    # after 零 (一千零二) or 十 (二十五) it is units
+    last_unit = run[-2] if len(run) >= 2 and run[-1] in _DIGIT else ""
+    if current and last_unit in ("百", "千", "万"):
+        current *= {"百": 10, "千": 100, "万": 1000}[last_unit]
     return str(total + section + current)
+
+
+_DECIMAL_BIG = re.compile(r"(\d+)\.(\d+)(万|亿)")
+_MIXED_BIG = re.compile(r"(\d+)万(?:(\d)千|(\d)(?![\d十百千万亿.]))?")
+
+
+def _written_amounts(text: str) -> str:
+    """3.5万 → 35000, 2万8千 and 2万8 → 28000, 6万 → 60000: the ways a record (or a recognizer) writes amounts
+    with 万, as the digits the spoken 三万五千 becomes."""
+    def decimal(m: re.Match) -> str:
+        scale = 10_000 if m.group(3) == "万" else 100_000_000
+        return str(round(float(f"{m.group(1)}.{m.group(2)}") * scale))
+
+    def mixed(m: re.Match) -> str:
+        thousands = m.group(2) or m.group(3) or "0"
+        return str(int(m.group(1)) * 10_000 + int(thousands) * 1000)
+
+    return _MIXED_BIG.sub(mixed, _DECIMAL_BIG.sub(decimal, text))
 
 
 @lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
     """Simplified characters, half-width letters and digits, no punctuation or spaces, numerals as digits,
-    号 after a day number as 日, 点 after an hour as 时 (spoken 9点35 and written 9时35分 compare equal)."""
+    号 after a day number as 日, 点 after an hour as 时 (spoken 9点35 and written 9时35分 compare equal),
+    一刻/三刻 as 15/45 minutes, amounts with 万 as plain digits (3.5万, 2万8千, 三万五 → 35000, 28000, 35000)."""
     text = unicodedata.normalize("NFKC", to_simplified(text or ""))
+    text = _written_amounts(text)  # before punctuation goes: the point of 3.5万 is punctuation
     text = _PUNCT.sub("", text)
     for word, mark in _KEEP.items():
-        text = text.replace(word, mark)
+        if word == "十分":  # 十分 (very), but 四十分 is forty minutes
+            text = re.sub(r"(?<![零〇一二两三四五六七八九\d])十分", mark, text)
+        else:
+            text = text.replace(word, mark)
     text = _RUN.sub(lambda m: _numeral_value(m.group()), text)
     for word, mark in _KEEP.items():
         text = text.replace(mark, word)
     text = re.sub(r"(\d)号", r"\1日", text)
     text = re.sub(r"(\d)点(?=\d|半|整|钟|多|左右|$)", r"\1时", text)
+    text = re.sub(r"(\d)时([13])刻", lambda m: f"{m.group(1)}时{int(m.group(2)) * 15}分", text)  # 八点一刻 = 8时15分
+    text = _written_amounts(text)  # 两万八千 said, 2万8千 heard: the same once numerals are digits
     return text.lower()
 
 

@@ -14,12 +14,13 @@ from importlib import resources
 
 from lexicon.errors import LexiconError
 
-__all__ = ["dictionary_terms", "segment", "segment_for_search"]
+__all__ = ["dictionary_terms", "segment", "segment_for_search", "segment_tagged"]
 
 logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _tokenizer = None
+_tagger = None
 
 
 def dictionary_terms() -> list[str]:
@@ -60,3 +61,19 @@ def segment_for_search(text: str) -> list[str]:
     if not isinstance(text, str):
         raise LexiconError(f"segment_for_search() needs a string, got {type(text).__name__}")
     return [w for w in _get_tokenizer().cut_for_search(text) if w.strip()]
+
+
+def segment_tagged(text: str) -> list[tuple[str, str]]:
+    """(word, part-of-speech flag) pairs of `text`, jieba's tags (nr person, ns place, nt organisation, nz other
+    proper noun), with the same user dictionary as `segment`."""
+    if not isinstance(text, str):
+        raise LexiconError(f"segment_tagged() needs a string, got {type(text).__name__}")
+    global _tagger
+    tokenizer = _get_tokenizer()
+    with _lock:
+        if _tagger is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                import jieba.posseg
+            _tagger = jieba.posseg.POSTokenizer(tokenizer)
+    return [(pair.word, pair.flag) for pair in _tagger.cut(text) if pair.word.strip()]

@@ -1,0 +1,72 @@
+"""The general rules of Chinese records the check relies on: how amounts and times are written and said, where a
+negation sits, what a name change looks like. Each case is a property of the language, not of a corpus."""
+from datetime import datetime
+
+import pytest
+
+from consistency import Spoken, check_record, parse_text
+from consistency.text import normalize
+
+
+@pytest.mark.parametrize("written, said", [
+    ("3.5万元", "三万五千块"), ("2.8万元", "两万八千"), ("2万8千块", "两万八千块"), ("各2万5", "各两万五"),
+    ("450元", "四百五"), ("1200元", "一千二"), ("8时15分", "八点一刻"), ("9时45分", "九点三刻"),
+    ("0时40分", "零点四十分"),
+])
+def test_amounts_and_times_written_and_said_normalize_alike(written, said):
+    digits = "".join(ch for ch in normalize(written) if ch.isdigit())
+    assert digits and digits == "".join(ch for ch in normalize(said) if ch.isdigit())
+
+
+def test_colloquial_tails_do_not_change_exact_numbers():
+    assert normalize("一千零二") == "1002" and normalize("二十五") == "25" and normalize("十分害怕") == "十分害怕"
+
+
+def _found(written_answer: str, said_answer: str, question: str = "问：情况？", said_question: str = "说说情况"):
+    record = parse_text(f"{question}\n答：{written_answer}")
+    spoken = [Spoken(1, 1.0, 3.0, "讯问人", said_question), Spoken(2, 3.5, 8.0, "被讯问人", said_answer)]
+    report = check_record(record, spoken)
+    return [(d.kind, d.what) for d in report.discrepancies]
+
+
+@pytest.mark.parametrize("written, said", [
+    ("有异议。", "没有异议"), ("以前偷过，不止一次。", "以前没偷过这是第一次"),
+    ("喝了一点酒，那天一直加班。", "没有喝酒那天我一直在加班"), ("愿意出庭。", "我不愿意出庭我怕他报复"),
+])
+def test_a_negation_dropped_or_added_before_the_same_verb_is_a_flip(written, said):
+    assert ("changed", "polarity") in _found(written, said)
+
+
+@pytest.mark.parametrize("written, said", [
+    ("没有异议。", "没有异议"), ("不知道，他说是生意货款。", "我不知道他说是做生意得货款"),
+])
+def test_the_same_negation_is_no_flip(written, said):
+    assert _found(written, said) == []
+
+
+def test_an_hour_written_on_the_24_hour_clock_is_the_hour_said():
+    assert _found("大约22时20分到的桥上。", "大概十点二十到的桥上") == []
+    assert ("changed", "time") in _found("大约21时20分到的桥上。", "大概十点二十到的桥上")
+
+
+@pytest.mark.parametrize("written, said", [
+    ("表哥孙建明的白色面包车。", "我开的是我表哥孙建华的白色面包车"),
+    ("唐国平，都叫他邓老板。", "叫邓国平大家都叫他邓老板"),
+])
+def test_a_given_name_or_surname_changed_is_a_change(written, said):
+    assert ("changed", "name_or_place") in _found(written, said)
+
+
+@pytest.mark.parametrize("written, said", [
+    ("我妻子刘芳，登记在她名下。", "车是我老婆刘芳的登记在她名下"),
+    ("我已经委托了华信律师事务所的律师。", "我已经请了律师是华信律师事务所的"),
+])
+def test_other_words_for_the_same_thing_are_no_change(written, said):
+    assert _found(written, said) == []
+
+
+def test_a_question_asked_in_other_words_is_not_unsaid_but_a_notice_never_said_is():
+    assert _found("罗志强，1998年出生。", "我叫罗志强1998年出生的", "问：你的姓名、出生年份？",
+                  "你叫什么名字哪一年出生的") == []
+    found = _found("不申请。", "没有", "问：你是否申请回避？", "你叫什么名字")
+    assert ("written_not_said", "recusal") in found
