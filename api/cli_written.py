@@ -9,6 +9,7 @@ a file that is not a readable record, a session with no record imported).
 """
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -91,10 +92,30 @@ def check(settings: Settings, session_id: int, version: int | None, as_json: boo
     from engine.written import check_written_record, report_dict
 
     with settings.open_store() as store:
-        report = report_dict(check_written_record(store, session_id, version=version))
+        report = report_dict(check_written_record(store, session_id, version=version, progress=_StderrProgress()))
         if docx_path is not None:
             docx_path.write_bytes(report_docx(report, session=store.get_session(session_id)))
     _emit(report, as_json=as_json)
+
+
+class _StderrProgress:
+    """比对进度 on stderr for a long record (`min_blocks` or more): nothing in the first `quiet_s` seconds of
+    aligning (most records take less), then the blocks aligned so far at most every `quiet_s` seconds, and the
+    last; stdout stays the report (and valid JSON with --json)."""
+
+    def __init__(self, quiet_s: float = 2.0, min_blocks: int = 100) -> None:
+        self._quiet_s, self._min_blocks = quiet_s, min_blocks
+        self._next: float | None = None
+        self._spoke = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if self._next is None:  # the clock starts with the first block: loading the word list is not aligning
+            self._next = now + self._quiet_s
+        if total < self._min_blocks or not (now >= self._next or (done == total and self._spoke)):
+            return
+        click.echo(f"比对进度：已对齐 {done}/{total} 个问答块", err=True)
+        self._spoke, self._next = True, now + self._quiet_s
 
 
 @written.command("versions")

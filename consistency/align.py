@@ -9,6 +9,7 @@ and on jieba words with the police dictionary. A block the programme leaves unma
 near its neighbours, alone, which lets a clause the recorder moved find its utterance.
 """
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from consistency.patterns import OFFICER_ROLES
@@ -96,9 +97,10 @@ def content_score(block: Content, span: Content, options: AlignOptions = AlignOp
 
 
 def align(blocks: list[str], utterances: list[Spoken], options: AlignOptions = AlignOptions(), *,
-          speakers: list[str] | None = None) -> list[Alignment]:
+          speakers: list[str] | None = None, progress: Callable[[int, int], None] | None = None) -> list[Alignment]:
     """One Alignment per block, in block order; spans never go back in time. `speakers` (问 or 答 per block)
-    keeps the second look from giving an answer to an officer's utterance, or a question to the suspect's."""
+    keeps the second look from giving an answer to an officer's utterance, or a question to the suspect's.
+    `progress(done, total)` is called after each block is placed (a record of hundreds of blocks takes seconds)."""
     blocks_speakers = speakers
     block_content = [Content(text) for text in blocks]
     spoken_content = [Content(u.text) for u in utterances]
@@ -120,6 +122,8 @@ def align(blocks: list[str], utterances: list[Spoken], options: AlignOptions = A
     # a few starts per block, so a four-hour questioning aligns in seconds.
     spoken_keys = [set(c.pinyin_bigrams) for c in spoken_content]
     for k in range(n_blocks + 1):
+        if progress is not None and 0 < k:
+            progress(k, n_blocks)
         centre = (k * n_utts) // max(n_blocks, 1)
         low, high = max(0, centre - options.band - n_utts // 4), min(n_utts, centre + options.band + n_utts // 4)
         keys = set(block_content[k].pinyin_bigrams) if k < n_blocks else set()

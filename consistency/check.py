@@ -1,4 +1,5 @@
 """The whole comparison of a written record with a recording's utterances: align, then find discrepancies."""
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,11 +35,13 @@ class CheckReport:
 
 
 def check_record(record: WrittenRecord, utterances: list[Spoken], *, recording_started_at: datetime | None = None,
-                 recording_ended_at: datetime | None = None, options: CheckOptions = CheckOptions()) -> CheckReport:
-    """Align `record`'s blocks to `utterances` (in time order) and report where they differ."""
+                 recording_ended_at: datetime | None = None, options: CheckOptions = CheckOptions(),
+                 progress: Callable[[int, int], None] | None = None) -> CheckReport:
+    """Align `record`'s blocks to `utterances` (in time order) and report where they differ. `progress(done, total)`
+    hears of each block aligned."""
     utterances = sorted(utterances, key=lambda u: (u.start_s, u.id))
     alignments = align([b.text for b in record.blocks], utterances, options.align,
-                       speakers=[b.speaker for b in record.blocks])
+                       speakers=[b.speaker for b in record.blocks], progress=progress)
     discrepancies = find_discrepancies(
         list(record.blocks), alignments, utterances, header_started_at=record.started_at,
         header_ended_at=record.ended_at, header_text=record.header.get("时间", ""),

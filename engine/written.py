@@ -54,11 +54,12 @@ def _clock(session: dict, recorded_at: str | None) -> tuple[datetime | None, dat
     return start, start + timedelta(seconds=session["duration_s"] or 0)
 
 
-def _check(store: Store, session: dict, content: bytes, filename: str, recorded_at: str | None):
+def _check(store: Store, session: dict, content: bytes, filename: str, recorded_at: str | None, progress=None):
     record = parse_file_bytes(content, filename)
     utterances = [u for u in store.utterances(session["id"]) if in_record(u)]
     started, ended = _clock(session, recorded_at)
-    report = check_record(record, _spoken(utterances), recording_started_at=started, recording_ended_at=ended)
+    report = check_record(record, _spoken(utterances), recording_started_at=started, recording_ended_at=ended,
+                          progress=progress)
     return record, report, utterances, started, ended
 
 
@@ -77,14 +78,16 @@ def import_written_record(store: Store, session_id: int, *, filename: str, conte
     return WrittenCheck(stored, record, report, utterances, started, ended)
 
 
-def check_written_record(store: Store, session_id: int, *, version: int | None = None) -> WrittenCheck:
-    """Check the latest (or the given) version against the transcript as it is now; stores nothing."""
+def check_written_record(store: Store, session_id: int, *, version: int | None = None,
+                         progress=None) -> WrittenCheck:
+    """Check the latest (or the given) version against the transcript as it is now; stores nothing.
+    `progress(done, total)`: blocks aligned so far (consistency.check_record)."""
     session = store.get_session(session_id)
     version_row = store.written_record(session_id, version)
     content = version_row.pop("content")
     version_row.pop("record")
     record, report, utterances, started, ended = _check(store, session, content, version_row["filename"],
-                                                        version_row["recording_started_at"])
+                                                        version_row["recording_started_at"], progress)
     return WrittenCheck(version_row, record, report, utterances, started, ended)
 
 

@@ -70,3 +70,26 @@ def test_a_question_asked_in_other_words_is_not_unsaid_but_a_notice_never_said_i
                   "你叫什么名字哪一年出生的") == []
     found = _found("不申请。", "没有", "问：你是否申请回避？", "你叫什么名字")
     assert ("written_not_said", "recusal") in found
+
+
+def test_the_check_reports_progress_block_by_block():
+    record = parse_text("\n".join(f"问：第{n}个问题？\n答：回答{n}。" for n in range(1, 6)))
+    spoken = [Spoken(n, n * 2.0, n * 2.0 + 1.5, "讯问人" if n % 2 else "被讯问人", f"第{n}句话")
+              for n in range(1, 11)]
+    calls = []
+    check_record(record, spoken, progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1] == (10, 10) and [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+def test_bilu_written_check_prints_progress_on_stderr_only_for_a_long_record(capsys):
+    from api.cli_written import _StderrProgress
+
+    short, long = _StderrProgress(quiet_s=0.0), _StderrProgress(quiet_s=0.0)
+    for done in range(1, 11):
+        short(done, 10)
+    for done in range(1, 201):
+        long(done, 200)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert lines and all(line.startswith("比对进度") for line in lines) and lines[-1].endswith("200/200 个问答块")
