@@ -12,6 +12,7 @@ goes to the recording node (engine/remote_stop.py), and GET /rooms shows the roo
 """
 import asyncio
 import contextlib
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
@@ -26,12 +27,13 @@ from engine.checking import DEFAULT_RULE_SET
 from api.deps import SettingsDep, StoreDep
 from api.schemas import AbandonedFinished, LiveStatus, RecordingStarted, RoomPublic, SessionWithFindings
 from engine.live import DEVICE_LOST_ERROR, LiveRequest
-from engine.live_events import follow_remote
+from engine.live_events import LiveEventsUnavailable, follow_remote
 from engine.remote_stop import ask_stop
 from engine.rooms import LiveRooms
 from engine.rooms import stop_recording as stop_here
 from api.websocket_auth import websocket_account
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["rooms"])
 
 
@@ -113,13 +115,19 @@ def list_rooms(user: CurrentUser, store: StoreDep, rooms: RoomsDep, http_request
     """The rooms added with `bilu rooms add` in the user's units (all for an administrator, none for a
     prosecutor): whether the agent is connected (`agent`), the session it records, its clock's offset to the
     service's (as measured now, or at its last session) and, while it records, each seat's level. With
-    BILU_BROKER_URL, a room whose agent is connected to another node shows as that node publishes it."""
+    BILU_BROKER_URL, a room whose agent is connected to another node shows as that node publishes it; while Redis
+    cannot be reached, a room whose agent is not connected to this node is `unknown` (it may be on another)."""
     receiver = http_request.app.state.agent_streams
     listed = store.list_rooms(scope=scope_of(user))
     states = {room["name"]: receiver.room_view(room["name"]) for room in listed}
-    if rooms.relay is not None:  # rooms whose agents other nodes hold: as those publish them (503 without Redis)
+    if rooms.relay is not None:  # rooms whose agents other nodes hold: as those publish them
         elsewhere = [name for name, state in states.items() if state["agent"] == "not_connected"]
-        states.update(rooms.relay.room_states(elsewhere))
+        try:
+            states.update(rooms.relay.room_states(elsewhere))
+        except LiveEventsUnavailable as exc:
+            # The list (tokens, this node's rooms) stays usable; what is not known is not shown as not connected.
+            log.warning("rooms list: %s", exc)
+            states.update({name: {**states[name], "agent": "unknown"} for name in elsewhere})
     found = []
     for room in listed:
         state = states[room["name"]]

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from api.schemas.base import Public, Timestamp
 
-AGENT_STATES = ("recording", "offline", "standing_by", "not_connected")
+AGENT_STATES = ("recording", "offline", "standing_by", "not_connected", "unknown")
 _OFFSET = Field(description="The agent clock's offset to the service's, in seconds (service minus agent), as last "
                             "measured; null before any measure.")
 _ROUND_TRIP = Field(description="The round trip of the exchange that measured it (s): the offset is off by at most "
@@ -34,7 +34,9 @@ class RoomPublic(Public):
     last_session_id: Annotated[int | None, Field(description="The last session its agent recorded.")]
     agent: Annotated[Literal[AGENT_STATES], Field(description="recording; offline (a session is recording but the "
                                                               "link is down); standing_by (waiting for the page's "
-                                                              "start); not_connected.")]
+                                                              "start); not_connected; unknown (not connected "
+                                                              "to this node, and Redis, which says whether it is "
+                                                              "connected to another, cannot be reached).")]
     session_id: Annotated[int | None, Field(description="The session it is recording now.")]
     clock_offset_s: Annotated[float | None, _OFFSET]
     clock_round_trip_s: Annotated[float | None, _ROUND_TRIP]

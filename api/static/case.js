@@ -29,7 +29,7 @@
   if (!table) return;
   const body = table.querySelector("tbody");
   const words = { recording: "在线，正在录音", offline: "离线（录音在审讯室继续，恢复后补传）", standing_by: "在线，待命",
-    not_connected: "未连接" };
+    not_connected: "未连接", unknown: "状态未知" };
   async function poll() {
     try {
       const rooms = await Bilu.api("GET", "/rooms");
