@@ -211,12 +211,14 @@ def late_table(late: list[dict]) -> dict:
     for line in late:
         row = causes.setdefault(line["cause"], {"lines": 0, "speaker_change_after": 0, "passes_between": [],
                                                 "pass_compute_s": [], "stored_after_commit_s": [],
-                                                "closed_after_commit_s": [], "stored_after_close_s": []})
+                                                "closed_after_commit_s": [], "stored_after_close_s": [],
+                                                "committed_after_s": [], "first_pass_after_end_s": []})
         row["lines"] += 1
         row["speaker_change_after"] += line["speaker_change_within_0_5_s"]
         row["passes_between"].append(line.get("passes_between", 0))
         row["pass_compute_s"] += line.get("pass_compute_s", [])
-        for key in ("stored_after_commit_s", "closed_after_commit_s", "stored_after_close_s"):
+        for key in ("stored_after_commit_s", "closed_after_commit_s", "stored_after_close_s", "committed_after_s",
+                    "first_pass_after_end_s"):
             if line.get(key) is not None:
                 row[key].append(line[key])
     return {cause: {"lines": r["lines"], "speaker_change_after": r["speaker_change_after"],
@@ -224,7 +226,9 @@ def late_table(late: list[dict]) -> dict:
                     "pass_compute_p50_s": pct(r["pass_compute_s"], 50), "pass_compute_max_s": pct(r["pass_compute_s"], 100),
                     "stored_after_commit_p50_s": pct(r["stored_after_commit_s"], 50),
                     "closed_after_commit_p50_s": pct(r["closed_after_commit_s"], 50),
-                    "stored_after_close_p50_s": pct(r["stored_after_close_s"], 50)}
+                    "stored_after_close_p50_s": pct(r["stored_after_close_s"], 50),
+                    "committed_after_p50_s": pct(r["committed_after_s"], 50),
+                    "first_pass_after_end_p50_s": pct(r["first_pass_after_end_s"], 50)}
             for cause, r in sorted(causes.items(), key=lambda kv: -kv[1]["lines"])}
 
 
@@ -342,9 +346,11 @@ def print_causes(reports: list[dict]) -> None:
     """The short table of why lines were stored more than LATE_S after they ended, per mix and room."""
     print(f"\nlines stored more than {LATE_S:g} s after they ended, by what committed their last word:")
     print(f"{'mix':<18} {'room':<7} {'cause':<11} {'lines':>5} {'spk chg':>7} {'passes':>6} "
-          f"{'pass p50':>8} {'pass max':>8} {'commit->close':>13} {'close->stored':>13}")
+          f"{'pass p50':>8} {'pass max':>8} {'1st pass':>8} {'commit':>6} {'commit->close':>13} {'close->stored':>13}")
     print("(lines: how many; spk chg: another speaker began within 0.5 s of the line's end; passes: p50 of the passes "
-          "run between the line's end and the commit of its last word; pass p50/max: their compute seconds; "
+          "run between the line's end and the commit of its last word; pass p50/max: their compute seconds; 1st pass: "
+          "p50 s from the line's end to the end of the first pass that heard it; commit: p50 s from the line's end to "
+          "the commit of its last word; "
           "commit->close: p50 s the committed word waited for its utterance to close; close->stored: p50 s in the "
           "labeller and store)")
     for report in reports:
@@ -354,6 +360,7 @@ def print_causes(reports: list[dict]) -> None:
             for cause, c in (r.get("late_causes") or {}).items():
                 print(f"{report['mix']:<18} {room:<7} {cause:<11} {c['lines']:>5} {c['speaker_change_after']:>7} "
                       f"{c['passes_between_p50']!s:>6} {c['pass_compute_p50_s']!s:>8} {c['pass_compute_max_s']!s:>8} "
+                      f"{c['first_pass_after_end_p50_s']!s:>8} {c['committed_after_p50_s']!s:>6} "
                       f"{c['closed_after_commit_p50_s']!s:>13} {c['stored_after_close_p50_s']!s:>13}")
 
 
@@ -386,7 +393,16 @@ def main() -> None:
                         help="all: the shared mix and every held-out one; held: the held-out ones only")
     parser.add_argument("--list-mixes", action="store_true", help="print the mixes and their voices, run nothing")
     parser.add_argument("--file", default=None, help="a recording of your own to loop (its .json beside it gives turns)")
+    parser.add_argument("--causes-from", nargs="+", metavar="JSON",
+                        help="print the late-line causes table of results already written, run nothing")
     args = parser.parse_args()
+    if args.causes_from:
+        reports = [json.loads(Path(path).read_text(encoding="utf-8")) for path in args.causes_from]
+        for report in reports:
+            for room in report["per_room"].values():
+                room["late_causes"] = late_table(room.get("late_lines", []))
+        print_causes(reports)
+        return
     if args.list_mixes:
         print(f"{SHARED_MIX}: the shared room mix (funasr_vad_example_70s, funasr_long_25s), the one the tuning used")
         for r in RECIPES:
