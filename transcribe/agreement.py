@@ -54,6 +54,9 @@ class LocalAgreement:
         self._committed_tail: list[Word] = []  # the last committed words, to recognise repeats
         self._committed_end_s = 0.0
         self._previous: list[Word] = []  # uncommitted words of the last hypothesis
+        # Of the words the last `update` committed, how many two hypotheses agreed on (the first ones); the
+        # rest were settled by a pause. Read only to explain a late commit (transcribe.stream_debug).
+        self.last_agreed = 0
 
     @property
     def committed_end_s(self) -> float:
@@ -79,6 +82,7 @@ class LocalAgreement:
             while settled < len(fresh) and fresh[settled].start_s <= settled_until_s:
                 settled += 1
             agreed = max(agreed, settled)
+        self.last_agreed = common_prefix(self._previous, fresh)
         committed = fresh[:agreed]
         self._previous = fresh[agreed:]
         return self._remember(committed)

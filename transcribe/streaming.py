@@ -32,6 +32,7 @@ from transcribe.batch import SAMPLE_RATE, TranscribeOptions, clean_segment
 from transcribe.punctuation import punctuated
 from transcribe.short_window import PassWindow
 from transcribe.speech_check import judged, noise_floor_db
+from transcribe.stream_debug import AGREEMENT, FINISH, GAP, MAX_BUFFER, SETTLED, StreamDebug
 from transcribe.types import Utterance, Word
 
 log = logging.getLogger(__name__)
@@ -178,6 +179,7 @@ class StreamingTranscriber:
         self.passes = 0  # Whisper passes run so far
         self.last_pass_s = 0.0  # compute time of the last process() or finish() call that ran Whisper
         self.last_pass_heard_s = 0.0  # seconds of audio that pass gave Whisper
+        self.debug = StreamDebug()  # each pass and why each word was committed, to explain late lines
 
     @property
     def end_s(self) -> float:
@@ -259,7 +261,7 @@ class StreamingTranscriber:
         if self._finished:
             return StreamUpdate()
         closed = self._run_pass() if self.end_s > self._processed_end_s else []
-        closed += self._commit(self._agreement.flush())
+        closed += self._commit(self._agreement.flush(), cause=FINISH)
         if self._grouper.open:
             closed.append(self._grouper.close())
         self._finished = True
@@ -289,8 +291,12 @@ class StreamingTranscriber:
             settled_until_s = pauses[-1][0] if pauses else None
             hypothesis = self._hypothesis(from_s=self._line_start_s(speech) if line_start else None)
             self.passes += 1
-            closed += self._commit(self._agreement.update(hypothesis, settled_until_s=settled_until_s))
+            words = self._agreement.update(hypothesis, settled_until_s=settled_until_s)
+            agreed = self._agreement.last_agreed
+            closed += self._commit(words[:agreed], cause=AGREEMENT) + self._commit(words[agreed:], cause=SETTLED)
             self.last_pass_s = time.perf_counter() - started
+            self.debug.pass_ran(self.passes, audio_end_s=self._processed_end_s, compute_s=self.last_pass_s,
+                                heard_s=self.last_pass_heard_s, line_start=line_start)
         else:
             self._trim(max(self._agreement.committed_end_s, self.end_s - _SILENCE_KEEP_S))
         closed += self._close_if_paused()
@@ -352,7 +358,8 @@ class StreamingTranscriber:
         window = None if self.window is None else self.window.as_record()
         return {**self.pass_options.as_record(), "pass_window": window, "pass_temperature": PASS_TEMPERATURE}
 
-    def _commit(self, words: list[Word]) -> list[Utterance]:
+    def _commit(self, words: list[Word], *, cause: str) -> list[Utterance]:
+        self.debug.committed(self.passes, words, cause)
         self._committed_in_buffer += words
         return self._grouper.add(words)
 
@@ -378,7 +385,7 @@ class StreamingTranscriber:
         closed: list[Utterance] = []
         if self.buffered_s > self.max_buffer_s:
             # Whisper has not agreed on anything for too long (or heard only noise): take its latest word.
-            closed += self._commit(self._agreement.flush())
+            closed += self._commit(self._agreement.flush(), cause=MAX_BUFFER)
             # Cut at a sentence or pause end if that is enough; else at the last word (nothing better exists).
             cut_s = self._trim_point()
             if cut_s is None or self.end_s - cut_s > self.buffer_trim_s:
@@ -436,7 +443,7 @@ class StreamingTranscriber:
         # A long hole (a lost device, a paused source): what came before it is complete; start afresh after it.
         log.info("a gap of %.1f s in the audio: committing what came before it", gap_s)
         closed = self._run_pass() if self.end_s > self._processed_end_s else []
-        closed += self._commit(self._agreement.flush())
+        closed += self._commit(self._agreement.flush(), cause=GAP)
         if self._grouper.open:
             closed.append(self._grouper.close())
         self._waiting += self._judged(closed)  # now, while their audio is still at hand
@@ -456,6 +463,7 @@ class StreamingTranscriber:
 
     def _update(self, closed: list[Utterance]) -> StreamUpdate:
         committed, self._waiting = self._waiting + self._judged(closed), []
+        self.debug.handed_out(committed)
         pending = self._grouper.open + self._agreement.tentative
         tentative = Utterance.from_words(pending, committed=False) if pending else None
         return StreamUpdate(committed=committed, tentative=tentative)

@@ -93,6 +93,20 @@ def test_settling_commits_only_words_that_start_before_the_speech_end():
     assert texts(agreement.tentative) == ["好"]
 
 
+def test_the_words_agreed_on_are_counted_apart_from_those_a_pause_settled():
+    agreement = LocalAgreement()
+    agreement.update(words("讯问 开始"))
+    assert agreement.last_agreed == 0
+    hypothesis = words("讯问 开始 好 的")
+    committed = agreement.update(hypothesis, settled_until_s=hypothesis[2].start_s)
+    assert texts(committed) == ["讯问", "开始", "好"]
+    assert agreement.last_agreed == 2  # 讯问 开始 by agreement, 好 by the pause
+    settled_only = LocalAgreement()
+    hypothesis = words("讯问 开始")
+    settled_only.update(hypothesis, settled_until_s=hypothesis[-1].end_s)
+    assert settled_only.last_agreed == 0
+
+
 def test_committed_times_never_go_backwards():
     agreement = LocalAgreement()
     agreement.update(words("一 二"))

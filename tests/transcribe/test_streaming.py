@@ -22,6 +22,7 @@ class Run:
     committed_after_each: list[list[Utterance]] = field(default_factory=list)  # the whole committed record
     final: StreamUpdate | None = None
     max_buffered_s: float = 0.0
+    transcriber: StreamingTranscriber | None = None
 
     @property
     def committed(self) -> list[Utterance]:
@@ -34,7 +35,7 @@ class Run:
 
 def stream(model, samples: np.ndarray, *, chunk_s: float = CHUNK_S, **kwargs) -> Run:
     transcriber = StreamingTranscriber(model, min_chunk_s=kwargs.pop("min_chunk_s", 3.0), **kwargs)
-    run, record = Run(), []
+    run, record = Run(transcriber=transcriber), []
     step = int(chunk_s * RATE)
     for start in range(0, len(samples), step):
         transcriber.insert_audio(samples[start : start + step])
@@ -315,3 +316,20 @@ def test_the_first_pass_of_a_new_line_hears_only_that_line(whisper_model, data_d
     # The buffer still holds the first line (it is trimmed only past 15 s) ...
     assert transcriber.buffered_s - transcriber.last_pass_heard_s >= 5.0, transcriber.buffered_s
     assert transcriber.last_pass_heard_s <= 4.0 + 1e-6, transcriber.last_pass_heard_s  # ... the pass did not
+
+
+def test_the_debug_record_says_how_every_committed_word_was_committed(room_run):
+    """bench/live.py explains late lines from this record: each committed word lies in one commit record
+    of a known cause, each pass is recorded in order, each utterance handed out is recorded."""
+    debug = room_run.transcriber.debug
+    words = [w for u in room_run.committed for w in u.words]
+    assert sum(c.words for c in debug.commits) == len(words)
+    assert {c.cause for c in debug.commits} <= {"agreement", "settled", "max_buffer", "finish", "gap"}
+    for w in words:
+        middle = (w.start_s + w.end_s) / 2
+        assert sum(c.start_s - 1e-6 <= middle <= c.end_s + 1e-6 for c in debug.commits) == 1
+    assert [p.index for p in debug.passes] == list(range(1, room_run.transcriber.passes + 1))
+    assert all(b.audio_end_s >= a.audio_end_s and b.at >= a.at for a, b in zip(debug.passes, list(debug.passes)[1:]))
+    assert all(p.compute_s > 0 and 0 < p.heard_s <= room_run.transcriber.max_buffer_s + 1 for p in debug.passes)
+    assert all(0 <= c.pass_index <= room_run.transcriber.passes for c in debug.commits)
+    assert [(c.start_s, c.end_s) for c in debug.closes] == [(u.start_s, u.end_s) for u in room_run.committed]
