@@ -27,6 +27,11 @@ class TranscribeOptions:
     Whisper skips a window as "not speech" when no_speech_prob > no_speech_threshold and the average
     log-probability < log_prob_threshold. Its default (0.6) loses quiet or hesitant answers; Silero VAD
     has already cut away silence and noise, so only windows Whisper is nearly sure of are skipped here.
+
+    Against bare faster-whisper's defaults (bench/accuracy.py, 43 labelled clips, 495 characters) only the VAD
+    changes the words: without it the pipeline writes exactly what bare does (CER 0.2949 against 0.2869 with it);
+    no_speech_threshold 0.6 and condition_on_previous_text (every clip fits one 30 s window) changed nothing, and a
+    wider pad (800 ms) gave 0.2970.
     """
 
     language: str = "zh"
