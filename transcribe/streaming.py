@@ -40,9 +40,14 @@ log = logging.getLogger(__name__)
 # Whisper hears at most 30 s at once; a longer buffer would be cut into windows that each lose context.
 WHISPER_WINDOW_S = 30.0
 # Silero settings for "is anyone speaking, and where did it stop": finer than batch's (2 s silences),
-# because a turn's end must be seen within a second.
-_VAD_MIN_SILENCE_MS = 300
-_VAD_SPEECH_PAD_MS = 100
+# because a turn's end must be seen within a second. People take turns with gaps of 0.3-0.5 s: with 300 ms
+# and 100 ms of padding on each side such a gap was not heard (under 0.5 s it was one region), so the line
+# before it waited for two passes to agree and for the next speaker's pause; on held-out two-speaker mixes a
+# tail of lines was stored 6-9 s after it ended. 200 / 50 ms hears a 0.3 s gap (bench/live.py --mix, quiet
+# machine, one room, 2 min: per-line p95 8.97 -> 5.95 s and 8.99 -> 7.26 s on two held-out mixes, 3.19 -> 2.27 s
+# on the room mix; CER against batch 0.195 -> 0.212, 0.308 -> 0.319, 0.144 -> 0.115).
+_VAD_MIN_SILENCE_MS = 200
+_VAD_SPEECH_PAD_MS = 50
 # In silence, the buffer keeps this much audio, so a word starting at its edge is heard whole.
 _SILENCE_KEEP_S = 1.0
 # How much audio before the last pass's end the turn-end check listens to: Silero needs some speech
