@@ -39,6 +39,9 @@ _STRIP = re.compile(r"[\s\W_]+", re.UNICODE)
 # (对对对对, 是是是), so only a long stretch of repetition counts as a loop.
 MIN_LOOP_REPEATS = 4
 MIN_LOOP_CHARS = 16
+# ... except one character over and over: nobody says 异异异异异异异异异异异异异异 (written on one second of
+# speech with GENERIC kernels), while 对对对对 and 是是是 stay well under it. Marked only: the audio decides.
+MIN_CHAR_RUN = 8
 MAX_LOOP_UNIT_WORDS = 12
 
 
@@ -58,7 +61,8 @@ def is_caption(text: str) -> bool:
 
 def mark_loops(words: list[Word]) -> list[Word]:
     """Every word, in order; in a run of words repeated MIN_LOOP_REPEATS+ times over MIN_LOOP_CHARS+
-    characters, the copies after the first are marked LOOP (they were what a filter used to drop)."""
+    characters (or one character MIN_CHAR_RUN+ times), the copies after the first are marked LOOP (they were what
+    a filter used to drop)."""
     keys = [normalised(w.text) for w in words]
     marked: list[Word] = []
     i = 0
@@ -88,6 +92,7 @@ def _loop_at(keys: list[str], start: int) -> tuple[int, int] | None:
         repeats = 1
         while keys[start + repeats * unit : start + (repeats + 1) * unit] == pattern:
             repeats += 1
-        if repeats >= MIN_LOOP_REPEATS and repeats * len("".join(pattern)) >= MIN_LOOP_CHARS:
+        chars = repeats * len("".join(pattern))
+        if repeats >= MIN_LOOP_REPEATS and (chars >= MIN_LOOP_CHARS or (len("".join(pattern)) == 1 and chars >= MIN_CHAR_RUN)):
             return unit, repeats
     return None

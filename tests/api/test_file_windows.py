@@ -15,6 +15,7 @@ from engine.settings import Settings
 from capture import decode_windows
 from cases import Store
 from tests.crash_helpers import crash_and_recover
+from transcribe.hallucination import normalised
 from transcribe.metrics import character_error_rate
 
 WINDOW_S = 20.0
@@ -69,11 +70,15 @@ def test_the_windowed_transcript_is_the_whole_file_one(room):
     whole_text = "".join(u["text"] for u in whole)
     windowed_text = "".join(u["text"] for u in windowed)
     assert len(whole_text) > 100
-    # Whisper hears each window on its own, so a word may come out differently: nothing more. Nothing lost or
-    # doubled at the edge (a lost or doubled turn is 15-20 % of the characters here). Measured whole against
-    # windowed: 0.115 with oneDNN's AVX2 kernels, 0.103 with MKL's (a bound of 0.1 failed on AMD machines).
-    assert 0.9 <= len(windowed_text) / len(whole_text) <= 1.1
-    assert character_error_rate(whole_text, windowed_text) < 0.2
+    # Whisper hears each window on its own, so a word may come out differently: nothing more. Nothing lost at
+    # the edge (a lost turn is 15-20 % of the characters here); a doubled one would overlap the one before it
+    # (test_every_window_is_transcribed_and_no_word_is_stored_twice). Measured whole against windowed: 0.115
+    # with oneDNN's AVX2 kernels, 0.103 with MKL's (a bound of 0.1 failed on AMD machines). With GENERIC kernels
+    # the whole-file run itself dropped its last two sentences (152 characters against the windowed run's 173),
+    # so the windowed text is compared with the whole one as far as the whole one goes, and may be longer.
+    whole_said, windowed_said = normalised(whole_text), normalised(windowed_text)  # without punctuation
+    assert len(windowed_said) >= 0.9 * len(whole_said)
+    assert character_error_rate(whole_said, windowed_said[: len(whole_said)]) < 0.2
     assert session["status"] == "done" and session["duration_s"] == pytest.approx(38.6, abs=0.01)
 
 

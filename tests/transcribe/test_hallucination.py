@@ -34,3 +34,12 @@ def test_short_real_repetitions_are_not_suspected():
 
 def test_no_words_no_loop():
     assert mark_loops([]) == []
+
+
+def test_one_character_over_and_over_is_a_loop():
+    # 异 fourteen times over one second of speech (GENERIC kernels): no one says that; 对 four times they do.
+    words = _words(["好"] + ["异"] * 14)
+    marked = mark_loops(words)
+    assert [w.text for w in marked] == [w.text for w in words]
+    assert [w.suspect for w in marked] == [None, None] + [LOOP] * 13
+    assert mark_loops(_words(["对"] * 7)) == _words(["对"] * 7)

@@ -10,6 +10,7 @@ import pytest
 
 from capture import decode_file
 from transcribe import StreamingError, StreamingTranscriber, StreamUpdate, Utterance, transcribe_samples
+from transcribe.hallucination import normalised
 from transcribe.metrics import character_error_rate
 
 CHUNK_S = 0.5
@@ -120,9 +121,14 @@ def test_streaming_transcript_is_close_to_batch(whisper_model, run_and_clip):
     # Batch and streaming run the same model and options over different windows, so words at window
     # edges differ; measured 0.09-0.10 between them on these clips. Whisper base's own error on such
     # speech is about 0.11, so 0.25 still means "the same transcript", while lost or doubled stretches
-    # (a broken trim or agreement) push it far above.
-    cer = character_error_rate(batch_text(whisper_model, clip), run.text)
-    assert cer < 0.25, (cer, run.text)
+    # (a broken trim or agreement) push it far above. With GENERIC kernels the batch run itself dropped the
+    # room clip's last two sentences, which the stream kept: the stream is compared with batch as far as batch
+    # goes (without punctuation), and must not be shorter (nothing lost) nor much longer (nothing doubled; 1.17
+    # times with GENERIC kernels, where batch dropped those sentences).
+    batch_said, stream_said = normalised(batch_text(whisper_model, clip)), normalised(run.text)
+    assert 0.9 * len(batch_said) <= len(stream_said) <= 1.3 * len(batch_said), (batch_said, stream_said)
+    cer = character_error_rate(batch_said, stream_said[: len(batch_said)])
+    assert cer < 0.25, (cer, batch_said, stream_said)
 
 
 def test_finish_flushes_the_last_words(whisper_model, long_clip):
