@@ -4,10 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from cases import Scope, SearchFilters, Store
+from cases import Scope, SearchFilters
 from cases.access import scope_of
 from cases.search import index_terms, query_terms
 from cases.search_candidates import RANKED_CANDIDATES
+from tests.cases.test_cases_search import open_session
 from transcribe.types import Utterance, Word
 
 PASSWORD = "search-password-1"
@@ -15,14 +16,6 @@ PASSWORD = "search-password-1"
 
 def said(start_s: float, text: str, speaker: str) -> Utterance:
     return Utterance.from_words([Word(start_s, start_s + 1.0, text, 0.9)], speaker=speaker)
-
-
-def open_session(store: Store, case_no: str) -> int:
-    return store.create_session(
-        case_no=case_no, room="一号室", kind="file", source_name="a.wav", audio_path="audio/a.flac",
-        audio_sha256="f" * 64, audio_bytes=1, duration_s=60.0, sample_rate=16000, channels=1,
-        diarizer="voice", model="whisper-base", options={},
-    )
 
 
 @pytest.fixture
