@@ -19,7 +19,7 @@ from datetime import datetime
 
 from consistency.align import AlignOptions, Alignment, Content, Spoken, content_score
 from consistency.patterns import OFFICER_ROLES, spoken_topic, written_topic
-from consistency.text import normalize, numbers_in, syllables
+from consistency.text import NUMERAL_CHARS, normalize, numbers_in, syllables
 from lexicon.segment import segment_tagged
 from transcribe.simplified import to_simplified
 
@@ -97,26 +97,33 @@ def _readings(number: str) -> set[str]:
     return readings | {r.replace("二", "两") for r in readings}
 
 
-def _raw_pinyin(text: str) -> str:
-    plain = re.sub(r"[\W_]+", "", to_simplified(text))
-    return " " + " ".join(syllables(plain)) + " "
-
-
 def _number_said(number: str, spoken_text: str, after: str = "") -> bool:
     """Whether speech holds `number`, as digits or read out (homophones count). A one-character reading (二, 两)
     must come with the written character after it (两个), or 儿子's 儿 would pass for 二."""
     spoken_numbers = numbers_in(normalize(spoken_text))
     if number in spoken_numbers or (len(number) >= 6 and any(number in s for s in spoken_numbers)):
         return True
-    raw = _raw_pinyin(spoken_text)
+    plain = re.sub(r"[\W_]+", "", to_simplified(spoken_text))
+    sounds = syllables(plain)
     for reading in _readings(number):
         if len(reading) == 1:
             if not after:
                 continue
             reading += after
-        if " " + " ".join(syllables(reading)) + " " in raw:
-            return True
+        wanted = syllables(reading)
+        for at in range(len(sounds) - len(wanted) + 1):
+            if sounds[at:at + len(wanted)] == wanted and _whole_number_at(plain, at, at + len(wanted)):
+                return True
     return False
+
+
+_NUMBER_CHARS = set(NUMERAL_CHARS) | set("0123456789")
+
+
+def _whole_number_at(plain: str, a: int, b: int) -> bool:
+    """Whether characters a..b of `plain` are a whole number, not part of a longer one: 八百 in 一千八百 is 1800,
+    not 800. A homophone beside it (是八百) does not count as a numeral."""
+    return (a == 0 or plain[a - 1] not in _NUMBER_CHARS) and (b >= len(plain) or plain[b] not in _NUMBER_CHARS)
 
 
 def _spoken_at(written_norm: str, spoken_norm: str, a: int, b: int) -> tuple[set[int], list[tuple]]:

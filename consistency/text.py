@@ -24,9 +24,28 @@ _RUN = re.compile(f"[{NUMERAL_CHARS}]+")
 _PUNCT = re.compile(r"[\W_]+", re.UNICODE)
 
 
+# An approximate number (概数): two neighbouring digits said together, after a whole part that ends in a unit
+# and before a unit: 三四 (3 or 4), 十五六 (15 or 16), 二十七八, 三四十 (30 or 40), 七八百, 一两万, 三千四五百.
+_APPROXIMATE = re.compile(r"^(?P<head>(?:[一二两三四五六七八九]?[十百千万])*)(?P<a>[一两二三四五六七八])"
+                          r"(?P<b>[两二三四五六七八九])(?P<unit>[十百千万]?)$")
+
+
+def _approximate(run: str) -> str | None:
+    """An approximate number as its two ends, 15至16: read as one number (十五六 → 16, 二三十 → 30) it would
+    lose one end and compare unequal with a record that keeps the range."""
+    m = _APPROXIMATE.match(run)
+    if m is None or _DIGIT[m["b"]] != _DIGIT[m["a"]] + 1:
+        return None
+    head, unit = m["head"], m["unit"]
+    return f"{_numeral_value(head + m['a'] + unit)}至{_numeral_value(head + m['b'] + unit)}"
+
+
 def _numeral_value(run: str) -> str:
     """One run of Chinese numerals as digits: 三百 → 300, 二十多 stays 20 (the 多 is not in the run),
-    1989 spelled digit by digit (一九八九) → 1989, a run that is not one number (两三) → its digits (23)."""
+    1989 spelled digit by digit (一九八九) → 1989, two neighbouring digits as a range (十五六 → 15至16), another
+    run that is not one number (二三五) → its digits (235)."""
+    if (approximate := _approximate(run)) is not None:
+        return approximate
     if all(ch in _BIG for ch in run):
         return run  # 二十多万: the 万 stands after 多, not a number by itself
     if not any(ch in _UNIT or ch in _BIG for ch in run):

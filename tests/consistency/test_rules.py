@@ -93,3 +93,24 @@ def test_bilu_written_check_prints_progress_on_stderr_only_for_a_long_record(cap
     assert captured.out == ""
     lines = captured.err.splitlines()
     assert lines and all(line.startswith("比对进度") for line in lines) and lines[-1].endswith("200/200 个问答块")
+
+
+@pytest.mark.parametrize("said, as_range", [
+    ("十五六斤", "15至16斤"), ("三四个人", "3至4个人"), ("二三十块", "20至30块"), ("七八百元", "700至800元"),
+    ("十七八岁", "17至18岁"), ("二十七八个", "27至28个"), ("一两万", "10000至20000"), ("三千四五百", "3400至3500"),
+])
+def test_an_approximate_number_keeps_both_ends(said, as_range):
+    assert normalize(said) == as_range
+
+
+def test_digits_that_are_not_neighbours_stay_one_number():
+    assert normalize("一九八九年") == "1989年" and normalize("三十四") == "34" and normalize("一三八") == "138"
+
+
+def test_an_approximate_amount_written_as_said_is_no_discrepancy():
+    assert _found("大约十五六斤，还没卖。", "大概打了十五六斤还没来得及卖") == []
+
+
+def test_a_number_inside_a_larger_one_said_is_not_that_number():
+    assert ("changed", "number") in _found("前后三批，共计800双左右。", "前后进了三批总共一千八百双左右")
+    assert _found("前后三批，共计1800双左右。", "前后进了三批总共一千八百双左右") == []
