@@ -1,6 +1,7 @@
 """Discrepancy precision and recall of the written-record check, on the corpus of bench/consistency_corpus/.
 
-    python bench/consistency.py [--split tune|heldout|fresh|pipeline|heldout_c|heldout_d|all] [--show]
+    python bench/consistency.py [--split tune|heldout|fresh|pipeline|heldout_c|heldout_d|heldout_e|all] [--show]
+                                [--out FILE]
 
 A found discrepancy is right when a planted one of the same kind shares a written block with it or overlaps its
 time span; recall counts the planted ones found. False alarms are counted on the clean pairs (the clean record
@@ -90,11 +91,13 @@ def score(pairs: list[Pair], show: bool = False) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="all",
-                        choices=("tune", "heldout", "fresh", "pipeline", "heldout_c", "heldout_d", "all"))
+                        choices=("tune", "heldout", "fresh", "pipeline", "heldout_c", "heldout_d", "heldout_e", "all"))
     parser.add_argument("--show", action="store_true", help="print every wrong, missed and false discrepancy")
+    parser.add_argument("--out", type=Path, help="also write the figures of the chosen split(s) to this JSON file")
     args = parser.parse_args()
     pairs = load_pairs()
-    splits = ("tune", "heldout", "fresh", "pipeline", "heldout_c", "heldout_d") if args.split == "all" else (args.split,)
+    splits = (("tune", "heldout", "fresh", "pipeline", "heldout_c", "heldout_d", "heldout_e") if args.split == "all"
+              else (args.split,))
     started = time.perf_counter()
     results = {}
     for split in splits:
@@ -113,6 +116,9 @@ def main() -> None:
     if args.split == "all":
         RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         print(f"written {RESULTS}")
+    if args.out:
+        args.out.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"written {args.out}")
 
 
 if __name__ == "__main__":

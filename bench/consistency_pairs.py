@@ -133,15 +133,17 @@ def load_pairs() -> list[Pair]:
             planted_text, planted_utterances, expected = _planted(name, text, noisy, clean, fresh[name])
             pairs.append(Pair(name, "planted", "fresh", planted_text, planted_utterances, *clock, expected))
     pairs += _pipeline_pairs()
-    pairs += _self_contained_pairs("heldout_c") + _self_contained_pairs("heldout_d")
+    pairs += _self_contained_pairs("heldout_c") + _self_contained_pairs("heldout_d") + _self_contained_pairs("heldout_e")
     return pairs
 
 
 def _self_contained_pairs(split: str) -> list[Pair]:
     """A corpus folder of its own (bench/consistency_corpus/SPLIT/): each file holds its transcript (clean, and a
     recognizer-like copy written by hand), the written record and the plants, in the format of plants.json. Same
-    three pairs per record as load_pairs. heldout_c was written before reading the aligner; heldout_d after reading
-    it, before the changes that followed (see the corpus README)."""
+    three pairs per record as load_pairs, except that a record with no plants (an entirely clean case) gives no
+    planted pair: it would repeat its clean_noisy pair and count the same alarms again, as wrong findings.
+    heldout_c was written before reading the aligner; heldout_d after reading it, before the changes that followed;
+    heldout_e without reading it, from its own case sources (heldout_e_src/; see the corpus README)."""
     pairs: list[Pair] = []
     for path in sorted((CORPUS / split).glob("*.json")):
         case = json.loads(path.read_text(encoding="utf-8"))
@@ -149,6 +151,8 @@ def _self_contained_pairs(split: str) -> list[Pair]:
         clock = (case["recording_started_at"], case["recording_ended_at"])
         pairs.append(Pair(name, "clean", split, text, case["utterances"], *clock, []))
         pairs.append(Pair(name, "clean_noisy", split, text, case["noisy"], *clock, []))
+        if not case["plants"]:
+            continue
         planted_text, planted_utterances, expected = _planted(name, text, case["noisy"], case["utterances"],
                                                               case["plants"])
         pairs.append(Pair(name, "planted", split, planted_text, planted_utterances, *clock, expected))
