@@ -35,7 +35,8 @@ class FaultProxy:
             sock.close()
 
     def down(self, seconds: float) -> None:
-        self._refuse_until = time.monotonic() + seconds
+        # an overlapping cut lengthens the outage, never shortens it
+        self._refuse_until = max(self._refuse_until, time.monotonic() + seconds)
         self.cut()
 
     def stall(self, seconds: float) -> None:
