@@ -5,8 +5,9 @@ worker` processes, a room agent streaming a real microphone (a PulseAudio null s
 client of the node's page. What is checked is the mechanism, never the words: who recognised the room (a worker,
 not the node), that the page on the node got every stored line from the worker through Redis, that 结束录音 on
 the page reached the agent and the end reached the worker, the archive byte for byte as the room's, nothing
-stored twice; and with the worker that holds the room killed (kill -9, pool and all) mid-recording, another
-worker takes it over from what was stored and the transcript goes on to the end.
+stored twice; with the worker that holds the room killed (kill -9, pool and all) mid-recording, another worker
+takes it over from what was stored and the transcript goes on to the end; with the node the agent streams to
+killed and started again, the worker keeps the room and nothing is lost.
 """
 import re
 import threading
@@ -179,6 +180,42 @@ def test_a_worker_killed_mid_room_leaves_it_to_another(tmp_path, centre, data_di
     assert max(u["end_s"] for u in lines) > audio_s - 5
     assert all(a["start_s"] <= b["start_s"] for a, b in zip(lines, lines[1:]))
     # The archive is the room's, byte for byte, and the session's length is all of it.
+    assert service_segments(home, session_id, database_url=env["BILU_DATABASE_URL"]) == \
+        agent_segments(tmp_path / "room" / "home")
+    assert session["duration_s"] == pytest.approx(audio_s + 2, abs=0.3)
+
+
+def test_the_receiving_node_killed_mid_room_loses_nothing(tmp_path, centre, data_dir, pulse):  # noqa: F811
+    """The node the agent streams to is killed (kill -9) and started again mid-recording: the worker keeps the room
+    (it waits for the stream), the agent resends to the restarted node, which takes the session up without
+    recognising anything and references what its folder holds; the session ends whole, nothing stored twice."""
+    home, env, token_file, started = centre
+    node, (worker,) = start(home, env, started, tmp_path, workers=1)
+    audio_s = 16
+    clip = write_audio(tmp_path / "clip.wav", decode_file(data_dir / SEATS).samples[: audio_s * 16000], 16000)
+    agent, session_id = start_agent(tmp_path, node, token_file, pulse, "城南-2026-3", duration_s=audio_s + 2)
+    time.sleep(0.5)
+    player = threading.Thread(target=pulse.play, args=(clip,), kwargs={"sink": "vmic_stereo"}, daemon=True)
+    player.start()
+    deadline = time.monotonic() + 120
+    while not lines_of(home, env["BILU_DATABASE_URL"], session_id):
+        assert time.monotonic() < deadline, worker.log()[-3000:] + node.log()[-3000:]
+        time.sleep(0.2)
+    node.kill9()
+    time.sleep(1.0)
+    node.start()
+    player.join(120)
+    assert agent.finish(400) == 0, agent.log() + node.log()[-4000:]
+
+    with Store.open(home, database_url=env["BILU_DATABASE_URL"]) as store:
+        session = store.get_session(session_id)
+    assert session["status"] == "done", (session, worker.log()[-3000:])
+    # The worker recognised the whole room, once, from the start: the node's restart did not move it.
+    assert [(int(i), float(s)) for i, s in TAKEN_UP.findall(worker.log())] == [(session_id, 0.0)]
+    assert not TAKEN_UP.search(node.log())
+    lines = lines_of(home, env["BILU_DATABASE_URL"], session_id)
+    assert lines and duplicates(lines) == []
+    assert max(u["end_s"] for u in lines) > audio_s - 5
     assert service_segments(home, session_id, database_url=env["BILU_DATABASE_URL"]) == \
         agent_segments(tmp_path / "room" / "home")
     assert session["duration_s"] == pytest.approx(audio_s + 2, abs=0.3)

@@ -10,8 +10,13 @@ import pytest
 from capture.archive_reader import ArchiveReader
 from capture.mirror import SegmentMirror
 from capture.recorder import file_sha256, segment_path
-from engine.live_feed import FeedReader, FeedWriter, feed_key
+from cases import Store
+from engine.live import LOCK_NAME, LiveRequest, LiveSession, recognised_on_workers
 from engine.live_events import redis_client
+from engine.live_feed import FeedReader, FeedWriter, feed_key
+from engine.session_jobs import abandoned_sessions
+from engine.session_locks import try_lock
+from engine.settings import Settings
 from tests.servers.redis import redis_server  # noqa: F401  (a fixture)
 
 RATE, CHANNELS = 16000, 2
@@ -124,3 +129,30 @@ def test_a_feed_waits_for_redis_and_drops_nothing(tmp_path, redis_server):  # no
     reader = FeedReader(redis_server.url, 2, tmp_path / "session", sample_rate=RATE, channels=CHANNELS, from_s=0.0)
     got, _ = fed(reader)
     assert np.array_equal(got, samples)
+
+
+def test_a_sweep_sends_back_a_room_on_the_workers_that_no_worker_holds(tmp_path):
+    """A room agent's session is its receiving node's (no sweep touches it), unless a worker recognises it: then a
+    free lock means that worker died, and a worker starting up sends its job again (engine/session_jobs.py)."""
+    settings = Settings(home=tmp_path / "home")
+    with Store.open(settings.home) as store:
+        store.ensure_case("W-2026-1")
+        ids = {}
+        for on_workers, room in ((True, "一号讯问室"), (False, "二号讯问室")):
+            unit = store.list_units()[0]["name"]
+            store.add_room(room, unit=unit)
+            session = LiveSession(settings, store, None, LiveRequest(case_no="W-2026-1", room=room,
+                                                                     on_workers=on_workers))
+            session.open(sample_rate=RATE, channels=CHANNELS, source_name="room agent")
+            store.add_agent_stream(session.session_id, room=room, stream_key=f"stream{int(on_workers)}abc",
+                                   clock_offset_s=0.0)
+            session.let_go()  # the receiving node hands it over (and the local one's thread died with its node)
+            ids[on_workers] = session
+        assert abandoned_sessions(store) == [ids[True].session_id]
+        held = try_lock(ids[True].folder / LOCK_NAME)  # a worker at work on it
+        try:
+            assert abandoned_sessions(store) == []
+        finally:
+            held.release()
+        assert recognised_on_workers(store.get_session(ids[True].session_id))
+        assert not recognised_on_workers(store.get_session(ids[False].session_id))
