@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 _BLOCK_MS = 1000  # below the client's 5 s socket timeout
 _RETRY_S = 1.0
+_GIVEN_UP_EVERY_S = 3.0
 _KEEP_AFTER_END_S = 24 * 3600  # a finished session's stream is deleted by its job; this if the job never comes
 
 
@@ -126,12 +127,15 @@ class FeedReader:
     a worker before this one passed on already."""
 
     def __init__(self, url: str, session_id: int, folder: Path, *, sample_rate: int, channels: int, from_s: float,
-                 on_notice: Callable[[dict], None] = lambda message: None):
+                 on_notice: Callable[[dict], None] = lambda message: None,
+                 given_up: Callable[[], bool] = lambda: False):
+        """`given_up()`: whether the session's agent was given up on (engine/abandoned.py), asked every few
+        seconds; the feed then ends `suspended`, and the worker lets go of the session for its finishing."""
         self.url, self.session_id = url, session_id
         self._archive = ArchiveReader(folder, sample_rate=sample_rate, channels=channels)
         self._next = self._archive.offset_at(from_s)  # the next frame to feed
-        self._on_notice = on_notice
-        self.suspended = False  # LiveSession.run_received's question: this feed ends only at its end entry
+        self._on_notice, self._given_up = on_notice, given_up
+        self.suspended = False  # LiveSession.run_received's question: the session stays open, for another to finish
         self.ended = False
 
     def __iter__(self) -> Iterator[AudioChunk]:
@@ -139,7 +143,13 @@ class FeedReader:
         try:
             notified = _decoded(self._call(client.get, notified_key(self.session_id))) or "0-0"
             last_id = "0-0"
+            next_look = time.monotonic() + _GIVEN_UP_EVERY_S
             while not self.ended:
+                if time.monotonic() >= next_look:
+                    next_look = time.monotonic() + _GIVEN_UP_EVERY_S
+                    if self._given_up():
+                        self.suspended = True
+                        return
                 answer = self._call(client.xread, {feed_key(self.session_id): last_id}, block=_BLOCK_MS, count=500)
                 for _, entries in answer or ():
                     for entry_id, fields in entries:

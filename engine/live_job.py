@@ -9,7 +9,9 @@ recognises, labels, stores and publishes (through the worker's EventRelay, so pa
 the stream's end entry, then closes the session. The first delivery starts at 0; a delivery after a worker died
 takes over from what that one stored: nothing stored twice, the archive re-read from that point, then the stream.
 
-A session whose agent has finished but whose stream is gone (Redis lost its data) is finished from the archive,
+A session whose agent is given up on (`bilu rooms finish`, engine/abandoned.py) is let go of ("left"): the worker
+notices within a few seconds, stops, and leaves the session open for that finishing. A session whose agent has
+finished but whose stream is gone (Redis lost its data) is finished from the archive,
 which is then whole (engine/recovery.py).
 """
 import logging
@@ -26,7 +28,7 @@ from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 
-BUSY, DONE, FINISHED, RECOVERED = "busy", "done", "finished", "recovered"  # as engine/session_jobs.py
+BUSY, DONE, FINISHED, LEFT, RECOVERED = "busy", "done", "finished", "left", "recovered"  # as engine/session_jobs.py
 _FEED_LOST = "its audio's stream to the workers was lost (Redis); finished from its audio segments"
 
 
@@ -43,6 +45,8 @@ def run_live_job(settings: Settings, store: Store, model_loader: Callable[[], ob
         if session["status"] != "transcribing":
             return FINISHED
         agent = store.session_agent(session_id)
+        if agent is not None and agent["abandoned_at"] is not None:  # engine/abandoned.py finishes it
+            return LEFT
         if (agent is None or agent["ended_at"] is not None) and not feed_exists(settings.broker_url, session_id):
             recover_session(settings, store, model_loader, session_id, error=_FEED_LOST)
             return RECOVERED
@@ -62,10 +66,19 @@ def run_live_job(settings: Settings, store: Store, model_loader: Callable[[], ob
         return FINISHED
     log.info("session %d: recognised on this worker from %.3f s", session_id, from_s)
     feed = FeedReader(settings.broker_url, session_id, live.folder, sample_rate=live.sample_rate,
-                      channels=live.channels, from_s=from_s, on_notice=live.notify)
+                      channels=live.channels, from_s=from_s, on_notice=live.notify,
+                      given_up=lambda: _given_up(store, session_id))
     status = live.run_received(feed)
     delete_feed(settings.broker_url, session_id)
+    if status == "suspended":  # its agent was given up on: the session is finished from its archive there
+        log.warning("session %d: its room agent was given up on; left for finishing", session_id)
+        return LEFT
     return DONE if status == "done" else status
+
+
+def _given_up(store: Store, session_id: int) -> bool:
+    agent = store.session_agent(session_id)
+    return agent is not None and agent["abandoned_at"] is not None
 
 
 __all__ = ["run_live_job"]

@@ -44,6 +44,7 @@ def centre(tmp_path, postgres_url, redis_server):  # noqa: F811
         store.add_unit(CENTRE, level="centre", parent="市局")
         store.add_unit(UNIT, level="unit", parent=CENTRE)
         store.add_user("officer", role="officer", unit=UNIT, password=PASSWORD)
+        store.add_user("admin", role="admin", unit="市局", password=PASSWORD)
         store.add_room(ROOM, unit=UNIT)
         token = store.issue_room_token(ROOM)
     token_file = tmp_path / "room" / "token"
@@ -219,3 +220,36 @@ def test_the_receiving_node_killed_mid_room_loses_nothing(tmp_path, centre, data
     assert service_segments(home, session_id, database_url=env["BILU_DATABASE_URL"]) == \
         agent_segments(tmp_path / "room" / "home")
     assert session["duration_s"] == pytest.approx(audio_s + 2, abs=0.3)
+
+
+def test_a_room_whose_agent_is_gone_is_let_go_by_its_worker_and_finished(tmp_path, centre, data_dir, pulse):  # noqa: F811
+    """The agent is killed for good mid-recording; the administrator gives up on it on the node that held it
+    (POST /sessions/{id}/finish-abandoned): the worker sees it, lets go of the session, and the node finishes it
+    from the audio that arrived ("interrupted", nothing stored twice)."""
+    home, env, token_file, started = centre
+    node, (worker,) = start(home, env, started, tmp_path, workers=1)
+    clip = write_audio(tmp_path / "clip.wav", decode_file(data_dir / SEATS).samples[: 16 * 16000], 16000)
+    agent, session_id = start_agent(tmp_path, node, token_file, pulse, "城南-2026-4", duration_s=60)
+    time.sleep(0.5)
+    player = threading.Thread(target=pulse.play, args=(clip,), kwargs={"sink": "vmic_stereo"}, daemon=True)
+    player.start()
+    deadline = time.monotonic() + 120
+    while not lines_of(home, env["BILU_DATABASE_URL"], session_id):
+        assert time.monotonic() < deadline, worker.log()[-3000:] + node.log()[-3000:]
+        time.sleep(0.2)
+    agent.kill9()
+    time.sleep(1.0)
+    token = api_token(node.port, "admin")
+    answer = httpx.post(f"http://127.0.0.1:{node.port}/sessions/{session_id}/finish-abandoned",
+                        headers={"Authorization": f"Bearer {token}"}, timeout=400)
+    assert answer.status_code == 200, answer.text + worker.log()[-3000:]
+    assert answer.json()["status"] == "interrupted", answer.json()
+    assert f"session {session_id}: left" in worker.log()
+    assert not worker.holds(LOCK)
+    lines = lines_of(home, env["BILU_DATABASE_URL"], session_id)
+    assert lines and duplicates(lines) == []
+    with Store.open(home, database_url=env["BILU_DATABASE_URL"]) as store:
+        session = store.get_session(session_id)
+        assert store.session_agent(session_id)["abandoned_at"] is not None
+    assert session["status"] == "interrupted" and session["duration_s"] > 2.0
+    player.join(60)
