@@ -24,11 +24,12 @@ from fastapi import WebSocket, WebSocketDisconnect
 
 from error_kinds import Conflict, Unavailable
 
-from capture import AudioChunk, read_segments
+from capture import AudioChunk
 from capture.mirror import MirrorError, SegmentMirror
 from cases import CaseNotFound, Store, check_case_no
 from diarize import parse_seat_roles
 from engine.live import LiveRequest, LiveSession
+from engine.live_handoff import WorkerFeed
 from engine.received import ReceivedAudio
 from engine.rooms import LiveRooms, RoomBusy
 from engine.settings import Settings
@@ -60,7 +61,7 @@ class _Stream:
     key: str
     room: str
     session: LiveSession
-    feed: ReceivedAudio
+    feed: ReceivedAudio | WorkerFeed
     mirror: SegmentMirror
     clock_offset_s: float
     clock_round_trip_s: float | None = None
@@ -297,19 +298,18 @@ class StreamReceiver:
                 rules = page_start[2] if page_start else {}  # the rule set and conditions chosen on the page
                 request = LiveRequest(case_no=hello["case_no"], room=room["name"], seat_roles=hello["seat_roles"],
                                       diarizer=hello["diarizer"], **{"hotwords": hello["hotwords"], **rules})
-                feed = ReceivedAudio()
                 holder: dict = {}
                 on_stop = lambda: self._request_stop(holder["stream"])  # noqa: E731
                 if known is None:
                     self._prepare_case(store, hello["case_no"], room)
-                    session, from_s = self.rooms.start_received(
-                        request, feed, sample_rate=hello["sample_rate"], channels=hello["channels"], on_stop=on_stop)
+                    session, feed, from_s = self.rooms.start_received(
+                        request, sample_rate=hello["sample_rate"], channels=hello["channels"], on_stop=on_stop)
                     store.add_agent_stream(session.session_id, room=room["name"], stream_key=hello["stream"],
                                            clock_offset_s=offset_s)
                     closed = set()
                 else:
-                    session, from_s = self.rooms.start_received(
-                        request, feed, sample_rate=hello["sample_rate"], channels=hello["channels"],
+                    session, feed, from_s = self.rooms.start_received(
+                        request, sample_rate=hello["sample_rate"], channels=hello["channels"],
                         resume_session_id=known["session_id"], on_stop=on_stop)
                     closed = {s["seq"] for s in store.audio_segments(known["session_id"])}
                 mirror = SegmentMirror(session.folder, sample_rate=hello["sample_rate"], channels=hello["channels"],
@@ -320,12 +320,11 @@ class StreamReceiver:
                              fed_frames=mirror.stored_frames)
             holder["stream"] = stream
             if known is not None and mirror.stored_frames:
-                audio = read_segments(mirror.segments(), from_s=from_s)
-                if audio.samples.shape[0]:
-                    feed.put(audio)
+                feed.take_up(mirror.segments(), from_s)
                 log.info("room %s: session %s taken up again from %.1f s (%d frames stored)", room["name"],
                          session.session_id, from_s, mirror.stored_frames)
             self._streams[hello["stream"]] = stream
+            feed.start()  # the agent's stream is in the store: on a worker (BILU_LIVE_ON_WORKERS), its job goes now
             if page_start is not None and not page_start[1].done():
                 page_start[1].set_result(session.session_id)  # the page's start: its answer
             return stream, None
@@ -348,7 +347,8 @@ class StreamReceiver:
         skip = max(0, stream.fed_frames - before)  # fed already (a segment received a second time)
         if skip < chunk.samples.shape[0]:
             stream.feed.put(AudioChunk(samples=chunk.samples[skip:], sample_rate=chunk.sample_rate,
-                                       start_s=chunk.start_s + skip / chunk.sample_rate))
+                                       start_s=chunk.start_s + skip / chunk.sample_rate),
+                            offset=before + skip, segment=index)
         stream.fed_frames = max(stream.fed_frames, before + chunk.samples.shape[0])
 
     def _close_segment(self, stream: _Stream, message: dict) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from cases import Store, StreamNotOpen
 from error_kinds import Conflict
 
-from engine.live import LOCK_NAME
+from engine.live import LOCK_NAME, recognised_on_workers
 from engine.recovery import recover_session
 from engine.session_locks import try_lock
 from engine.settings import Settings
@@ -23,6 +23,7 @@ from engine.settings import Settings
 log = logging.getLogger(__name__)
 
 ABANDONED_ERROR = "the room agent did not come back"
+WORKER_LETS_GO_S = 60.0  # a worker notices within 3 s, then recognises what it was fed before it lets go
 
 
 class SessionBusy(Conflict):
@@ -55,6 +56,12 @@ def finish_abandoned(settings: Settings, store: Store, model_loader: Callable[[]
 
     detached = detach(session_id, give_up) if detach is not None else False
     lock = try_lock(folder / LOCK_NAME)
+    if lock is None and detached and recognised_on_workers(session):
+        # The worker recognising it sees the agent given up on within a few seconds, and lets go of it.
+        deadline = time.monotonic() + WORKER_LETS_GO_S
+        while lock is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            lock = try_lock(folder / LOCK_NAME)
     if lock is None:
         raise SessionBusy(f"session {session_id} is held by a running service: finish it there "
                           f"(POST /sessions/{session_id}/finish-abandoned) or stop the service first",

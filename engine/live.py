@@ -53,6 +53,13 @@ _LABEL_MARGIN_S = 1.0
 _MIN_FREE_S = 1.0
 # How an interrupted session's error starts when the microphone went away (the page shows it as such).
 DEVICE_LOST_ERROR = "the audio device was lost"
+# In a live session's stored options: its recognition runs on the workers (BILU_LIVE_ON_WORKERS, engine/live_job.py).
+ON_WORKERS_KEY = "on_workers"
+
+
+def recognised_on_workers(session: dict) -> bool:
+    """Whether a stored session is a room agent's recognised on the workers, not by the node receiving it."""
+    return session["kind"] == "live" and bool((session.get("options") or {}).get(ON_WORKERS_KEY))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +75,7 @@ class LiveRequest:
     source_name: str | None = None  # the input device, as the session record and the live page name it
     actor: Actor = SYSTEM_ACTOR  # who starts it: the page's user; the command line and a room agent are "system"
     started_as: str | None = None  # "session.recording_started" from the page: audited with the session's row
+    on_workers: bool = False  # a room agent's session recognised on the workers (recorded in the session's options)
 
 
 def utterance_message(utterance_id: int | None, u: Utterance, role: str | None) -> dict:
@@ -184,7 +192,8 @@ class LiveSession:
             # What the streaming passes really use, the seat roles, and the options the rest of the recording is
             # transcribed with if the recorder dies (engine/session_run.py).
             options={**self._transcriber.pass_record(), "streaming": True,
-                     "seat_roles": list(self.request.seat_roles), RESUME_KEY: self._options.as_record()},
+                     "seat_roles": list(self.request.seat_roles), RESUME_KEY: self._options.as_record(),
+                     **({ON_WORKERS_KEY: True} if self.request.on_workers else {})},
             actor=self.request.actor, started_as=self.request.started_as,
             started_detail=None if self.request.started_as is None else {"room": self.request.room},
         )
@@ -196,13 +205,19 @@ class LiveSession:
 
     def resume(self, session_id: int) -> float:
         """Take up a session this service left open when it stopped (a room agent's, whose audio is still
-        coming): its folder locked again, its speakers and roles, the checker fed what was committed.
+        coming), or a room agent's session on a worker (engine/live_job.py): its folder locked again (BlockingIOError
+        while another process holds it), its speakers and roles, the checker fed what was committed.
         Returns the session time from which the audio is to be transcribed (fed again from the folder)."""
         session = self.store.get_session(session_id)
         self.session_id, self.folder = session_id, self.store.home / session["audio_path"]
         self.channels, self.sample_rate = session["channels"], session["sample_rate"]
-        self._lock_file = open(self.folder / LOCK_NAME, "w")
-        fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock_file = open(self.folder / LOCK_NAME, "w")
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock_file.close()
+            raise
+        self._lock_file = lock_file
         self._labeller = make_online_labeller(session["diarizer"] or ("channel" if self.channels >= 2 else "voice"))
         self._live_checker = LiveChecker(rule_set_for(self.settings, session.get("rule_set") or self.request.rule_set,
                                                       tuple(session.get("conditions") or ())))
@@ -224,6 +239,21 @@ class LiveSession:
         self.status = "recording"
         self._emit({"type": "state", "state": "recording"})
         return from_s
+
+    def attach(self, session_id: int) -> None:
+        """The receiving node's hold on a room agent's session recognised on the workers, taken up after this node
+        restarted (or the agent moved to it): the session's identity and folder, for storing what the agent sends;
+        no lock (the worker holds it) and nothing recognised here."""
+        session = self.store.get_session(session_id)
+        self.session_id, self.folder = session_id, self.store.home / session["audio_path"]
+        self.channels, self.sample_rate = session["channels"], session["sample_rate"]
+        self.status = "recording"
+
+    def let_go(self) -> None:
+        """Let the session's folder lock go without closing the session: a worker takes it (BILU_LIVE_ON_WORKERS)."""
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
 
     def _make_folder(self, folder: Path, *, sample_rate: int, channels: int) -> None:
         """The session's audio folder, locked; refused (before anything is stored) on a disk without room."""
@@ -264,7 +294,7 @@ class LiveSession:
                 while chunk is not None and not self.stop_requested.is_set():
                     recorder.write(chunk)
                     recorded_s = chunk.start_s + chunk.duration_s
-                    self._heard(chunk)
+                    self.heard(chunk)
                     if duration_s is not None and recorded_s >= duration_s:
                         break
                     chunk = next(iterator, None)
@@ -291,7 +321,7 @@ class LiveSession:
         try:
             for chunk in chunks:
                 self._written.put(chunk)
-                self._heard(chunk)
+                self.heard(chunk)
         finally:
             self._join_threads(threads)
         if getattr(chunks, "suspended", False):
@@ -302,7 +332,7 @@ class LiveSession:
         self._close("done", None)
         return "done"
 
-    def _heard(self, chunk: AudioChunk) -> None:
+    def heard(self, chunk: AudioChunk) -> None:
         """What the live page shows of the source: audio so far, when it last came, each seat's level."""
         self.recorded_s = max(self.recorded_s, chunk.start_s + chunk.duration_s)
         self.last_audio_at = time.monotonic()

@@ -7,7 +7,7 @@ and is taken up again when the agent reconnects to the restarted service).
 """
 import queue
 
-from capture import AudioChunk
+from capture import AudioChunk, SegmentInfo, read_segments
 
 _END = object()
 
@@ -20,8 +20,19 @@ class ReceivedAudio:
         self.suspended = False
         self.ended = False
 
-    def put(self, chunk: AudioChunk) -> None:
+    def start(self) -> None:
+        """Nothing to start: the session's thread reads what is put (engine/live_handoff.py WorkerFeed starts one)."""
+
+    def put(self, chunk: AudioChunk, *, offset: int | None = None, segment: int | None = None) -> None:
+        """`chunk` is on disk (where, `offset` and `segment`, matters only to a session recognised on a worker)."""
         self._queue.put(chunk)
+
+    def take_up(self, segments: list[SegmentInfo], from_s: float) -> None:
+        """Taken up after this service restarted: the stored audio from `from_s` (after the last stored utterance)
+        is transcribed again from the disk."""
+        audio = read_segments(segments, from_s=from_s)
+        if audio.samples.shape[0]:
+            self.put(audio)
 
     def end(self) -> None:
         self.ended = True

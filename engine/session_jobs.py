@@ -9,18 +9,22 @@ is sent), so running one twice, or after a worker died in the middle of it, is s
 - a file session with something stored (a worker killed in the middle of it) resumes after the last stored
   utterance through the batch recovery path ("recovered"): nothing is stored twice;
 - a live session whose recorder died has the rest of its archive transcribed ("recovered"); one whose room agent
-  has not finished sending is left to the service that takes the agent back (agent/receiver.py).
+  has not finished sending is left to the service that takes the agent back (agent/receiver.py);
+- a room agent's session recognised on the workers (BILU_LIVE_ON_WORKERS) runs here until its agent has sent
+  everything, from what is stored (engine/live_job.py: "done"; BUSY while another worker holds it).
 The lock is held from before the status is read until the final status is stored.
 """
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cases import Store
 
 from engine.batch_recovery import recover_file_session
 from engine.file_windows import decode_checked
-from engine.live import LOCK_NAME
+from engine.live import LOCK_NAME, recognised_on_workers
+from engine.live_job import run_live_job
 from engine.pipeline import Pipeline
 from engine.recovery import recover_session
 from engine.session_locks import SessionLock, creating_file_sessions, try_lock, try_lock_file_session
@@ -38,11 +42,14 @@ FAILED = "failed"
 
 
 def run_session_job(settings: Settings, store: Store, pipeline: Pipeline, session_id: int, *,
-                    progress: ProgressCallback | None = None) -> str:
-    """Run session `session_id` if nobody else is at work on it; returns one of the outcomes above."""
+                    progress: ProgressCallback | None = None, on_event: Callable[[dict], None] | None = None) -> str:
+    """Run session `session_id` if nobody else is at work on it; returns one of the outcomes above. `on_event`: a
+    live session's events (the worker's EventRelay)."""
     session = store.get_session(session_id)
     if session["status"] != "transcribing":
         return FINISHED
+    if recognised_on_workers(session):
+        return run_live_job(settings, store, lambda: pipeline.model, session_id, on_event=on_event)
     if session["kind"] == "live" and session_id in store.open_agent_sessions():
         return LEFT
     lock = _lock(store, session)
@@ -71,7 +78,10 @@ def abandoned_sessions(store: Store) -> list[int]:
     found = []
     streamed = store.open_agent_sessions()
     for session_id in store.unfinished_sessions("live"):
-        if session_id not in streamed and _free(_lock(store, store.get_session(session_id))):
+        session = store.get_session(session_id)
+        # A room agent's session is its receiving node's, unless a worker recognises it (then a free lock means
+        # that worker died: the session goes back to the queue).
+        if (session_id not in streamed or recognised_on_workers(session)) and _free(_lock(store, session)):
             found.append(session_id)
     with creating_file_sessions(store.home):  # no file session is between its creation and its lock
         for session_id in store.unfinished_sessions("file"):

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     broker_busy_retry_s: float = Field(30.0, gt=0, description="A job whose session another process is working on "
                                        "comes back after this long (seconds), to take over if that process dies.")
 
+    live_on_workers: bool = Field(False, description="With BILU_BROKER_URL: a room agent's live session is "
+                                  "recognised by a `bilu worker` (its audio referenced through a Redis stream), not "
+                                  "by the node the agent streams to; it moves to another worker if that one dies.")
+
     def open_store(self):
         """The store these settings name: PostgreSQL at `database_url` when set, else SQLite in `home` (the audio
         is under `home/audio` either way). Every command, the service and the workers open it here, so that no

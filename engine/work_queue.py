@@ -8,6 +8,10 @@ visibility timeout), and a worker starting up sends a job for every session nobo
 takes them up at once. Each worker process takes one job at a time (prefetch 1): a long file never holds a second
 one back. Jobs are idempotent, keyed by session id: the session's lock decides who works on it.
 
+With BILU_LIVE_ON_WORKERS a room agent's live session is such a job too (engine/live_job.py): it holds one worker
+process for the length of the recording, and a second delivery of it (the visibility timeout passing during a long
+recording) waits BUSY until the session is stored, or takes over if the first worker died.
+
 Queues follow the city's topology: a session's job goes to its case's centre, queue `bilu.<centre name>`
 (`bilu` for a case filed under no centre); `bilu worker --queues` says which a worker takes.
 """
@@ -134,13 +138,21 @@ def register_worker_task(app, settings: Settings) -> None:
     from engine.pipeline import Pipeline
     from engine.session_jobs import BUSY, run_session_job
 
+    from engine.live_events import EventRelay
+
     pipelines: dict[str, Pipeline] = {}  # per process: a prefork child loads its own model on its first job
+    relays: dict[str, EventRelay] = {}  # per process too: a live room's events, for the pages on every node
+
+    def publish(message: dict) -> None:
+        if "relay" not in relays:
+            relays["relay"] = EventRelay(settings.broker_url)
+        relays["relay"].publish(message)
 
     @app.task(name=TASK_NAME, bind=True, max_retries=None)
     def run_session_task(task, session_id: int) -> str:
         pipeline = pipelines.setdefault("pipeline", Pipeline(settings))
         with settings.open_store() as store:
-            outcome = run_session_job(settings, store, pipeline, session_id)
+            outcome = run_session_job(settings, store, pipeline, session_id, on_event=publish)
         log.info("session %d: %s", session_id, outcome)
         if outcome == BUSY:  # another process holds it: look again later, and take over if it died
             raise task.retry(countdown=settings.broker_busy_retry_s,

@@ -6,7 +6,7 @@ one node, and a file uploaded through the other.
 What is checked is the mechanism, never the words: who ran each session, that both finished whole, nothing
 stored twice, the room's archive byte for byte on the centre's side, a login made on one node honoured by the
 other, and `bilu verify` intact over the shared database. Live rooms are recognised by the node the agent
-streams to (they do not move to the workers yet: README, "City deployment").
+streams to here (BILU_LIVE_ON_WORKERS unset, the default; tests/test_live_on_workers.py runs them on the workers).
 """
 import subprocess
 import sys
