@@ -172,7 +172,9 @@ def align(blocks: list[str], utterances: list[Spoken], options: AlignOptions = A
                                     round(similarity, 3), False))
         else:
             result.append(_rescue(k, blocks_speakers[k] if blocks_speakers else None, block_content[k], spans,
-                                  utterances, spoken_content, options))
+                                  utterances, spoken_content, options,
+                                  answers_question=bool(blocks_speakers) and k > 0 and blocks_speakers[k] == "答"
+                                  and blocks_speakers[k - 1] == "问"))
     return result
 
 
@@ -184,11 +186,15 @@ def _fits(speaker: str | None, role: str | None) -> bool:
 
 
 def _rescue(k: int, speaker: str | None, block: Content, spans: dict, utterances: list[Spoken], spoken: list[Content],
-            options: AlignOptions) -> Alignment:
-    """An unmatched block looked for among the utterances near its neighbours' spans, one or two at a time."""
+            options: AlignOptions, *, answers_question: bool = False) -> Alignment:
+    """An unmatched block looked for among the utterances near its neighbours' spans, one or two at a time. An
+    answer is never looked for before the question it answers, when that question was matched: an answer follows
+    its question (没有了 after 还有什么要说的 is not the 没有 said to the question before)."""
     before = max((spans[b][0] for b in spans if b < k), default=0)
     after = min((spans[b][1] for b in spans if b > k), default=len(utterances))
     low, high = max(0, before - options.rescue_window), min(len(utterances), after + options.rescue_window)
+    if answers_question and k - 1 in spans:
+        low = max(low, spans[k - 1][0])
     best: tuple[float, int, int] = (0.0, -1, -1)
     for i in range(low, high):
         for j in (i + 1, i + 2):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from consistency.align import AlignOptions, Alignment, Content, Spoken, content_score
+from consistency.polarity import NEGATION_CHARS, negation_differs, polarity_flipped
 from consistency.patterns import OFFICER_ROLES, spoken_topic, written_topic
 from consistency.text import NUMERAL_CHARS, normalize, numbers_in, syllables
 from lexicon.segment import segment_tagged
@@ -29,8 +30,6 @@ KINDS = ("written_not_said", "said_not_written", "changed", "header_time")
 SEVERITIES = ("high", "medium", "low")
 _ACKNOWLEDGEMENTS = re.compile(r"^(我?(知道|明白|清楚|听清楚|看到|看过|看完|看了|看懂)了?|好的?|嗯|是的?|对|行|可以|没问题|没有问题"
                                r"|没错|没有|一致|属实|相符|不申请(回避)?|不需要|不用|不要|不提|签好了)+$")
-_NEGATION_CHARS = set("没不未无非别否")
-_NEGATION_SYLLABLES = {"mei", "bu"}
 _DATE_UNIT = re.compile(r"^\d+(年|月|日)")
 _TIME_UNIT = re.compile(r"^\d+(时|分)")
 _AMOUNT_UNIT = re.compile(r"^\d+(多)?(块|元|万|千|百|钱)")
@@ -61,14 +60,6 @@ class DetectOptions:
 
 def _is_officer(role: str | None) -> bool:
     return role in OFFICER_ROLES
-
-
-def _negated(text: str, *, spoken: bool) -> bool:
-    normalized = normalize(text)
-    if any(ch in _NEGATION_CHARS for ch in normalized):
-        return True
-    # a recognizer may write 没 as a homophone (眉, 每): on the spoken side the syllable counts
-    return spoken and any(s in _NEGATION_SYLLABLES for s in syllables(normalized))
 
 
 _DIGITS = "零一二三四五六七八九"
@@ -194,55 +185,6 @@ def _said_as(number: str) -> str:
     return _positional(number) or "".join(_DIGITS[int(d)] for d in number)
 
 
-def _polarity_flipped(written: str, spoken: str) -> bool:
-    """Said 没有 and written 有 (or the reverse) at the same place; a negated clause left out of the record is
-    not a flip (the said_not_written check sees it)."""
-    w, s = normalize(written), normalize(spoken)
-    if _negation_dropped(w, s) or _negation_dropped(s, w):
-        return True
-    neg_w, neg_s = _negated(written, spoken=False), _negated(spoken, spoken=True)
-    if neg_w == neg_s:
-        return False
-    matcher = difflib.SequenceMatcher(a=syllables(w), b=syllables(s), autojunk=False)
-    if neg_s:
-        spoken_syllables = syllables(s)
-        at = [j for j, ch in enumerate(s) if ch in _NEGATION_CHARS or spoken_syllables[j] in _NEGATION_SYLLABLES]
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-            if tag == "replace" and any(j1 <= j < j2 for j in at):
-                return True
-        return False
-    return True
-
-
-_PLAIN_NEGATIONS = "没不未"
-
-
-def _negation_dropped(a: str, b: str) -> bool:
-    """Whether `a` negates a word that `b` holds at the same place without a negation: 没偷过 / 偷过, 没有异议 / 有异议,
-    不愿意出庭 / 愿意出庭. The negation must stand unmatched right before the verb both sides share (so the clause is
-    the same and only its polarity differs); a whole clause left out is not this. Only 没/不/未, written as such:
-    非/无 and the recognizer's homophones for 不 (部, 步) sit inside other words too often."""
-    sa, sb = syllables(a), syllables(b)
-    if not sa or not sb:
-        return False
-    matched = {}
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=sa, b=sb, autojunk=False).get_opcodes():
-        if tag == "equal":
-            matched.update({i: j1 + i - i1 for i in range(i1, i2)})
-    for i, ch in enumerate(a):
-        if ch not in _PLAIN_NEGATIONS or i in matched:
-            continue
-        verb = i + 2 if ch == "没" and a[i + 1:i + 2] == "有" and i + 1 not in matched else i + 1
-        # the negated word and the one after it are said the same on both sides
-        # (喝酒 / 喝了一点酒: the word after may be a few characters on)
-        if verb not in matched or not 0 < matched.get(verb + 1, -99) - matched[verb] <= 4:
-            continue
-        at = matched[verb]
-        if not any(c in _PLAIN_NEGATIONS for c in b[max(0, at - 2):at]):
-            return True
-    return False
-
-
 def _number_kind(normalized: str, number: str) -> str:
     at = normalized.find(number)
     after = normalized[at:]
@@ -330,7 +272,7 @@ def _substitutions(written: str, spoken: str) -> list[tuple[str, str]]:
             continue  # 妻子 / 老婆, 委托 / 请: other words for the same thing, not a name or a place
         if not run.strip("".join(_FUNCTION_CHARS)) or not s[j1:j2].strip("".join(_FUNCTION_CHARS)):
             continue  # 的 / 那条, 和 / 跟: the recorder's wording, not a name or place (住经开区 / 住在高新区 is)
-        if any(ch.isdigit() for ch in run + s[j1:j2]) or any(ch in _NEGATION_CHARS for ch in run + s[j1:j2]):
+        if any(ch.isdigit() for ch in run + s[j1:j2]) or any(ch in NEGATION_CHARS for ch in run + s[j1:j2]):
             continue
         found.append((run, s[j1:j2]))
     return found
@@ -417,7 +359,7 @@ def _unsaid_and_replaced(blocks, alignments, utterances, position, used, slot_ta
                 flush()
                 spoken = "".join(u.text for u in slot)
                 slot_taken.update(u.id for u in slot)
-                flipped = _negated(block.text, spoken=False) != _negated(spoken, spoken=True)
+                flipped = negation_differs(block.text, spoken)
                 if not flipped and (content_score(Content(block.text), Content(spoken), align_options) >= 0.2
                                     or _syllables_heard(block.text, spoken) >= 0.5):
                     # the answer, garbled past the first look: said; its numbers and names are checked as any
@@ -509,7 +451,7 @@ def _changed(blocks, alignments, utterances, position) -> list[Discrepancy]:
         for number in dict.fromkeys(numbers_in(normalized)):
             if number != "1" and _number_changed(number, normalized, spoken, context_text):
                 reasons.append(_number_kind(normalized, number))
-        if block.speaker == "答" and _polarity_flipped(block.text, spoken):
+        if block.speaker == "答" and polarity_flipped(block.text, spoken):
             reasons.append("polarity")
         if block.speaker == "答":  # questions are rephrased by every recorder; answers keep the words
             reasons += ["name_or_place" for _ in _substitutions(block.text, spoken)]
@@ -576,6 +518,9 @@ def _left_out(blocks, alignments, utterances, position, slot_taken, options, ali
             continue
         if utterance.role is None or len(normalized) < 6:
             continue
+        if any(blocks[k].speaker == "答" and utterance.id in alignments[k].utterance_ids
+               and alignments[k].similarity >= align_options.min_score for k in nearby):
+            continue  # the answer a block was matched to is written, in the record's words (大前年 → 2023年)
         if cover <= options.answer_left_out_cover:
             out.append(Discrepancy("said_not_written", "answer", "medium", "", utterance.text, utterance.start_s,
                                    utterance.end_s, (), (utterance.id,)))

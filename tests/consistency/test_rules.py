@@ -114,3 +114,46 @@ def test_an_approximate_amount_written_as_said_is_no_discrepancy():
 def test_a_number_inside_a_larger_one_said_is_not_that_number():
     assert ("changed", "number") in _found("前后三批，共计800双左右。", "前后进了三批总共一千八百双左右")
     assert _found("前后三批，共计1800双左右。", "前后进了三批总共一千八百双左右") == []
+
+
+@pytest.mark.parametrize("written, said", [
+    ("看完了，都明白。", "看完了，没有不懂的。"),  # a double negative is positive
+    ("都明白。", "没有，都明白。"),  # a bare 没有 answering the question, the answer after it
+    ("他说话很大声，我说了他几句。", "他说话特别大声，我就说了他两句。"),  # 特别 is "especially"
+    ("共获利约4.7万元。", "一共拿了，差不多四万七吧。"),  # 差不多 is "about"
+    ("和别人打游戏时吵架。", "和别仁打游戏的时吵架"),  # 别人 heard as 别仁 is still "others"
+    ("2023年10月。", "前年，不对，是大前年十月份进去的。"),  # a self-repair negates no clause
+    ("高血压患者吃了可以停药。", "高血压的可以不用吃药了。"),  # a negated verb written as a verb of negative meaning
+    ("平时很少来公司。", "平时不怎么来。"),
+    ("没有保健食品批准文号。", "连保健食品的批号都没有。"),  # a negation after its object
+])
+def test_negation_characters_that_do_not_flip_the_answer(written, said):
+    from consistency.polarity import polarity_flipped
+
+    assert not polarity_flipped(written, said)
+
+
+@pytest.mark.parametrize("written, said", [
+    ("有，都明白。", "没有，都明白。"), ("看完了，有不懂的。", "看完了，没有不懂的。"),
+    ("高血压患者吃了可以吃药。", "高血压的可以不用吃药了。"), ("有保健食品批准文号。", "连保健食品的批号都没有。"),
+])
+def test_the_same_sentences_with_the_polarity_really_changed_still_flip(written, said):
+    from consistency.polarity import negation_differs, polarity_flipped
+
+    assert polarity_flipped(written, said) or negation_differs(written, said)
+
+
+def test_a_self_repair_is_not_a_retraction():
+    from consistency.patterns import spoken_topic
+
+    assert spoken_topic(normalize("前年，不对，是大前年十月份进去的")) is None
+    assert spoken_topic(normalize("刚才说的不对，是他先动的手"))[0] == "retraction"
+
+
+def test_an_answer_is_not_taken_from_before_its_question():
+    record = parse_text("问：除小龙外还卖给过别人吗？\n答：没有，只卖过他这一次。\n问：还有什么要说的？\n答：没有了。")
+    spoken = [Spoken(1, 1.0, 3.0, "讯问人", "除了小龙还卖给过别人没有"), Spoken(2, 3.5, 6.0, "被讯问人", "没有就卖了他这一次"),
+              Spoken(3, 7.0, 9.0, "讯问人", "你再想想还有什么要说的"), Spoken(4, 9.5, 10.0, "被讯问人", "没了")]
+    report = check_record(record, spoken)
+    assert 2 not in report.alignments[3].utterance_ids
+    assert not [d for d in report.discrepancies if d.kind == "changed"]
