@@ -19,7 +19,7 @@ from datetime import datetime
 
 from consistency.align import AlignOptions, Alignment, Content, Spoken, content_score
 from consistency.polarity import NEGATION_CHARS, negation_differs, polarity_flipped
-from consistency.patterns import OFFICER_ROLES, spoken_topic, written_topic
+from consistency.patterns import INTERPRETER_ROLES, OFFICER_ROLES, spoken_topic, written_topic
 from consistency.text import NUMERAL_CHARS, normalize, numbers_in, syllables
 from lexicon.segment import segment_tagged
 from transcribe.simplified import to_simplified
@@ -496,11 +496,14 @@ def _left_out(blocks, alignments, utterances, position, slot_taken, options, ali
     out = []
     spans = [(position[a.utterance_ids[0]], position[a.utterance_ids[-1]], k)
              for k, a in enumerate(alignments) if a.utterance_ids]
+    interpreted = any(u.role in INTERPRETER_ROLES for u in utterances)
     for n, utterance in enumerate(utterances):
         if _is_officer(utterance.role) or utterance.id in slot_taken:
             continue
         normalized = normalize(utterance.text)
-        if not normalized:
+        if not normalized or not _HAN.search(utterance.text):
+            continue  # no Han character: words in another language, which the record holds as the interpreter's
+        if interpreted and _rendered_by_interpreter(n, utterances):
             continue
         nearby = {k for first, last, k in spans
                   if first <= n + options.neighbourhood and last >= n - options.neighbourhood}
@@ -511,13 +514,19 @@ def _left_out(blocks, alignments, utterances, position, slot_taken, options, ali
         cover = content_score(Content(utterance.text), written, align_options) if nearby else 0.0
         topic = spoken_topic(normalized)
         if topic:
-            words = " " + " ".join(syllables(topic[1])) + " "
-            if words not in written.pinyin_text and cover < options.topic_left_out_cover:
+            said = {topic[1]}
+            if utterance.role in INTERPRETER_ROLES or _RELAY.match(normalized):
+                said.add(re.sub("[他她]", "我", topic[1]))  # 他说…他没有证件: the relay's 他 is the suspect's 我
+            words = [" " + " ".join(syllables(w)) + " " for w in said]
+            if not any(w in written.pinyin_text for w in words) and cover < options.topic_left_out_cover:
                 out.append(Discrepancy("said_not_written", topic[0], "high", "", utterance.text, utterance.start_s,
                                        utterance.end_s, (), (utterance.id,)))
             continue
         if utterance.role is None or len(normalized) < 6:
             continue
+        if interpreted and utterance.role in INTERPRETER_ROLES and not _RELAY.match(normalized) and n > 0 and (
+                _is_officer(utterances[n - 1].role) or utterances[n - 1].role in INTERPRETER_ROLES) and cover < 0.3:
+            continue  # the interpreter putting the officer's words into the suspect's language (heard or garbled)
         if any(blocks[k].speaker == "答" and utterance.id in alignments[k].utterance_ids
                and alignments[k].similarity >= align_options.min_score for k in nearby):
             continue  # the answer a block was matched to is written, in the record's words (大前年 → 2023年)
@@ -525,3 +534,21 @@ def _left_out(blocks, alignments, utterances, position, slot_taken, options, ali
             out.append(Discrepancy("said_not_written", "answer", "medium", "", utterance.text, utterance.start_s,
                                    utterance.end_s, (), (utterance.id,)))
     return out
+
+
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_RELAY = re.compile(r"^[他她](说|讲|表示|讲的是)")
+"""他说…: the interpreter relaying the suspect's answer, in the third person."""
+
+
+def _rendered_by_interpreter(n: int, utterances: list[Spoken]) -> bool:
+    """In a session with an interpreter (CPL 9) the record holds the interpreter's Chinese, not the suspect's own
+    words: what the suspect says is rendered by the interpreter's next utterance, before an officer speaks again."""
+    if utterances[n].role in INTERPRETER_ROLES or utterances[n].role is None:
+        return False
+    for later in utterances[n + 1:]:
+        if later.role in INTERPRETER_ROLES:
+            return True
+        if _is_officer(later.role):
+            return False
+    return False

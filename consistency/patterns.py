@@ -8,9 +8,10 @@ suspect's request (我要请律师) by its wording, not only by who spoke.
 """
 import re
 
-__all__ = ["WRITTEN_TOPICS", "SPOKEN_TOPICS", "written_topic", "spoken_topic", "OFFICER_ROLES"]
+__all__ = ["WRITTEN_TOPICS", "SPOKEN_TOPICS", "written_topic", "spoken_topic", "OFFICER_ROLES", "INTERPRETER_ROLES"]
 
 OFFICER_ROLES = frozenset({"讯问人", "询问人", "记录人", "officer", "interviewer", "recorder"})
+INTERPRETER_ROLES = frozenset({"翻译", "翻译人员", "手语翻译", "interpreter"})
 
 WRITTEN_TOPICS: tuple[tuple[str, re.Pattern], ...] = (
     ("record_review", re.compile(r"以上笔录|笔录.{0,12}(看过|看一|宣读|念给|核对|相符|签名|签字|属实|一致|无误|补充|改)"

@@ -157,3 +157,24 @@ def test_an_answer_is_not_taken_from_before_its_question():
     report = check_record(record, spoken)
     assert 2 not in report.alignments[3].utterance_ids
     assert not [d for d in report.discrepancies if d.kind == "changed"]
+
+
+def _interpreted(spoken_lines):
+    return [Spoken(n, n * 4.0, n * 4.0 + 3.0, role, text) for n, (role, text) in enumerate(spoken_lines, start=1)]
+
+
+def test_with_an_interpreter_the_record_holds_the_chinese_rendering_not_the_foreign_words():
+    record = parse_text("问：你的姓名？\n答：阮文海。\n问：如何被查获？\n答：上周派出所到厂里检查，我没有证件，被带走了。")
+    spoken = _interpreted([("讯问人", "你叫什么名字"), ("翻译", "早安对拉分译文"), ("被讯问人", "Tôi tên là Nguyễn Văn Hải."),
+                           ("翻译", "他说他叫阮文海"), ("讯问人", "怎么被抓到的"), ("被讯问人", "对电拉温文海新南"),
+                           ("翻译", "他说上个礼拜在厂里，派出所来检查，他没有证件就被带走了。")])
+    assert [d for d in check_record(record, spoken).discrepancies if d.kind == "said_not_written"] == []
+
+
+def test_with_an_interpreter_a_relayed_retraction_left_out_is_still_found():
+    record = parse_text("问：你的姓名？\n答：阮文海。\n问：如何被查获？\n答：上周派出所到厂里检查，我没有证件，被带走了。")
+    spoken = _interpreted([("讯问人", "你叫什么名字"), ("被讯问人", "Tôi tên là Nguyễn Văn Hải."), ("翻译", "他说他叫阮文海"),
+                           ("讯问人", "怎么被抓到的"), ("翻译", "他说上个礼拜在厂里，派出所来检查，他没有证件就被带走了。"),
+                           ("翻译", "他说刚才讲错了，他不是自己要过来的，是被人骗过来的。")])
+    found = [(d.kind, d.what) for d in check_record(record, spoken).discrepancies]
+    assert ("said_not_written", "retraction") in found
