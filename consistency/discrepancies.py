@@ -19,7 +19,7 @@ from datetime import datetime
 
 from consistency.align import AlignOptions, Alignment, Content, Spoken, content_score
 from consistency.polarity import NEGATION_CHARS, negation_differs, polarity_flipped
-from consistency.patterns import INTERPRETER_ROLES, OFFICER_ROLES, spoken_topic, written_topic
+from consistency.patterns import ATTESTATION, INTERPRETER_ROLES, OFFICER_ROLES, notice_elements, spoken_topic, written_topic
 from consistency.text import NUMERAL_CHARS, normalize, numbers_in, syllables
 from lexicon.segment import segment_tagged
 from transcribe.simplified import to_simplified
@@ -29,7 +29,7 @@ __all__ = ["Discrepancy", "DetectOptions", "find_discrepancies", "KINDS", "SEVER
 KINDS = ("written_not_said", "said_not_written", "changed", "header_time")
 SEVERITIES = ("high", "medium", "low")
 _ACKNOWLEDGEMENTS = re.compile(r"^(我?(知道|明白|清楚|听清楚|看到|看过|看完|看了|看懂)了?|好的?|嗯|是的?|对|行|可以|没问题|没有问题"
-                               r"|没错|没有|一致|属实|相符|不申请(回避)?|不需要|不用|不要|不提|签好了)+$")
+                               r"|没错|没有|一致|属实|相符|不申请(回避)?|不需要|不用|不要|不提|签好了|对的)+$")
 _DATE_UNIT = re.compile(r"^\d+(年|月|日)")
 _TIME_UNIT = re.compile(r"^\d+(时|分)")
 _AMOUNT_UNIT = re.compile(r"^\d+(多)?(块|元|万|千|百|钱)")
@@ -339,12 +339,16 @@ def _unsaid_and_replaced(blocks, alignments, utterances, position, used, slot_ta
                                start_s, end_s, tuple(b for b, _, _ in pending)))
         pending.clear()
 
+    review_said = any(_is_officer(u.role) and written_topic(normalize(u.text)) == "record_review" for u in utterances)
     for k, (block, alignment) in enumerate(zip(blocks, alignments)):
         if alignment.utterance_ids:
             flush()
             continue
         normalized = normalize(block.text)
         topic = written_topic(normalized)
+        if block.speaker == "答" and ATTESTATION.match(normalized) and review_said:
+            flush()
+            continue  # the closing attestation, written by the person's own hand after a review that was said
         if block.speaker == "问":
             asked = _asked_in_other_words(k, topic, alignments, utterances, position, used)
             if asked:
@@ -368,7 +372,8 @@ def _unsaid_and_replaced(blocks, alignments, utterances, position, used, slot_ta
                     continue
                 if not flipped and len(normalize(spoken)) < 2:
                     continue  # one character heard: too little to say the answer was changed
-                if not flipped and _ACKNOWLEDGEMENTS.match(normalized) and _ACKNOWLEDGEMENTS.match(normalize(spoken)):
+                reply = _relayed_reply(slot) or normalize(spoken)
+                if not flipped and _ACKNOWLEDGEMENTS.match(normalized) and _ACKNOWLEDGEMENTS.match(reply):
                     continue  # 不申请 written for 没有, 明白 for 知道了: the same short answer in other words
                 what = "polarity" if flipped else "answer"
                 out.append(Discrepancy("changed", what, "high", block.text, spoken, slot[0].start_s, slot[-1].end_s,
@@ -486,6 +491,9 @@ def _procedural_clauses(blocks, alignments, utterances, position, align_options)
             topic = written_topic(normalize(clause))
             if topic is None or topic == "record_review":
                 continue
+            elements = notice_elements(normalize(clause))
+            if elements and elements <= notice_elements(near.normalized):
+                continue  # each thing the notice tells was said, in the officer's words
             if content_score(Content(clause), near, align_options) < align_options.min_score:
                 out.append(Discrepancy("written_not_said", topic, "high", clause, "", alignment.start_s,
                                        alignment.end_s, (k,), ()))
@@ -552,3 +560,12 @@ def _rendered_by_interpreter(n: int, utterances: list[Spoken]) -> bool:
         if _is_officer(later.role):
             return False
     return False
+
+
+def _relayed_reply(slot: list[Spoken]) -> str:
+    """The suspect's own reply inside an interpreter's relay: 我把笔录给他念了一遍，他说对的 → 对的."""
+    if not slot or slot[-1].role not in INTERPRETER_ROLES:
+        return ""
+    normalized = normalize(slot[-1].text)
+    at = max(normalized.rfind("他说"), normalized.rfind("她说"))
+    return normalized[at + 2:] if at >= 0 else ""

@@ -8,14 +8,17 @@ suspect's request (我要请律师) by its wording, not only by who spoke.
 """
 import re
 
-__all__ = ["WRITTEN_TOPICS", "SPOKEN_TOPICS", "written_topic", "spoken_topic", "OFFICER_ROLES", "INTERPRETER_ROLES"]
+__all__ = ["NOTICE_ELEMENTS", "notice_elements", "ATTESTATION", "WRITTEN_TOPICS", "SPOKEN_TOPICS", "written_topic", "spoken_topic", "OFFICER_ROLES", "INTERPRETER_ROLES"]
 
 OFFICER_ROLES = frozenset({"讯问人", "询问人", "记录人", "officer", "interviewer", "recorder"})
 INTERPRETER_ROLES = frozenset({"翻译", "翻译人员", "手语翻译", "interpreter"})
 
 WRITTEN_TOPICS: tuple[tuple[str, re.Pattern], ...] = (
     ("record_review", re.compile(r"以上笔录|笔录.{0,12}(看过|看一|宣读|念给|核对|相符|签名|签字|属实|一致|无误|补充|改)"
-                                 r"|(看过|宣读|念).{0,6}(相符|一致|属实)")),
+                                 r"|(看过|宣读|念).{0,6}(相符|一致|属实)"
+                                 # said in other words: 笔录翻译给他听, 你看一下，没问题签字, 念一遍…对不对
+                                 r"|笔录.{0,8}(看|念|读|听|翻译给)|(看一下|看看|念一遍|读一遍|听一遍).{0,8}"
+                                 r"(没问题|无误|对不对|对的|签字|签名|捺印|按手印)")),
     ("recusal", re.compile(r"回避")),
     ("counsel", re.compile(r"律师|辩护|法律援助|法律帮助")),
     ("rights_notice", re.compile(r"告知书|权利[和与及]?义务|拒绝回答|不回答|可以不答|如实(回答|供述|交代|陈述)|虚假陈述|假话|伪证"
@@ -50,3 +53,24 @@ def spoken_topic(normalized: str) -> tuple[str, str] | None:
         if match:
             return topic, match.group()
     return None
+
+
+NOTICE_ELEMENTS: tuple[tuple[str, re.Pattern], ...] = (
+    ("truthful", re.compile(r"如实|老实|实事求是|(讲|说|交代)清楚")),
+    ("leniency", re.compile(r"从轻|从宽|减轻|宽大|认罪认罚")),
+    ("refuse_irrelevant", re.compile(r"(无关|没关系|没有关系|不相关).{0,10}(拒绝|不回答|不答|不说|可以不)")),
+    ("counsel", re.compile(r"律师|辩护|法律援助")),
+    ("recusal", re.compile(r"回避")),
+    ("recorded", re.compile(r"录音|录像")),
+    ("false_statement", re.compile(r"虚假|假话|伪证|说谎|撒谎")),
+)
+"""What a rights notice tells, each as the written formula and the everyday words an officer says it in: a notice is
+said when each thing it tells is said (如实供述…从轻处理 said as 你如实讲清楚…可以从轻处理)."""
+
+ATTESTATION = re.compile(r"^以上笔录.{0,12}(看过|宣读|念|读).{0,12}(相符|一致|属实|无误)")
+"""The closing 以上笔录我看过（或向我宣读过），和我说的相符 the person writes in their own hand under the record
+(DOMAIN.md): written, not said, once the review itself was said."""
+
+
+def notice_elements(normalized: str) -> set[str]:
+    return {name for name, pattern in NOTICE_ELEMENTS if pattern.search(normalized)}

@@ -178,3 +178,36 @@ def test_with_an_interpreter_a_relayed_retraction_left_out_is_still_found():
                            ("翻译", "他说刚才讲错了，他不是自己要过来的，是被人骗过来的。")])
     found = [(d.kind, d.what) for d in check_record(record, spoken).discrepancies]
     assert ("said_not_written", "retraction") in found
+
+
+def test_a_rights_notice_said_in_other_words_is_said_but_one_never_said_is_not():
+    record = parse_text("问：我们是派出所民警。如实供述自己的罪行可以从轻处理，对与本案无关的问题有拒绝回答的权利。你是否有违法犯罪行为？\n"
+                        "答：有。")
+    said = [Spoken(1, 1.0, 3.0, "讯问人", "我们是派出所的民警"),
+            Spoken(2, 3.5, 8.0, "讯问人", "你如实讲清楚自己的问题，可以从轻处理。跟案子没关系的问题你可以不回答。"),
+            Spoken(3, 8.5, 10.0, "讯问人", "那你有没有违法犯罪的行为"), Spoken(4, 10.5, 11.0, "被讯问人", "有")]
+    assert check_record(record, said).discrepancies == ()
+    unsaid = said[:1] + said[2:]
+    found = [(d.kind, d.what) for d in check_record(record, unsaid).discrepancies]
+    assert ("written_not_said", "rights_notice") in found
+
+
+def _review(said_review: bool):
+    record = parse_text("问：还有什么要说的？\n答：没有了。\n问：以上笔录你核对一下。\n答：看了，和我说的一样。\n"
+                        "答：以上笔录我看过，和我说的相符。")
+    spoken = [Spoken(1, 1.0, 3.0, "讯问人", "还有什么要说的"), Spoken(2, 3.5, 4.0, "被讯问人", "没有了")]
+    if said_review:
+        spoken += [Spoken(3, 5.0, 8.0, "讯问人", "笔录你看看，没问题签字捺印"),
+                   Spoken(4, 9.0, 11.0, "被讯问人", "我看了，跟我说的一样")]
+    return [(d.kind, d.what) for d in check_record(record, spoken).discrepancies]
+
+
+def test_the_handwritten_closing_attestation_is_not_said_once_the_review_was_said():
+    assert _review(said_review=True) == []
+    assert ("written_not_said", "record_review") in _review(said_review=False)
+
+
+def test_an_interpreters_relay_of_a_short_reply_is_that_reply():
+    record = parse_text("问：笔录已通过翻译向你宣读，是否属实？\n答：属实。")
+    spoken = [Spoken(1, 1.0, 3.0, "讯问人", "笔录翻译给他听，看对不对"), Spoken(2, 3.5, 6.0, "翻译", "我把笔录给他念了一遍，他说对的")]
+    assert check_record(record, spoken).discrepancies == ()
