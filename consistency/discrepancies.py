@@ -19,6 +19,7 @@ from datetime import datetime
 
 from consistency.align import AlignOptions, Alignment, Content, Spoken, content_score
 from consistency.polarity import NEGATION_CHARS, negation_differs, polarity_flipped
+from consistency.dates import implied_date_numbers, years_said
 from consistency.patterns import ATTESTATION, INTERPRETER_ROLES, OFFICER_ROLES, notice_elements, spoken_topic, written_topic
 from consistency.text import NUMERAL_CHARS, normalize, numbers_in, syllables
 from lexicon.segment import segment_tagged
@@ -292,7 +293,8 @@ def find_discrepancies(blocks: list, alignments: list[Alignment], utterances: li
     slot_taken: set[int] = set()
     alignments = list(alignments)
     found += _unsaid_and_replaced(blocks, alignments, utterances, position, used, slot_taken, options, align_options)
-    changed = _changed(blocks, alignments, utterances, position)
+    interview = header_started_at or recording_started_at
+    changed = _changed(blocks, alignments, utterances, position, interview.date() if interview else None)
     found += changed
     found += _procedural_clauses(blocks, alignments, utterances, position, align_options)
     # an answer shown as changed is not also "left out"
@@ -441,7 +443,7 @@ def _answer_slot(k, blocks, alignments, utterances, position, used) -> list[Spok
     return slot[:2]
 
 
-def _changed(blocks, alignments, utterances, position) -> list[Discrepancy]:
+def _changed(blocks, alignments, utterances, position, interview) -> list[Discrepancy]:
     out = []
     for k, (block, alignment) in enumerate(zip(blocks, alignments)):
         if not alignment.utterance_ids:
@@ -453,7 +455,14 @@ def _changed(blocks, alignments, utterances, position) -> list[Discrepancy]:
         context_text = "".join(u.text for u in context)
         normalized = normalize(block.text)
         reasons = []
+        implied = implied_date_numbers(normalize(context_text), interview)
         for number in dict.fromkeys(numbers_in(normalized)):
+            if number in implied and _number_kind(normalized, number) == "date":
+                continue  # the year left out, 昨天 for the date: what the record writes is what the words imply
+            if re.search(rf"(?<!\d){number}年", normalized) and len(number) == 4 and (
+                    said := years_said(normalize(context_text), interview)) and number not in said:
+                reasons.append("date")  # 2024年 written, 大前年 (2023) said
+                continue
             if number != "1" and _number_changed(number, normalized, spoken, context_text):
                 reasons.append(_number_kind(normalized, number))
         if block.speaker == "答" and polarity_flipped(block.text, spoken):

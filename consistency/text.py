@@ -90,7 +90,7 @@ def _written_amounts(text: str) -> str:
 def normalize(text: str) -> str:
     """Simplified characters, half-width letters and digits, no punctuation or spaces, numerals as digits,
     号 after a day number as 日, 点 after an hour as 时 (spoken 9点35 and written 9时35分 compare equal),
-    一刻/三刻 as 15/45 minutes, amounts with 万 as plain digits (3.5万, 2万8千, 三万五 → 35000, 28000, 35000)."""
+    一刻/三刻/半 as 15/45/30 minutes, amounts with 万 as plain digits (3.5万, 2万8千, 三万五 → 35000, 28000, 35000)."""
     text = unicodedata.normalize("NFKC", to_simplified(text or ""))
     text = _written_amounts(text)  # before punctuation goes: the point of 3.5万 is punctuation
     text = _PUNCT.sub("", text)
@@ -104,6 +104,7 @@ def normalize(text: str) -> str:
         text = text.replace(mark, word)
     text = re.sub(r"(\d)号", r"\1日", text)
     text = re.sub(r"(\d)点(?=\d|半|整|钟|多|左右|$)", r"\1时", text)
+    text = re.sub(r"(\d)时半", r"\1时30分", text)  # 十一点半 = 11时30分
     text = re.sub(r"(\d)时([13])刻", lambda m: f"{m.group(1)}时{int(m.group(2)) * 15}分", text)  # 八点一刻 = 8时15分
     text = _written_amounts(text)  # 两万八千 said, 2万8千 heard: the same once numerals are digits
     return text.lower()

@@ -211,3 +211,25 @@ def test_an_interpreters_relay_of_a_short_reply_is_that_reply():
     record = parse_text("问：笔录已通过翻译向你宣读，是否属实？\n答：属实。")
     spoken = [Spoken(1, 1.0, 3.0, "讯问人", "笔录翻译给他听，看对不对"), Spoken(2, 3.5, 6.0, "翻译", "我把笔录给他念了一遍，他说对的")]
     assert check_record(record, spoken).discrepancies == ()
+
+
+def _dated(written_answer: str, said_answer: str, interview: str = "2026年7月10日9时00分"):
+    record = parse_text(f"时间：{interview}至{interview}\n问：什么时候？\n答：{written_answer}")
+    spoken = [Spoken(1, 1.0, 3.0, "讯问人", "什么时候的事"), Spoken(2, 3.5, 8.0, "被讯问人", said_answer)]
+    return [(d.kind, d.what) for d in check_record(record, spoken).discrepancies if d.kind == "changed"]
+
+
+def test_half_past_an_hour_is_thirty_minutes():
+    assert normalize("十一点半") == normalize("11时30分")
+
+
+def test_a_year_left_out_or_a_day_said_relative_to_the_interview_is_the_date_written():
+    assert _dated("2026年7月9日23时30分左右，在烧烤店。", "就是九号晚上，七月九号，大概十一点半左右吧，在烧烤店") == []
+    assert _dated("2026年7月9日21时许，在家刷手机。", "昨天晚上，九点多吧，在家刷手机") == []
+    assert _dated("2023年10月进的公司。", "大前年十月份进的公司") == []
+
+
+def test_a_date_said_otherwise_is_still_changed():
+    assert ("changed", "date") in _dated("2025年7月9日23时30分左右，在烧烤店。", "二零二六年七月九号，大概十一点半，在烧烤店")
+    assert ("changed", "date") in _dated("2026年7月8日21时许，在家刷手机。", "昨天晚上，七月九号九点多吧，在家刷手机")
+    assert ("changed", "date") in _dated("2024年10月进的公司。", "大前年十月份进的公司")
