@@ -249,7 +249,8 @@ def _substitutions(written: str, spoken: str) -> list[tuple[str, str]]:
         if (tag == "replace" and i2 - i1 == 1 and j2 - j1 <= 2 and w[i1] in _SURNAMES and s[j2 - 1] in _SURNAMES
                 and i2 + 1 < len(w) and n + 1 < len(opcodes) and opcodes[n + 1][0] == "equal"
                 and opcodes[n + 1][2] - opcodes[n + 1][1] >= 2):
-            found.append((w[i1], s[j2 - 1]))  # 邓国平 → 唐国平: one surname for another before the same given name
+            if not _same_reading(w[i1], s[j2 - 1]):
+                found.append((w[i1], s[j2 - 1]))  # 邓国平 → 唐国平: one surname for another before the same given name
             continue
         if tag != "replace" or not (1 <= i2 - i1 <= 4 and 1 <= j2 - j1 <= 4) or n == 0:
             continue
@@ -257,12 +258,14 @@ def _substitutions(written: str, spoken: str) -> list[tuple[str, str]]:
         equal_after = n + 1 < len(opcodes) and opcodes[n + 1][0] == "equal"
         one = i2 - i1 == 1 and len(s[j1:j2].strip("".join(_FUNCTION_CHARS))) == 1  # 刘芬 / 刘方的
         # 阿强 → 阿龙, 周强 → 周刚; 孙建华 → 孙建明 (the surname and the given name's first character matched)
-        surname_before = one and (w[i1 - 1] in _NAME_PREFIX
+        surname_before = one and ((w[i1 - 1] in _NAME_PREFIX and _name_starts(w, i1 - 1))
                                   or (i1 >= 2 and w[i1 - 2] in _NAME_PREFIX and j1 >= 2 and s[j1 - 2] == w[i1 - 2]
-                                      and w[i1 - 1] not in _FUNCTION_CHARS))
+                                      and w[i1 - 1] not in _FUNCTION_CHARS and _name_starts(w, i1 - 2)))
         if not (equal_before and (equal_after or (i2 - i1 == 1 and surname_before))):
             continue  # a given name after a surname may end the clause; anything else needs matched text around
-        if i2 - i1 == 1 and not (surname_before or (i2 < len(w) and w[i2] in _PLACE_SUFFIX)
+        # one character of a word jieba reads as a name or place on both sides: 中山 / 佛山, 冉光荣 / 冉光明
+        both_proper = j2 - j1 == 1 and _proper_noun_at(w, i1, i2, ("nr", "ns")) and _proper_noun_at(s, j1, j2, ("nr", "ns"))
+        if i2 - i1 == 1 and not (surname_before or (i2 < len(w) and w[i2] in _PLACE_SUFFIX) or both_proper
                                  or (w[i1] in _DIRECTIONS and ss[j1] in _DIRECTION_SOUNDS)):
             continue
         run = w[i1:i2]
@@ -275,8 +278,51 @@ def _substitutions(written: str, spoken: str) -> list[tuple[str, str]]:
             continue  # 的 / 那条, 和 / 跟: the recorder's wording, not a name or place (住经开区 / 住在高新区 is)
         if any(ch.isdigit() for ch in run + s[j1:j2]) or any(ch in NEGATION_CHARS for ch in run + s[j1:j2]):
             continue
+        if _same_reading(run, s[j1:j2]) or _in_person_word(w, i1, i2) or _in_person_word(s, j1, j2):
+            continue
+        if len(run) >= 2 and run in s:
+            continue  # 在南宁东站 / 在火车东站 after 去的南宁: a name the speaker said in the same answer
         found.append((run, s[j1:j2]))
     return found
+
+
+def _name_starts(text: str, at: int) -> bool:
+    """Whether a name may begin at character `at`: after 阿/老/小 always; a surname only where jieba does not read it
+    as part of a common word (收钱, 高铁: 钱 and 高 are surnames, but not there)."""
+    if text[at] not in _SURNAMES:
+        return True
+    start = 0
+    for word, flag in segment_tagged(text):
+        if start <= at < start + len(word):
+            return len(word) == 1 or (start == at and flag.startswith("nr"))
+        start += len(word)
+    return True
+
+
+_PERSON_WORDS = ("老太太", "老大爷", "老大娘", "老爷子", "老奶奶", "老爷爷", "老头", "老人", "老乡", "老板", "老婆", "老公",
+                 "小伙子", "小孩", "小姑娘", "小朋友", "小姐")
+"""Words for people built like a name (老/小 + …) that are none: 老太太 for 老年妇女 is no name changed."""
+
+
+def _in_person_word(text: str, a: int, b: int) -> bool:
+    for word in _PERSON_WORDS:
+        at = text.find(word)
+        while at >= 0:
+            if at < b and at + len(word) > a:
+                return True
+            at = text.find(word, at + 1)
+    return False
+
+
+def _same_reading(a: str, b: str) -> bool:
+    """Whether each character of `a` has a reading of the one of `b` at its place: 覃 (qin or tan) heard as 秦."""
+    from pypinyin import Style, pinyin
+
+    if len(a) != len(b):
+        return False
+    readings_a = pinyin(a, style=Style.NORMAL, heteronym=True)
+    readings_b = pinyin(b, style=Style.NORMAL, heteronym=True)
+    return all(set(x) & set(y) for x, y in zip(readings_a, readings_b))
 
 
 def find_discrepancies(blocks: list, alignments: list[Alignment], utterances: list[Spoken], *,

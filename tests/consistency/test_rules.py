@@ -233,3 +233,21 @@ def test_a_date_said_otherwise_is_still_changed():
     assert ("changed", "date") in _dated("2025年7月9日23时30分左右，在烧烤店。", "二零二六年七月九号，大概十一点半，在烧烤店")
     assert ("changed", "date") in _dated("2026年7月8日21时许，在家刷手机。", "昨天晚上，七月九号九点多吧，在家刷手机")
     assert ("changed", "date") in _dated("2024年10月进的公司。", "大前年十月份进的公司")
+
+
+@pytest.mark.parametrize("written, said", [
+    ("覃小勇，31岁，广西柳州人。", "秦小勇31岁广西柳州的"),  # 覃 reads qin as well as tan: heard as 秦
+    ("是一位老年妇女，腿不能动。", "是个老太太，腿动不了。"),  # 老太太 is built like a name but is none
+    ("我约他们看房，签合同收钱后说过几天交房。", "我约他们看房，签完合同收了钱，就说过几天交房。"),  # 钱 in 收钱 is no surname
+    ("我坐高铁到南宁，在南宁东站外把卡交给他的人。", "我坐高铁去的南宁，在火车东站外面把卡给他的人的。"),  # 南宁 said in the answer
+])
+def test_words_that_only_look_like_a_name_changed(written, said):
+    assert ("changed", "name_or_place") not in _found(written, said)
+
+
+@pytest.mark.parametrize("written, said", [
+    ("覃小勇，31岁，广西柳州人。", "秦小刚31岁广西柳州的"),
+    ("入境后阿强开车送我到中山。", "过来以后阿强开车把他送到佛山"),
+])
+def test_a_name_or_place_really_changed_is_still_found(written, said):
+    assert ("changed", "name_or_place") in _found(written, said)
