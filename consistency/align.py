@@ -144,8 +144,9 @@ def align(blocks: list[str], utterances: list[Spoken], options: AlignOptions = A
             for j in range(i + 1, min(n_utts, i + options.max_span) + 1):
                 if not keys & spoken_keys[j - 1]:
                     continue
-                if speakers and not any(_fits(speakers[k], u.role) for u in utterances[i:j]):
-                    continue  # an answer needs someone other than an officer in its span, a question an officer
+                if speakers and not (_fits(speakers[k], utterances[i].role) and _fits(speakers[k], utterances[j - 1].role)):
+                    continue  # an answer begins and ends with someone other than an officer, a question with an officer
+                    # (the officer's 嗯 inside an answer is fine; the next question is not the answer's)
                 similarity = content_score(block_content[k], span(i, j), options)
                 if similarity < options.min_score:
                     continue

@@ -6,7 +6,7 @@ A negation character does not always negate. Rules of the language this module a
 - a self-repair is not a negation of what follows: 前年，不对，是大前年 (the speaker corrects a word);
 - a bare 没有 / 不 answering the question, followed by the answer itself (没有，都明白 to 有没有不明白的), may be left
   out by the recorder; it is a flip only when the record answers the other way (有 / 是);
-- a negation may stand after its object: 连批号都没有 / 批号也没有 is 没有批号;
+- a negation may stand after its object: 连批号都没有 / 批号也没有 is 没有批号, or reach past 什么 (没什么问题);
 - a negated verb may be written as a verb of negative meaning: 不用吃药 → 停药, 不怎么来 → 很少来, 不承认 → 否认.
 """
 import difflib
@@ -31,6 +31,7 @@ _REPLY = re.compile(rf"(?:^|(?<=[{_CLAUSE_END}]))(?:没有|没|不是|不)(?:[{_
 _ANSWERS_ITSELF = re.compile(rf"^(?:有|是|是的|对|对的|会|要|在|认识|知道|没有|没|不是|不)(?:了|的)?(?:[{_CLAUSE_END}]|$)")
 _NEGATIVE_MEANING = set("停拒否免禁缺忘失少")
 """Characters of verbs and adverbs that carry a negation in their meaning (停药, 拒绝, 否认, 很少)."""
+_NEGATION_FILLERS = re.compile(r"(什么|怎么|多大|太|啥|大)$")
 _POSTPOSED = re.compile(r"(都|也)(没|不)")
 
 
@@ -121,7 +122,8 @@ def _negation_dropped(a: str, b: str) -> bool:
         if verb not in matched or not 0 < matched.get(verb + 1, -99) - matched[verb] <= 4:
             continue
         at = matched[verb]
-        if any(c in _PLAIN_NEGATIONS for c in b[max(0, at - 2):at]):
+        before = _NEGATION_FILLERS.sub("", b[max(0, at - 5):at])  # 没什么问题 is 没问题: the negation reaches past 什么
+        if any(c in _PLAIN_NEGATIONS for c in before[-2:]):
             continue
         if _POSTPOSED.search(b[at:at + 12]):
             continue  # 连保健食品的批号都没有: the negation after its object

@@ -251,3 +251,17 @@ def test_words_that_only_look_like_a_name_changed(written, said):
 ])
 def test_a_name_or_place_really_changed_is_still_found(written, said):
     assert ("changed", "name_or_place") in _found(written, said)
+
+
+def test_an_answer_does_not_take_the_next_question_into_its_span():
+    record = parse_text("问：主管叫什么？\n答：蒋伟。\n问：他是否拿了钱？\n答：他没有拿钱，只是让我先周转。")
+    spoken = [Spoken(1, 1.0, 3.0, "讯问人", "你们主管叫什么"), Spoken(2, 3.5, 6.0, "被讯问人", "叫蒋伟，蒋介石的蒋，伟大的伟。"),
+              Spoken(3, 7.0, 8.0, "讯问人", "他拿钱没有"), Spoken(4, 8.5, 11.0, "被讯问人", "他没拿钱，他就是说让我先周转一下。")]
+    report = check_record(record, spoken)
+    assert 3 not in report.alignments[3].utterance_ids and report.discrepancies == ()
+
+
+def test_a_negation_reaches_past_shenme():
+    from consistency.polarity import polarity_flipped
+
+    assert not polarity_flipped("不申请，身体没问题，可以接受讯问。", "能没什么问题")
