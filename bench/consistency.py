@@ -1,6 +1,6 @@
 """Discrepancy precision and recall of the written-record check, on the corpus of bench/consistency_corpus/.
 
-    python bench/consistency.py [--split tune|heldout|fresh|pipeline|heldout_c|heldout_d|all] [--show]
+    python bench/consistency.py [--split tune|heldout|fresh|pipeline|heldout_c|heldout_d|heldout_f|all] [--show]
 
 A found discrepancy is right when a planted one of the same kind shares a written block with it or overlaps its
 time span; recall counts the planted ones found. False alarms are counted on the clean pairs (the clean record
@@ -90,11 +90,12 @@ def score(pairs: list[Pair], show: bool = False) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="all",
-                        choices=("tune", "heldout", "fresh", "pipeline", "heldout_c", "heldout_d", "all"))
+                        choices=("tune", "heldout", "fresh", "pipeline", "heldout_c", "heldout_d", "heldout_f", "all"))
     parser.add_argument("--show", action="store_true", help="print every wrong, missed and false discrepancy")
     args = parser.parse_args()
     pairs = load_pairs()
-    splits = ("tune", "heldout", "fresh", "pipeline", "heldout_c", "heldout_d") if args.split == "all" else (args.split,)
+    every = ("tune", "heldout", "fresh", "pipeline", "heldout_c", "heldout_d", "heldout_f")
+    splits = every if args.split == "all" else (args.split,)
     started = time.perf_counter()
     results = {}
     for split in splits:

@@ -133,7 +133,8 @@ def load_pairs() -> list[Pair]:
             planted_text, planted_utterances, expected = _planted(name, text, noisy, clean, fresh[name])
             pairs.append(Pair(name, "planted", "fresh", planted_text, planted_utterances, *clock, expected))
     pairs += _pipeline_pairs()
-    pairs += _self_contained_pairs("heldout_c") + _self_contained_pairs("heldout_d")
+    for split in ("heldout_c", "heldout_d", "heldout_f"):
+        pairs += _self_contained_pairs(split)
     return pairs
 
 
@@ -141,7 +142,7 @@ def _self_contained_pairs(split: str) -> list[Pair]:
     """A corpus folder of its own (bench/consistency_corpus/SPLIT/): each file holds its transcript (clean, and a
     recognizer-like copy written by hand), the written record and the plants, in the format of plants.json. Same
     three pairs per record as load_pairs. heldout_c was written before reading the aligner; heldout_d after reading
-    it, before the changes that followed (see the corpus README)."""
+    it, before the changes that followed; heldout_f by a session that never read the aligner (see the corpus README)."""
     pairs: list[Pair] = []
     for path in sorted((CORPUS / split).glob("*.json")):
         case = json.loads(path.read_text(encoding="utf-8"))

@@ -9,8 +9,9 @@ from consistency import KINDS, SEVERITIES, Spoken, check_record, parse_text
 
 ALL_PAIRS = load_pairs()
 # the corpus the aligner was written against; the pipeline pair is measured, not held; heldout_c and heldout_d are
-# corpora of their own (checked below, heldout_d only for properties: it stays a held-out set)
-PAIRS = [p for p in ALL_PAIRS if p.split not in ("pipeline", "heldout_c", "heldout_d")]
+# corpora of their own (checked below, heldout_d only for properties: it stays a held-out set); heldout_f is not
+# run here at all (written by a session that never read the aligner; the lead runs it once with the bench)
+PAIRS = [p for p in ALL_PAIRS if p.split not in ("pipeline", "heldout_c", "heldout_d", "heldout_f")]
 LATER = [p for p in ALL_PAIRS if p.split in ("heldout_c", "heldout_d")]
 
 
