@@ -1,7 +1,7 @@
 """Discrepancy precision and recall of the written-record check, on the corpus of bench/consistency_corpus/.
 
-    python bench/consistency.py [--split tune|heldout|fresh|pipeline|heldout_c|heldout_d|heldout_e|all] [--show]
-                                [--out FILE]
+    python bench/consistency.py [--split tune|heldout|fresh|pipeline|heldout_c|heldout_d|heldout_e|heldout_f|all]
+                                [--show] [--out FILE]
 
 A found discrepancy is right when a planted one of the same kind shares a written block with it or overlaps its
 time span; recall counts the planted ones found. False alarms are counted on the clean pairs (the clean record
@@ -91,13 +91,14 @@ def score(pairs: list[Pair], show: bool = False) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="all",
-                        choices=("tune", "heldout", "fresh", "pipeline", "heldout_c", "heldout_d", "heldout_e", "all"))
+                        choices=("tune", "heldout", "fresh", "pipeline", "heldout_c", "heldout_d", "heldout_e",
+                                 "heldout_f", "all"))
     parser.add_argument("--show", action="store_true", help="print every wrong, missed and false discrepancy")
     parser.add_argument("--out", type=Path, help="also write the figures of the chosen split(s) to this JSON file")
     args = parser.parse_args()
     pairs = load_pairs()
-    splits = (("tune", "heldout", "fresh", "pipeline", "heldout_c", "heldout_d", "heldout_e") if args.split == "all"
-              else (args.split,))
+    every = ("tune", "heldout", "fresh", "pipeline", "heldout_c", "heldout_d", "heldout_e", "heldout_f")
+    splits = every if args.split == "all" else (args.split,)
     started = time.perf_counter()
     results = {}
     for split in splits:

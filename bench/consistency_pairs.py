@@ -133,7 +133,8 @@ def load_pairs() -> list[Pair]:
             planted_text, planted_utterances, expected = _planted(name, text, noisy, clean, fresh[name])
             pairs.append(Pair(name, "planted", "fresh", planted_text, planted_utterances, *clock, expected))
     pairs += _pipeline_pairs()
-    pairs += _self_contained_pairs("heldout_c") + _self_contained_pairs("heldout_d") + _self_contained_pairs("heldout_e")
+    for split in ("heldout_c", "heldout_d", "heldout_e", "heldout_f"):
+        pairs += _self_contained_pairs(split)
     return pairs
 
 
@@ -143,7 +144,8 @@ def _self_contained_pairs(split: str) -> list[Pair]:
     three pairs per record as load_pairs, except that a record with no plants (an entirely clean case) gives no
     planted pair: it would repeat its clean_noisy pair and count the same alarms again, as wrong findings.
     heldout_c was written before reading the aligner; heldout_d after reading it, before the changes that followed;
-    heldout_e without reading it, from its own case sources (heldout_e_src/; see the corpus README)."""
+    heldout_e without reading it, from its own case sources (heldout_e_src/; see the corpus README); heldout_f by a
+    session that never read the aligner, run once after the changes heldout_e led to."""
     pairs: list[Pair] = []
     for path in sorted((CORPUS / split).glob("*.json")):
         case = json.loads(path.read_text(encoding="utf-8"))
