@@ -47,3 +47,20 @@ def resample_linear(samples: np.ndarray, source_rate: int, target_rate: int) -> 
     n = int(round(len(samples) * target_rate / source_rate))
     x = np.linspace(0, len(samples) - 1, n)
     return np.interp(x, np.arange(len(samples)), samples).astype(np.float32)
+
+
+def clips_with_gaps(data_dir: Path, manifest: dict, names: list[str], *,
+                    gap_s: float) -> tuple[np.ndarray, list[tuple[float, float]], str]:
+    """The labelled clips `names` of tests/data one after another, mono 16 kHz, with `gap_s` of silence before,
+    between and after them: (samples, each clip's (start_s, end_s), their labels in order)."""
+    from capture import decode_file
+
+    rate = 16000
+    gap = np.zeros(int(gap_s * rate), dtype=np.float32)
+    parts, spans, at = [gap], [], len(gap)
+    for name in names:
+        clip = decode_file(data_dir / name).mono()
+        spans.append((at / rate, (at + len(clip)) / rate))
+        parts += [clip, gap]
+        at += len(clip) + len(gap)
+    return np.concatenate(parts), spans, "".join(manifest[name]["transcript"] for name in names)

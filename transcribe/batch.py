@@ -2,15 +2,25 @@
 
 `transcribe_samples` returns at once; recognition runs as the caller iterates, so each utterance can be
 stored and shown as it comes (the faster-whisper way).
+
+Two ways through faster-whisper, chosen by `TranscribeOptions.batch_size`:
+- 0, sequential (`WhisperModel.transcribe`): one 30 s window after the other, each decoded again at higher
+  temperatures when it fails Whisper's own checks, windows Whisper is sure are not speech skipped. Streaming and
+  every record made before batching use it.
+- N >= 1, batched (`faster_whisper.BatchedInferencePipeline`): Silero VAD's speech is packed into chunks of up
+  to 30 s and N chunks are encoded and decoded together (2.5-3.5x faster on 2 CPU cores, bench/batch.py). What
+  it leaves out: the temperature fallback (one greedy or beam pass at temperature 0) and the no-speech skip; so
+  nothing is skipped, and Whisper's no-speech figures only mark words (transcribe.hallucination), as here
+  always. Each chunk comes back as one segment; it is cut into utterances at pauses that end a sentence.
 """
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterator
 
 import numpy as np
 
 from transcribe.hallucination import CAPTION, NO_SPEECH, is_caption, mark, mark_loops
-from transcribe.punctuation import punctuated
+from transcribe.punctuation import PunctuationOptions, punctuated
 from transcribe.speech_check import judged, noise_floor_db
 from transcribe.simplified import simplified_words
 from transcribe.types import Utterance, Word
@@ -32,6 +42,10 @@ class TranscribeOptions:
     changes the words: without it the pipeline writes exactly what bare does (CER 0.2949 against 0.2869 with it);
     no_speech_threshold 0.6 and condition_on_previous_text (every clip fits one 30 s window) changed nothing, and a
     wider pad (800 ms) gave 0.2970.
+
+    `batch_size` 0 transcribes sequentially, N >= 1 with faster-whisper's batched pipeline, N chunks of up to
+    30 s at a time (see the module's docstring; what it costs in accuracy: README, "Faster files"). A record
+    stored without it was transcribed sequentially, and is resumed so.
     """
 
     language: str = "zh"
@@ -45,9 +59,50 @@ class TranscribeOptions:
     vad_min_silence_ms: int = 2000
     vad_speech_pad_ms: int = 400
     hotwords: str | None = None
+    batch_size: int = 0
+    # Batched only: decode text without timestamp tokens (faster-whisper's batched default), kept to measure
+    # the choice (bench/accuracy.py --batched-text-only), not a setting.
+    batch_text_only: bool = False
+
+    def __post_init__(self):
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 0:
+            raise ValueError(f"batch_size must be a whole number, 0 (sequential) or more, got {self.batch_size!r}")
+
+    @property
+    def batched(self) -> bool:
+        return self.batch_size > 0
 
     def whisper_kwargs(self) -> dict[str, Any]:
-        """The keyword arguments for faster_whisper.WhisperModel.transcribe."""
+        """The keyword arguments of the call `transcribe_samples` makes: WhisperModel.transcribe (sequential) or
+        BatchedInferencePipeline.transcribe (batched)."""
+        if self.batched:
+            return self.batched_kwargs()
+        return self.sequential_kwargs()
+
+    def batched_kwargs(self) -> dict[str, Any]:
+        """For faster_whisper.BatchedInferencePipeline.transcribe. Only what it uses: it takes the no-speech and
+        log-probability thresholds and condition_on_previous_text but ignores them."""
+        return {
+            "language": self.language,
+            "task": "transcribe",
+            "beam_size": self.beam_size,
+            "word_timestamps": True,
+            # With timestamp tokens, as sequential decoding: Whisper then cuts a chunk into sentence-long segments
+            # and writes the spaces and marks punctuation builds on. Text only (the batched default) gives one
+            # unpunctuated segment per 30 s chunk (its CER: bench/accuracy.py --batched-text-only).
+            "without_timestamps": self.batch_text_only,
+            "vad_filter": True,
+            "vad_parameters": {
+                "min_silence_duration_ms": self.vad_min_silence_ms,
+                "speech_pad_ms": self.vad_speech_pad_ms,
+            },
+            "hotwords": self.hotwords or None,
+            "batch_size": self.batch_size,
+        }
+
+    def sequential_kwargs(self) -> dict[str, Any]:
+        """For faster_whisper.WhisperModel.transcribe (also what bare sequential faster-whisper is given in the
+        benchmarks)."""
         return {
             "language": self.language,
             "task": "transcribe",
@@ -100,8 +155,39 @@ def transcribe_samples(
                           options=options.as_record())
     if len(samples) == 0:  # empty audio is an empty transcript, not an error
         return iter(()), info
-    segments, _ = model.transcribe(samples, **options.whisper_kwargs())
+    if options.batched:
+        segments = _batched_segments(model, samples, options)
+    else:
+        segments, _ = model.transcribe(samples, **options.sequential_kwargs())
     return _utterances(segments, samples, offset_s), info
+
+
+def _batched_segments(model, samples: np.ndarray, options: TranscribeOptions) -> Iterator:
+    """The batched pipeline's segments cut into sentence pieces. A generator: the batched pipeline runs its VAD
+    and computes every chunk's features when called, and nothing may run before the caller iterates."""
+    from faster_whisper import BatchedInferencePipeline
+
+    # One per call: it keeps the last word time between its batches, so a shared one would mix two calls'.
+    segments, _ = BatchedInferencePipeline(model).transcribe(samples, **options.batched_kwargs())
+    for segment in segments:
+        yield from sentence_pieces(segment)
+
+
+def sentence_pieces(segment, *, pause_s: float = PunctuationOptions().sentence_pause_s) -> list:
+    """A batched segment (a whole chunk of up to 30 s, text without timestamps) cut where its words pause as
+    long as a sentence end (the pause punctuation ends a sentence at): pieces of about the length of a
+    sequential segment, so one utterance holds one stretch of speech, and a caption or a loop is judged
+    on its own stretch. Whisper's no-speech figures are the chunk's, given to each piece."""
+    words = list(segment.words or ())
+    cuts = [i for i in range(1, len(words)) if words[i].start - words[i - 1].end >= pause_s]
+    if not cuts:
+        return [segment]
+    pieces = []
+    for first, end in zip([0, *cuts], [*cuts, len(words)]):
+        part = words[first:end]
+        pieces.append(replace(segment, start=part[0].start, end=part[-1].end, words=part,
+                              text="".join(w.word for w in part)))
+    return pieces
 
 
 def _utterances(segments, samples: np.ndarray, offset_s: float) -> Iterator[Utterance]:
