@@ -16,6 +16,8 @@ skipped, the one holding it is transcribed again from its start and what was alr
 (see `transcribe_windows`).
 """
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -31,6 +33,66 @@ log = logging.getLogger(__name__)
 
 WindowSource = Callable[[], Iterator[AudioWindow]]
 """Gives the recording's windows from the start each time it is called (one pass per call)."""
+
+TurnPair = tuple[list[SpeakerTurn], list[SpeakerTurn]]
+"""(exclusive turns for assigning words, turns as heard)."""
+
+
+class Speakers:
+    """A recording's speaker turns: known already, or being found in a thread beside recognition.
+
+    A file decoded whole (one window) is diarized while Whisper recognises it: both read the same samples, so memory
+    stays that of one window, and on 2 cores the diarizer fills what beam search leaves idle. Recognition runs ahead
+    and waits for the turns only to give its lines speakers (`transcribe_windows`). `found` runs in the thread that
+    asks for the turns first (it stores them: the store is written from one thread)."""
+
+    def __init__(self, known: TurnPair | None = None, *, find: Callable[[], TurnPair] | None = None,
+                 found: Callable[[TurnPair], TurnPair] | None = None):
+        self._pair = known
+        self._found = found
+        self._error: BaseException | None = None
+        self.find_s = 0.0  # the diarizer's own time (in its thread)
+        self.waited_s = 0.0  # what recognition waited for it
+        self._thread = None
+        if known is None:
+            self._thread = threading.Thread(target=self._run, args=(find,), name="diarize", daemon=True)
+            self._thread.start()
+
+    @classmethod
+    def now(cls, find: Callable[[], TurnPair], *, found: Callable[[TurnPair], TurnPair]) -> "Speakers":
+        """Found before recognition starts (a file read a window at a time: a second window in memory otherwise)."""
+        started = time.perf_counter()
+        speakers = cls(found(find()))
+        speakers.find_s = time.perf_counter() - started
+        return speakers
+
+    def _run(self, find: Callable[[], TurnPair]) -> None:
+        started = time.perf_counter()
+        try:
+            self._raw = find()
+        except BaseException as exc:  # raised again where the turns are asked for
+            self._error = exc
+        self.find_s = time.perf_counter() - started
+
+    @property
+    def ready(self) -> bool:
+        return self._pair is not None or not self._thread.is_alive()
+
+    def settle(self) -> None:
+        """Wait for the diarizer's thread to end (a run that fails: a process must not exit from under a thread
+        inside the speaker encoder, which aborts it)."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def get(self) -> TurnPair:
+        if self._pair is None:
+            started = time.perf_counter()
+            self._thread.join()
+            self.waited_s = time.perf_counter() - started
+            if self._error is not None:
+                raise self._error
+            self._pair = self._found(self._raw) if self._found else self._raw
+        return self._pair
 
 
 def decode_checked(path: Path, *, window_s: float = WINDOW_S,
@@ -101,12 +163,13 @@ def diarize_windows(
 
 
 def transcribe_windows(
-    windows: Iterable[AudioWindow], *, turns: list[SpeakerTurn], heard: list[SpeakerTurn], model,
+    windows: Iterable[AudioWindow], *, speakers: Speakers, model,
     options: TranscribeOptions, model_name: str, from_s: float = 0.0, stored: Sequence[dict] = (),
 ) -> Iterator[Utterance]:
     """The speaker-assigned utterances of every window, in time order, from `from_s` on (lazy: a window is
     decoded and recognised when the one before has been consumed). Where seats overlap, each seat's own
-    words replace the mixdown's (engine/seat_transcription.py).
+    words replace the mixdown's (engine/seat_transcription.py). While `speakers` are still being found, a window
+    is recognised whole before its lines are given speakers.
 
     Resuming (`from_s` inside a window, `stored`: the session's stored utterances, in the order stored): the
     window holding `from_s` is transcribed again from its start, as the run that stored them transcribed it,
@@ -122,7 +185,7 @@ def transcribe_windows(
             continue  # wholly before where transcription resumes (or empty)
         kept = [u for u in stored if u["start_s"] >= window.start_s] if first > 0 else []
         if kept:
-            again = _window_utterances(window, 0, turns=turns, heard=heard, model=model, options=options,
+            again = _window_utterances(window, 0, speakers=speakers, model=model, options=options,
                                        model_name=model_name, from_s=window.start_s)
             if _gives_again(again, kept):
                 yield from again
@@ -130,20 +193,23 @@ def transcribe_windows(
             again.close()
             log.warning("the window from %.1f s is not transcribed as it was before the stop: it is resumed at "
                         "%.1f s instead", window.start_s, from_s)
-        yield from _window_utterances(window, first, turns=turns, heard=heard, model=model, options=options,
+        yield from _window_utterances(window, first, speakers=speakers, model=model, options=options,
                                       model_name=model_name, from_s=from_s)
 
 
-def _window_utterances(window: AudioWindow, first: int, *, turns, heard, model, options, model_name,
+def _window_utterances(window: AudioWindow, first: int, *, speakers: Speakers, model, options, model_name,
                        from_s: float) -> Iterator[Utterance]:
     """One window's utterances from its frame `first` on, overlaps that begin at `from_s` or later with each seat's
     own words."""
     rate = window.sample_rate
     start = int(round(window.start_s * rate))
-    episodes = [e for e in overlap_episodes(heard) if e.start_s >= from_s]
     mono = window.mono()[first:]
     utterances, _ = transcribe_samples(model, mono, options=options, model_name=model_name,
                                        offset_s=(start + first) / rate)
+    if not speakers.ready:  # recognise beside the diarizer, then wait for its turns
+        utterances = list(utterances)
+    turns, heard = speakers.get()
+    episodes = [e for e in overlap_episodes(heard) if e.start_s >= from_s]
     yield from with_seat_words(assign_speakers(utterances, turns), _episodes_in(episodes, window),
                                seats=window.samples, sample_rate=rate, model=model, options=options,
                                model_name=model_name, seats_start_s=window.start_s)
@@ -195,4 +261,4 @@ def _joined(before: list[SpeakerTurn], after: list[SpeakerTurn], *, at_s: float,
     return sorted(joined, key=lambda t: (t.start_s, t.end_s))
 
 
-__all__ = ["WindowSource", "decode_checked", "diarize_windows", "transcribe_windows", "window_source"]
+__all__ = ["Speakers", "TurnPair", "WindowSource", "decode_checked", "diarize_windows", "transcribe_windows", "window_source"]

@@ -98,7 +98,10 @@ class Pipeline:
             return self._model
 
     def options(self, *, hotwords: str | None = None) -> TranscribeOptions:
-        return TranscribeOptions(beam_size=self.settings.asr_beam_size, hotwords=hotwords)
+        # Batched (BILU_ASR_BATCH_SIZE): a file is all there from the start, so its speech chunks can be
+        # recognised together. Stored with the session, so a resumed run recognises it the same way.
+        return TranscribeOptions(beam_size=self.settings.asr_beam_size, hotwords=hotwords,
+                                 batch_size=self.settings.asr_batch_size)
 
     def transcribe_file(
         self, store: Store, request: FileRequest, *, progress: ProgressCallback | None = None

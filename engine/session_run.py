@@ -26,7 +26,7 @@ from diarize import SpeakerTurn, exclusive_turns, make_diarizer, speaker_roles
 from transcribe import TranscribeOptions
 
 from engine.checking import check_session
-from engine.file_windows import WindowSource, diarize_windows, transcribe_windows, window_source
+from engine.file_windows import Speakers, TurnPair, WindowSource, diarize_windows, transcribe_windows, window_source
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,12 +77,15 @@ class SessionAudio:
     windows: WindowSource
     start_s: float
     end_s: float
+    # Its samples are in memory already (a file that fits one window): diarized beside recognition.
+    whole: bool = False
 
 
 def file_audio(path: Path, *, duration_s: float, window_s: float, name: str | None = None,
                audio: DecodedAudio | None = None) -> SessionAudio:
     """A kept recording, from its start (`audio`: already decoded whole, when it fits one window)."""
-    return SessionAudio(window_source(path, window_s=window_s, name=name, audio=audio), 0.0, duration_s)
+    return SessionAudio(window_source(path, window_s=window_s, name=name, audio=audio), 0.0, duration_s,
+                        whole=audio is not None)
 
 
 def archive_audio(segments: list[SegmentInfo], *, from_s: float, window_s: float) -> SessionAudio:
@@ -130,30 +133,40 @@ def run_session(
     earlier = _speakers_before(stored, audio.start_s)
     duration_s = audio.end_s
 
-    t = time.perf_counter()
-    turns, heard = _turns(store, session_id, audio, options, settings, stored, diarizer, report)
-    timings["diarize_s"] = time.perf_counter() - t
+    turn_source = _speakers(store, session_id, audio, options, settings, stored, diarizer, report)
 
-    t = time.perf_counter()
-    added = 0
-    speakers: set[str] = set()
-    if from_s < audio.end_s:
-        model = model_loader()
-        if options.model != settings.asr_model:
-            log.warning("session %d was started with model %s and is run with %s", session_id, options.model,
-                        settings.asr_model)
-        for utterance in transcribe_windows(audio.windows(), turns=turns, heard=heard, model=model,
-                                            options=options.transcribe, model_name=settings.asr_model,
-                                            from_s=from_s, stored=stored):
-            store.add_utterance(session_id, utterance)
-            store.set_transcribed_until(session_id, utterance.end_s)
-            added += 1
-            if utterance.speaker:
-                speakers.add(utterance.speaker)
-            report("transcribing", utterance.end_s, duration_s)
-    report("transcribing", duration_s, duration_s)
-    store.set_transcribed_until(session_id, max(from_s, duration_s))
-    timings["transcribe_s"] = time.perf_counter() - t
+    try:
+        t = time.perf_counter()
+        added = 0
+        speakers: set[str] = set()
+        if from_s < audio.end_s:
+            model = model_loader()
+            if options.model != settings.asr_model:
+                log.warning("session %d was started with model %s and is run with %s", session_id, options.model,
+                            settings.asr_model)
+            storing_s = 0.0  # of the transcribing time, what storing took (the rest: recognition and its passes)
+            for utterance in transcribe_windows(audio.windows(), speakers=turn_source, model=model,
+                                                options=options.transcribe, model_name=settings.asr_model,
+                                                from_s=from_s, stored=stored):
+                storing = time.perf_counter()
+                store.add_utterance(session_id, utterance)
+                store.set_transcribed_until(session_id, utterance.end_s)
+                storing_s += time.perf_counter() - storing
+                added += 1
+                if utterance.speaker:
+                    speakers.add(utterance.speaker)
+                report("transcribing", utterance.end_s, duration_s)
+            timings["store_s"] = storing_s
+        report("transcribing", duration_s, duration_s)
+        store.set_transcribed_until(session_id, max(from_s, duration_s))
+        turns, _ = turn_source.get()
+        timings["transcribe_s"] = time.perf_counter() - t
+        # The diarizer's own time; found beside recognition, it is inside transcribe_s too, except what recognition
+        # waited for it (diarize_wait_s).
+        timings["diarize_s"] = turn_source.find_s
+        timings["diarize_wait_s"] = turn_source.waited_s
+    finally:
+        turn_source.settle()
 
     _give_roles(store, session_id, turns, options.seat_roles, earlier)
     t = time.perf_counter()
@@ -165,22 +178,29 @@ def run_session(
     return RunResult(session_id=session_id, from_s=from_s, added=added, speakers=len(speakers))
 
 
-def _turns(store: Store, session_id: int, audio: SessionAudio, options: SessionOptions, settings: Settings,
-           stored: list[dict], diarizer, report: ProgressCallback) -> tuple[list[SpeakerTurn], list[SpeakerTurn]]:
-    """(exclusive turns for words, turns as heard). Taken from the store, where the diarizer's turns are put as
-    soon as it has run: a fresh run and a resumed one then assign words by the very same turns."""
+def _speakers(store: Store, session_id: int, audio: SessionAudio, options: SessionOptions, settings: Settings,
+              stored: list[dict], diarizer, report: ProgressCallback) -> Speakers:
+    """The turns lines are given speakers by: taken from the store, where the diarizer's turns are put as soon as it
+    has run (before any line is stored), so a fresh run and a resumed one assign words by the very same turns. A
+    recording decoded whole is diarized beside recognition (engine.file_windows.Speakers), a longer one first."""
     if options.num_speakers == 1:  # nothing to tell apart: one assumed speaker, never stored as a turn
-        return [SpeakerTurn(audio.start_s, audio.end_s, "S1")], []
+        return Speakers(([SpeakerTurn(audio.start_s, audio.end_s, "S1")], []))
     heard = _stored_turns(store, session_id, after_s=audio.start_s)
-    if not heard and not any(u["start_s"] >= audio.start_s for u in stored) and audio.end_s > audio.start_s:
-        diarizer = diarizer or make_diarizer(options.diarizer or "auto", pipeline_dir=settings.pyannote_pipeline)
-        length_s = audio.end_s - audio.start_s
-        _, found = diarize_windows(
-            diarizer, audio.windows, duration_s=audio.end_s, num_speakers=options.num_speakers,
-            progress=lambda fraction: report("diarizing", fraction * length_s, length_s))
-        store.add_speaker_turns(session_id, found)
-        heard = _stored_turns(store, session_id, after_s=audio.start_s)
-    return exclusive_turns(heard), heard
+    if heard or any(u["start_s"] >= audio.start_s for u in stored) or audio.end_s <= audio.start_s:
+        return Speakers((exclusive_turns(heard), heard))
+    diarizer = diarizer or make_diarizer(options.diarizer or "auto", pipeline_dir=settings.pyannote_pipeline)
+    length_s = audio.end_s - audio.start_s
+
+    def find() -> TurnPair:
+        return diarize_windows(diarizer, audio.windows, duration_s=audio.end_s, num_speakers=options.num_speakers,
+                               progress=lambda fraction: report("diarizing", fraction * length_s, length_s))
+
+    def found(pair: TurnPair) -> TurnPair:
+        store.add_speaker_turns(session_id, pair[1])
+        again = _stored_turns(store, session_id, after_s=audio.start_s)
+        return exclusive_turns(again), again
+
+    return Speakers(find=find, found=found) if audio.whole else Speakers.now(find, found=found)
 
 
 def _stored_turns(store: Store, session_id: int, *, after_s: float) -> list[SpeakerTurn]:
