@@ -3,18 +3,25 @@
 - Character error rate (Simplified, punctuation removed) on every labelled clip within reach, per set and over
   all: shared/audio (manifest.jsonl), shared/audio/labelled (35 read-speech clips) and tests/data (a clip already
   scored from another set, the same recording, is not counted twice). Only dataset and repository labels are
-  references; recognizer outputs are not. Three sides: the pipeline, bare faster-whisper with the pipeline's
-  arguments, and bare faster-whisper with its own defaults (language fixed to Chinese), both converted to
-  Simplified before scoring. The clips where the pipeline and bare defaults differ most are listed (pipeline
+  references; recognizer outputs are not. Four sides: the pipeline (batched, BILU_ASR_BATCH_SIZE), bare sequential
+  faster-whisper with the pipeline's sequential arguments, bare sequential faster-whisper with its own defaults
+  (language fixed to Chinese), and bare BatchedInferencePipeline with its defaults (language Chinese, the
+  pipeline's batch size), all converted to Simplified before scoring. The clips where the pipeline and bare defaults differ most are listed (pipeline
   worse first) with both texts. Goal (issue 15): pipeline <= bare overall, and no clip more than 10 % of its
   characters worse than bare.
+- The same four sides on long recordings made of the clips (bench/labelled_long.py: consecutive groups of about
+  60 s, and all of them in one, 0.7 s gaps; the reference is the labels in order): speech longer than one 30 s
+  window, where batching packs VAD chunks and a window edge can cut a word.
 - Diarization error rate (0.25 s collar each side, pyannote.metrics) of the pipeline's RTTM export (the
   stored speaker turns) on the mixes: `.seats.wav` (channel diarizer) and mono `.wav` (voice diarizer).
 - Characters written on 60 s of silence and on 60 s of low room noise.
 Prints the figures and writes bench/results/accuracy.json. Run: python bench/accuracy.py
-(`--cer-only`: the character error rates alone, without the mixes and the non-speech checks.)
+(`--cer-only`: the character error rates alone, without the mixes and the non-speech checks. `--batch-size N`: the
+pipeline's batch size, 0 for the sequential pipeline; `--batched-text-only`: the batched pipeline decoding text
+without timestamp tokens, faster-whisper's batched default. Either writes accuracy_cer_only_<variant>.json.)
 """
-import sys
+import dataclasses
+import argparse
 import tempfile
 import wave
 from pathlib import Path
@@ -34,7 +41,7 @@ from transcribe.metrics import character_error_rate, edit_distance
 from transcribe.hallucination import normalised
 
 TRUSTED_LABELS = {"dataset_label", "repo_label"}
-SIDES = ("pipeline", "bare_same_options", "bare_defaults")
+SIDES = ("pipeline", "bare_same_options", "bare_defaults", "bare_batched")
 # A clip may lose at most this share of its characters to bare (issue 15).
 CLIP_LOSS_MAX = 0.10
 
@@ -68,7 +75,9 @@ def score_clips(pipeline: Pipeline, store: Store, clips: list[dict], *, bare: di
     """Each clip's texts and errors for the three sides. `bare`: texts already computed, by set/file (the
     bare sides do not change with the pipeline's settings)."""
     model = pipeline.model
-    same_kwargs = {k: v for k, v in pipeline.options().whisper_kwargs().items() if k != "language"}
+    options = pipeline.options()
+    same_kwargs = {k: v for k, v in options.sequential_kwargs().items() if k != "language"}
+    batch_size = options.batch_size or pipeline.settings.asr_batch_size or 8
     rows = []
     for clip in clips:
         name = f"{clip['set']}/{clip['file']}"
@@ -80,6 +89,7 @@ def score_clips(pipeline: Pipeline, store: Store, clips: list[dict], *, bare: di
         else:
             texts["bare_same_options"] = bare_text(model, clip["path"], **same_kwargs)
             texts["bare_defaults"] = bare_text(model, clip["path"])
+            texts["bare_batched"] = bare_text(model, clip["path"], batch_size=batch_size)
         entry = {"set": clip["set"], "file": clip["file"], "label": clip["transcript_kind"],
                  "reference": clip["transcript"], "characters": len(reference)}
         for side in SIDES:
@@ -106,7 +116,7 @@ def summarise(rows: list[dict]) -> dict:
     differ = sorted((r for r in rows if r["pipeline"]["errors"] != r["bare_defaults"]["errors"]),
                     key=lambda r: -loss(r, "bare_defaults"))
     goal = {}
-    for bare_side in ("bare_defaults", "bare_same_options"):
+    for bare_side in ("bare_defaults", "bare_same_options", "bare_batched"):
         worse = [f"{r['set']}/{r['file']}" for r in rows if loss(r, bare_side) > CLIP_LOSS_MAX]
         goal[f"vs_{bare_side}"] = {"overall_met": overall["pipeline"] <= overall[bare_side],
                                    "clips_more_than_10pct_worse": worse}
@@ -131,11 +141,33 @@ def print_summary(summary: dict) -> None:
               f"ref {d['reference']} | pipeline {d['pipeline']} | bare {d['bare_defaults']}")
 
 
-def bare_text(model, path: Path, **kwargs) -> str:
-    from faster_whisper import decode_audio
+def bare_text(model, path: Path, *, batch_size: int = 0, **kwargs) -> str:
+    """Bare faster-whisper's text: sequential, or batched with `batch_size`."""
+    from faster_whisper import BatchedInferencePipeline, decode_audio
 
-    segments, _ = model.transcribe(decode_audio(str(path)), language="zh", **kwargs)
+    if batch_size:
+        segments, _ = BatchedInferencePipeline(model).transcribe(decode_audio(str(path)), language="zh",
+                                                                 batch_size=batch_size, **kwargs)
+    else:
+        segments, _ = model.transcribe(decode_audio(str(path)), language="zh", **kwargs)
     return to_simplified("".join(s.text for s in segments))
+
+
+def concatenation_rows(pipeline: Pipeline, store: Store, folder: Path) -> list[dict]:
+    """The four sides on the long recordings made of the clips, scored as clips are."""
+    from labelled_long import concatenations
+
+    made = concatenations(folder)
+    clips = [{"set": "concatenated", "file": c.path.name, "path": c.path, "transcript": c.reference,
+              "transcript_kind": f"{len(c.clips)} labels in order, {c.duration_s:.0f} s"} for c in made]
+    return score_clips(pipeline, store, clips)
+
+
+class _Variant(Pipeline):
+    """The pipeline with its batched recognition decoding text only (faster-whisper's batched default)."""
+
+    def options(self, *, hotwords=None):
+        return dataclasses.replace(super().options(hotwords=hotwords), batch_text_only=True)
 
 
 def pipeline_session(pipeline: Pipeline, store: Store, path: Path, **request) -> tuple[dict, list[dict]]:
@@ -160,16 +192,29 @@ def room_noise(seconds: int, seed: int = 11) -> np.ndarray:
 
 
 def main() -> None:
-    cer_only = "--cer-only" in sys.argv[1:]
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cer-only", action="store_true", help="character error rates only")
+    parser.add_argument("--batch-size", type=int, default=None, help="the pipeline's (0: sequential)")
+    parser.add_argument("--batched-text-only", action="store_true",
+                        help="the batched pipeline without timestamp tokens")
+    args = parser.parse_args()
+    cer_only = args.cer_only or args.batch_size is not None or args.batched_text_only
+    variant = "".join([f"_batch{args.batch_size}" if args.batch_size is not None else "",
+                       "_text_only" if args.batched_text_only else ""])
     folder = audio_dir()
     clips, copies = labelled_clips()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        settings = Settings(home=tmp / "home")
-        pipeline = Pipeline(settings)
+        # The batched pipeline unless told (BILU_ASR_BATCH_SIZE, --batch-size; 8 when the setting is 0).
+        settings = Settings(home=tmp / "home", asr_batch_size=Settings().asr_batch_size or 8
+                            if args.batch_size is None else args.batch_size)
+        pipeline = (_Variant if args.batched_text_only else Pipeline)(settings)
         store = Store.open(settings.home)
         rows = score_clips(pipeline, store, clips)
         summary = summarise(rows)
+        (tmp / "long").mkdir()
+        long_rows = concatenation_rows(pipeline, store, tmp / "long")
+        long_summary = summarise(long_rows)
 
         der = []
         mixes = folder / "mixes" if (folder / "mixes").is_dir() else folder
@@ -205,6 +250,9 @@ def main() -> None:
         "sets": [{"name": name, "folder": str(path)} for name, path in labelled_sets()],
         "cer": {side: summary["overall"][side] for side in SIDES},
         "cer_by_set": summary["sets"],
+        "pipeline_options": pipeline.options().as_record(),
+        "cer_concatenated": long_summary["overall"],
+        "concatenated": [{k: v for k, v in r.items() if k != "reference"} for r in long_rows],
         "cer_overall": summary["overall"],
         "goal_check": summary["goal_check"],
         "differ_most": summary["differ_most"],
@@ -220,9 +268,16 @@ def main() -> None:
     }
     print()
     print_summary(summary)
+    print("long recordings made of the clips (0.7 s gaps, labels in order):")
+    for r in long_rows:
+        print(f"  {r['file']:24s} {r['label']:28s} {r['characters']:5d} chars  "
+              + "  ".join(f"{side} {r[side]['cer']:.4f}" for side in SIDES))
+    figures = long_summary["overall"]
+    print(f"CER concatenated {figures['clips']:3d} files {figures['characters']:5d} chars  "
+          + "  ".join(f"{side} {figures[side]:.4f}" for side in SIDES))
     print(f"DER max: seats {results['der_max_seats_percent']} % (goal <= 5), mono {results['der_max_mono_percent']} % "
           "(goal <= 15)")
-    write_results("accuracy" if not cer_only else "accuracy_cer_only", results)
+    write_results("accuracy" if not cer_only else f"accuracy_cer_only{variant}", results)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ Two ways through faster-whisper, chosen by `TranscribeOptions.batch_size`:
   temperatures when it fails Whisper's own checks, windows Whisper is sure are not speech skipped. Streaming and
   every record made before batching use it.
 - N >= 1, batched (`faster_whisper.BatchedInferencePipeline`): Silero VAD's speech is packed into chunks of up
-  to 30 s and N chunks are encoded and decoded together (2.5-3.5x faster on 2 CPU cores, bench/batch.py). What
+  to 30 s and N chunks are encoded and decoded together (on 2 CPU cores about 0.8x the CPU time, bench/batch.py). What
   it leaves out: the temperature fallback (one greedy or beam pass at temperature 0) and the no-speech skip; so
   nothing is skipped, and Whisper's no-speech figures only mark words (transcribe.hallucination), as here
   always. Each chunk comes back as one segment; it is cut into utterances at pauses that end a sentence.

@@ -90,7 +90,8 @@ def test_the_batch_size_is_stored_and_an_older_session_resumes_sequentially(tmp_
     assert record["whisper"]["word_timestamps"] is True and record["whisper"]["without_timestamps"] is False
     assert "batch_size" not in TranscribeOptions().as_record()["whisper"]  # sequential: WhisperModel's arguments
     settings = Settings(home=tmp_path)
-    assert Pipeline(settings).options().batch_size == settings.asr_batch_size > 0
+    assert Pipeline(settings).options().batch_size == settings.asr_batch_size == 0  # batching is opted into
+    assert Pipeline(Settings(home=tmp_path, asr_batch_size=8)).options().batch_size == 8
     older = {k: v for k, v in TranscribeOptions().as_record().items() if k not in ("batch_size", "batch_text_only")}
     session = {"options": older, "model": "base", "diarizer": "voice", "rule_set": "default", "conditions": []}
     assert SessionOptions.of(session, settings).transcribe.batch_size == 0
