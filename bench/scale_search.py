@@ -2,6 +2,8 @@
 
 The search part of the scale benchmarks (issue 18). The city: 19 case-handling centres and 430 grassroots units
 under one city bureau, cases of ~3 sessions, ~20 utterances a session, speaker roles and procedural findings.
+Sessions start over 900 days in the order they are created (bench/search.py session_start), as a real store fills:
+the oldest lines have the lowest ids, so an old date range is the far end of a walk newest first.
 Text is varied and realistic: a pool of interrogation lines (bench/search.py's DialogueGenerator: names,
 places, items, acts, amounts, dates from word lists) is generated and segmented with the store's own
 segmenter once (cases.search.segment_for_index), and each utterance is one or two pool lines joined, so every
@@ -23,13 +25,13 @@ import statistics
 import tempfile
 import time
 from contextlib import closing
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import common  # noqa: F401  (puts the repository on sys.path)
 from common import machine, peak_rss_mb, write_results
-from search import (ACTS, CENTRES, DAYS, FIRST_DAY, MISSING_RATE, RULE_KEYS, SESSIONS_PER_CASE, UNITS,
-                    UTTERANCES_PER_SESSION, DialogueGenerator, build as build_sqlite)
+from search import (ACTS, CENTRES, MISSING_RATE, RULE_KEYS, SESSIONS_PER_CASE, UNITS, UTTERANCES_PER_SESSION,
+                    DialogueGenerator, build as build_sqlite, session_start)
 
 from cases import Scope, SearchFilters, Store
 from cases.search import segment_for_index
@@ -88,9 +90,7 @@ def build_postgres(url: str, home: Path, utterances: int, *, pool_lines: int) ->
                              " audio_bytes, duration_ms, sample_rate, channels, diarizer, model, options_json,"
                              " created_at, finished_at, transcribed_ms) FROM STDIN") as copy:
                 for session in range(sessions):
-                    created = (datetime.combine(FIRST_DAY + timedelta(days=r.randrange(DAYS)), datetime.min.time(),
-                                                timezone.utc) + timedelta(seconds=r.randrange(86_400)))
-                    created_at = created.isoformat(timespec="milliseconds")
+                    created_at = session_start(session, sessions, r)  # in creation order, as a store fills
                     count = min(UTTERANCES_PER_SESSION, utterances - session * UTTERANCES_PER_SESSION)
                     session_rows.append(count)
                     copy.write_row((session + 1, session // SESSIONS_PER_CASE + 1, f"{r.randint(1, 6)}号讯问室",
@@ -179,6 +179,10 @@ def measure(home: Path, url: str | None, *, queries: int) -> list[dict]:
             "none": SearchFilters(),
             "role 被讯问人": SearchFilters(role="被讯问人"),
             "date range 2025 Q1": SearchFilters(date_from=date(2025, 1, 1), date_to=date(2025, 3, 31)),
+            # The oldest and the newest quarter of the data (sessions start 2024-01-01 to 2026-06-18, in the order
+            # they were created): an old range must not cost a walk over every newer match.
+            "old date range 2024 Q1": SearchFilters(date_from=date(2024, 1, 1), date_to=date(2024, 3, 31)),
+            "recent date range 2026 Q2": SearchFilters(date_from=date(2026, 4, 1), date_to=date(2026, 6, 30)),
             "missing any": SearchFilters(missing="any"),
         }
         for text in texts[:10]:  # warm-up: caches, jieba

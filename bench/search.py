@@ -35,6 +35,7 @@ BATCH_SESSIONS = 2000
 """Sessions written per transaction."""
 FIRST_DAY = date(2024, 1, 1)
 DAYS = 900
+"""Sessions start over these days, in the order they are created (2024-01-01 to 2026-06-18)."""
 RULE_KEYS = ("rights_notice", "recusal", "truthful_duty", "leniency", "record_review", "verify_identity")
 MISSING_RATE = 0.06
 GOAL_P95_MS = 100.0
@@ -166,7 +167,7 @@ def build(home: Path, utterances: int, *, seed: int = SEED) -> dict:
             connection.execute("BEGIN")
             for _ in range(batch):
                 count = min(UTTERANCES_PER_SESSION, utterances - written)
-                segment_s += _insert_session(connection, generator, session_no, unit_ids, count)
+                segment_s += _insert_session(connection, generator, session_no, sessions, unit_ids, count)
                 written += count
                 session_no += 1
                 if written >= utterances:
@@ -180,6 +181,16 @@ def build(home: Path, utterances: int, *, seed: int = SEED) -> dict:
     build_s = time.perf_counter() - started
     return {"utterances": written, "sessions": session_no, "build_s": round(build_s, 1),
             "segmentation_s": round(segment_s, 1), "centre_ids": centre_ids, "unit_ids": unit_ids}
+
+
+def session_start(session_no: int, sessions: int, r: random.Random) -> str:
+    """When the `session_no`-th of `sessions` sessions started: spread over DAYS in the order the sessions are
+    created, as a real store fills (a later session, a later start), at a random moment of its share of the days.
+    Random starts would put an old date range's lines among the newest ones, which a real store never does."""
+    share_s = DAYS * 86_400 / max(sessions, 1)
+    start = datetime.combine(FIRST_DAY, datetime.min.time(), timezone.utc) + timedelta(
+        seconds=(session_no + r.random()) * share_s)
+    return start.isoformat(timespec="milliseconds")
 
 
 def _insert_units(connection: sqlite3.Connection) -> tuple[list[int], list[int]]:
@@ -199,15 +210,13 @@ def _insert_units(connection: sqlite3.Connection) -> tuple[list[int], list[int]]
     return centre_ids, unit_ids
 
 
-def _insert_session(connection: sqlite3.Connection, generator: DialogueGenerator, session_no: int,
+def _insert_session(connection: sqlite3.Connection, generator: DialogueGenerator, session_no: int, sessions: int,
                     unit_ids: list[int], count: int) -> float:
     """One session (and its case, every SESSIONS_PER_CASE sessions) with `count` utterances; returns the
     seconds spent segmenting."""
     r = generator.random
     case_no = f"BENCH-{session_no // SESSIONS_PER_CASE:07d}"
-    created = datetime.combine(FIRST_DAY + timedelta(days=r.randrange(DAYS)), datetime.min.time(), timezone.utc) \
-        + timedelta(seconds=r.randrange(86_400))
-    created_at = created.isoformat(timespec="milliseconds")
+    created_at = session_start(session_no, sessions, r)
     if session_no % SESSIONS_PER_CASE == 0:
         connection.execute("INSERT INTO cases (case_no, title, created_at, unit_id) VALUES (?, ?, ?, ?)",
                            [case_no, f"{r.choice(ACTS)}案", created_at, r.choice(unit_ids)])
