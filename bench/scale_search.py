@@ -42,8 +42,9 @@ POOL_LINES = 60_000
 """Distinct lines per role, each segmented once (one or two are joined per utterance)."""
 GOAL_P95_MS = 200.0
 PASSWORD = "bench-password-1"
-SEARCH_INDEXES = {"utterances_fts_words": "USING GIN (words)", "utterances_fts_unit_newest": "(unit_id, rowid)",
-                  "utterances_fts_session": "(session_id)"}
+SEARCH_INDEXES = {"utterances_fts_words": "USING GIN (words)",
+                  "utterances_fts_unit_newest": "(unit_id, session_created_at, rowid)",
+                  "utterances_fts_newest": "(session_created_at, rowid)", "utterances_fts_session": "(session_id)"}
 """The search index's own indexes (cases/pg_ddl.py): dropped for the load, built after it."""
 
 

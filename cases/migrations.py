@@ -628,6 +628,13 @@ def _v16_search_scope_columns(db: Database) -> None:
     bench/results/scale_search.json). The number is kept so that both backends count the same migrations."""
 
 
+def _v18_search_by_session_start(db: Database) -> None:
+    """PostgreSQL's twin puts each line's session start on its search index row, so that a search with an old date
+    range walks from the range's end instead of from the newest line (issue 18). Nothing to do here: FTS5 rows take
+    no such column (cases/search_candidates.py says what SQLite does). Kept so that both backends count the same
+    migrations."""
+
+
 MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (1, "initial_schema", _v1_initial_schema),
     (2, "speaker_turns", _v2_speaker_turns),
@@ -645,6 +652,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (14, "agent_clock", _v14_agent_clock),
     (15, "withdrawn_sessions", _v15_withdrawn_sessions),
     (16, "search_scope_columns", _v16_search_scope_columns),
+    (18, "search_by_session_start", _v18_search_by_session_start),
 )
 
 

@@ -475,7 +475,7 @@ V15 = tuple(f"ALTER TABLE sessions ADD COLUMN {column}"
 # carries its session, its case's unit and its role (its own, else its speaker's), kept by the triggers below so
 # that every writer stays as it is; a btree on (unit_id, rowid) lets a search walk a unit's lines newest first
 # and stop early (cases/search_candidates.py).
-SEARCH_SCOPE_COLUMNS = ("session_id", "unit_id", "role")
+SEARCH_SCOPE_COLUMNS = ("session_id", "unit_id", "role", "session_created_at")  # the last from migration 18
 """utterances_fts's columns of PostgreSQL's own, written by its trigger from the utterance, session, case and
 speaker: never written by a store method or a copy."""
 
@@ -536,4 +536,28 @@ V16 = (
     # The planner chooses between the GIN index (a rare word) and the walk newest first (a frequent one) from how
     # many lines it expects to hold the words: with the default statistics it took 1,159 for 18,476.
     "ALTER TABLE utterances_fts ALTER COLUMN words SET STATISTICS 1000",
+)
+
+# Search with a date range at city scale (issue 18): the lines of a time-ordered store are in the order their
+# sessions started, so a walk newest first (by line id) went over every newer match before reaching an old range.
+# The index row carries its session's start (`sessions.created_at`, what the date filter reads; written once, never
+# changed), and the walk goes by it: newest session first, then newest line, from the range's end. The unit's index
+# is rebuilt in that order; a second serves a search over every unit (a city's supervisor).
+V18 = (
+    "ALTER TABLE utterances_fts ADD COLUMN session_created_at TEXT",
+    "UPDATE utterances_fts f SET session_created_at = s.created_at FROM sessions s WHERE s.id = f.session_id",
+    """
+    CREATE OR REPLACE FUNCTION utterances_fts_scope() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        SELECT u.session_id, c.unit_id, COALESCE(u.role, sp.role), s.created_at
+        INTO NEW.session_id, NEW.unit_id, NEW.role, NEW.session_created_at
+        FROM utterances u JOIN sessions s ON s.id = u.session_id JOIN cases c ON c.id = s.case_id
+        LEFT JOIN speakers sp ON sp.session_id = u.session_id AND sp.label = u.speaker
+        WHERE u.id = NEW.rowid;
+        RETURN NEW;
+    END $$
+    """,
+    "DROP INDEX utterances_fts_unit_newest",
+    "CREATE INDEX utterances_fts_unit_newest ON utterances_fts (unit_id, session_created_at, rowid)",
+    "CREATE INDEX utterances_fts_newest ON utterances_fts (session_created_at, rowid)",
 )

@@ -6,9 +6,17 @@ lines (bench/scale_search.py). Taking the newest matches lets the database walk 
 once it has enough; only those are ranked. When fewer lines match, as for most searches, every match is ranked
 and the answer is the same as ranking them all.
 
-On PostgreSQL the index row carries its session, its case's unit and its role (migration 16, kept by triggers),
-so the scope and the role are conditions on the index row itself, and the filters on sessions one semi-join.
-On SQLite the FTS5 table is joined as before and walked newest first.
+"Newest" is by the session's start (`sessions.created_at`, what the date range filters on), then by line. A store
+fills in time order, so a walk by line id alone reached an old date range only after every newer match
+(bench/results/scale_search*.json); walking by the session's start begins at the range's end.
+
+On PostgreSQL the index row carries its session, its case's unit, its role (migration 16) and its session's start
+(migration 18), all kept by triggers, so the scope, the role and the date range are conditions on the index row
+itself (btree on (unit_id, session_created_at, rowid) and (session_created_at, rowid)), and the other filters on
+sessions one semi-join. On SQLite the FTS5 table (which can hold no such column, nor an index on one) is joined as
+before and walked newest line first. Bounding that walk to an old range's line ids costs a read of every line of
+the range's sessions (no cheap bound exists without keeping each session's first and last line id), which cost
+more than the walk it saved at 100,000 lines, and SQLite's walk is cheap per match (bench/results/scale_search.json).
 """
 from dataclasses import dataclass
 from typing import Any
@@ -30,18 +38,23 @@ class Candidates:
     params: list[Any]
 
 
+Started = tuple[str | None, str | None]
+"""A date range on `sessions.created_at` (stored UTC ISO 8601): from (inclusive), before (exclusive); None: open."""
+
+
 def candidate_lines(db: Any, terms: list[str], scope: Scope, *, filters_sql: tuple[str, list[Any]] | None,
-                    role: str | None, limit: int) -> Candidates:
-    """`filters_sql`: a condition over `s` (sessions) and `c` (cases) for the filters other than the scope and
-    the role, or None when no such filter is set. At least `limit` candidates (the page's size) are taken."""
+                    role: str | None, started: Started = (None, None), limit: int) -> Candidates:
+    """`filters_sql`: a condition over `s` (sessions) and `c` (cases) for the filters other than the scope, the
+    role and the date range (`started`), or None when no such filter is set. At least `limit` candidates (the
+    page's size) are taken."""
     count = max(RANKED_CANDIDATES, limit)
     if is_postgres(db):
-        return _postgres(db, terms, scope, filters_sql=filters_sql, role=role, count=count)
-    return _sqlite(terms, scope, filters_sql=filters_sql, role=role, count=count)
+        return _postgres(db, terms, scope, filters_sql=filters_sql, role=role, started=started, count=count)
+    return _sqlite(terms, scope, filters_sql=filters_sql, role=role, started=started, count=count)
 
 
 def _postgres(db: Any, terms: list[str], scope: Scope, *, filters_sql: tuple[str, list[Any]] | None,
-              role: str | None, count: int) -> Candidates:
+              role: str | None, started: Started, count: int) -> Candidates:
     query = " ".join(index_terms(terms))
     conditions, params = ["f.words @@ plainto_tsquery('simple', ?)"], [query]
     if scope.kind == "unit":
@@ -68,17 +81,25 @@ def _postgres(db: Any, terms: list[str], scope: Scope, *, filters_sql: tuple[str
     if role is not None:
         conditions.append("f.role = ?")
         params.append(role)
+    if started != (None, None):
+        range_sql, range_values = _started_sql("f.session_created_at", started)
+        conditions.append(range_sql)
+        params.extend(range_values)
     return Candidates(
         sql=(f"SELECT f.rowid AS id, -ts_rank(f.words, plainto_tsquery('simple', ?)) AS score FROM utterances_fts f"
-             f" WHERE {' AND '.join(conditions)} ORDER BY f.rowid DESC LIMIT {count}"),
+             f" WHERE {' AND '.join(conditions)} ORDER BY f.session_created_at DESC, f.rowid DESC LIMIT {count}"),
         params=[query, *params])
 
 
 def _sqlite(terms: list[str], scope: Scope, *, filters_sql: tuple[str, list[Any]] | None,
-            role: str | None, count: int) -> Candidates:
+            role: str | None, started: Started, count: int) -> Candidates:
     where, params = scope.condition()
     conditions, values = ["utterances_fts MATCH ?", "u.merged_into IS NULL", f"({where})"], \
         [match_expression(terms), *params]
+    if started != (None, None):
+        range_sql, range_values = _started_sql("s.created_at", started)
+        conditions.append(range_sql)
+        values.extend(range_values)
     if filters_sql is not None:
         conditions.append(f"({filters_sql[0]})")
         values.extend(filters_sql[1])
@@ -92,3 +113,12 @@ def _sqlite(terms: list[str], scope: Scope, *, filters_sql: tuple[str, list[Any]
              f" JOIN cases c ON c.id = s.case_id WHERE {' AND '.join(conditions)}"
              f" ORDER BY utterances_fts.rowid DESC LIMIT {count}"),
         params=values)
+
+
+def _started_sql(column: str, started: Started) -> tuple[str, list[Any]]:
+    conditions, values = [], []
+    for bound, operator in zip(started, (">=", "<")):
+        if bound is not None:
+            conditions.append(f"{column} {operator} ?")
+            values.append(bound)
+    return " AND ".join(conditions), values

@@ -77,7 +77,11 @@ class Search(Concern):
         """
         terms = query_terms(query)
         _check_limit(limit)
-        rows = self._ranked_lines(terms, scope, self._session_filter_sql(filters), role=filters.role, limit=limit)
+        # The date range also bounds the walk over the search index (cases/search_candidates.py), so the candidates
+        # take it apart from the other session filters.
+        rows = self._ranked_lines(terms, scope, self._session_filter_sql(filters), role=filters.role, limit=limit,
+                                  started=_started_between(filters),
+                                  candidate_filter=self._session_filter_sql(filters, dates=False))
         return [
             {"utterance_id": r["utterance_id"], "session_id": r["session_id"], "case_no": r["case_no"],
              "room": r["room"], "session_created_at": local_iso(r["created_at"]), "start_s": to_s(r["start_ms"]),
@@ -87,11 +91,15 @@ class Search(Concern):
         ]
 
     def _ranked_lines(self, terms: list[str], scope: Scope, filtered: tuple[str, list[Any]], *, role: str | None,
-                      limit: int) -> list[dict]:
+                      limit: int, started: tuple[str | None, str | None] = (None, None),
+                      candidate_filter: tuple[str, list[Any]] | None = None) -> list[dict]:
         """The best `limit` of the newest matching lines (cases/search_candidates.py) in `scope`, the session filters
-        `filtered` (SQL over s and c, "" for none) and the speaker `role`."""
-        candidates = candidate_lines(self._db, terms, scope, filters_sql=filtered if filtered[0] else None,
-                                     role=role, limit=limit)
+        `filtered` (SQL over s and c, "" for none) and the speaker `role`. `started`: the sessions' date range
+        (`created_at` from, before), which `candidate_filter` (the filters for the candidates) leaves out."""
+        candidate_filter = filtered if candidate_filter is None else candidate_filter
+        candidates = candidate_lines(self._db, terms, scope,
+                                     filters_sql=candidate_filter if candidate_filter[0] else None,
+                                     role=role, started=started, limit=limit)
         scores = {row["id"]: row["score"] for row in self._db.query(candidates.sql, candidates.params)}
         if not scores:
             return []
@@ -152,8 +160,9 @@ class Search(Concern):
         """SQL over s (sessions) and c (cases) for the scope and the session-level filters."""
         return _with_scope(scope, self._session_filter_sql(filters))
 
-    def _session_filter_sql(self, filters: SearchFilters) -> tuple[str, list[Any]]:
-        """SQL over s (sessions) and c (cases) for the session-level filters ("" when none is set)."""
+    def _session_filter_sql(self, filters: SearchFilters, *, dates: bool = True) -> tuple[str, list[Any]]:
+        """SQL over s (sessions) and c (cases) for the session-level filters ("" when none is set); without the
+        date range if not `dates`."""
         conditions: list[str] = []
         values: list[Any] = []
         if filters.case_no is not None:
@@ -172,15 +181,13 @@ class Search(Concern):
         if filters.room is not None:
             conditions.append("s.room = ?")
             values.append(filters.room)
-        if filters.date_from is not None and filters.date_to is not None and filters.date_from > filters.date_to:
-            raise InvalidQuery(f"date_from {filters.date_from} is after date_to {filters.date_to}",
-                               zh=f"起始日期 {filters.date_from} 晚于截止日期 {filters.date_to}")
-        if filters.date_from is not None:
+        started_from, started_before = _started_between(filters)
+        if dates and started_from is not None:
             conditions.append("s.created_at >= ?")
-            values.append(_utc_start_of(filters.date_from))
-        if filters.date_to is not None:
+            values.append(started_from)
+        if dates and started_before is not None:
             conditions.append("s.created_at < ?")
-            values.append(_utc_start_of(filters.date_to + timedelta(days=1)))
+            values.append(started_before)
         # Sessions with a finding that failed: any (ANY_RULE), or the one whose key is given.
         failing = ((filters.missing, "SELECT session_id FROM findings WHERE status != 'satisfied'", "rule_key"),
                    (filters.guardrail, "SELECT session_id FROM guardrail_findings WHERE status = 'violated'",
@@ -212,6 +219,16 @@ def _with_scope(scope: Scope, filtered: tuple[str, list[Any]]) -> tuple[str, lis
     if not filtered[0]:
         return f"({where})", list(params)
     return f"({where}) AND {filtered[0]}", [*params, *filtered[1]]
+
+
+def _started_between(filters: SearchFilters) -> tuple[str | None, str | None]:
+    """The date range as bounds on `sessions.created_at` (stored UTC): from the start of `date_from`, before the
+    start of the day after `date_to` (local dates, both inclusive); None where not set."""
+    if filters.date_from is not None and filters.date_to is not None and filters.date_from > filters.date_to:
+        raise InvalidQuery(f"date_from {filters.date_from} is after date_to {filters.date_to}",
+                           zh=f"起始日期 {filters.date_from} 晚于截止日期 {filters.date_to}")
+    return (None if filters.date_from is None else _utc_start_of(filters.date_from),
+            None if filters.date_to is None else _utc_start_of(filters.date_to + timedelta(days=1)))
 
 
 def _utc_start_of(day: date) -> str:

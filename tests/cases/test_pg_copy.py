@@ -279,9 +279,9 @@ def test_a_store_at_an_older_migration_is_refused_and_left_as_it_was(tmp_path, e
     db.close()
     before = file_digest(home)
     refused = copy_command(home, empty_database)
-    older = MIGRATIONS[-2][0]
+    older, latest = MIGRATIONS[-2][0], MIGRATIONS[-1][0]  # numbers may skip one (assigned per branch)
     assert refused.exit_code == 2
-    assert f"is at schema migration {older}, this version of Bilu at {older + 1}: open it once" in refused.output
+    assert f"is at schema migration {older}, this version of Bilu at {latest}: open it once" in refused.output
     assert file_digest(home) == before
     with pytest.raises(CopyRefused, match="open it once with this version"):
         copy_to_postgresql(home, empty_database)

@@ -62,14 +62,17 @@ def test_both_backends_have_the_same_tables_columns_and_indexes_after_migration(
     pg_columns, pg_indexes = pg_schema(postgres_url)
     # The full-text index: FTS5's virtual table (rowid implicit) and a table with a generated tsvector.
     assert set(sqlite_columns.pop("utterances_fts")) == {"segmented"}
-    # PostgreSQL's row also carries what a search in a scope filters on (migration 16, kept by triggers).
+    # PostgreSQL's row also carries what a search in a scope filters on (migration 16, kept by triggers), and its
+    # session's start, which the walk newest first goes by (migration 18).
     assert pg_columns.pop("utterances_fts") == {"rowid": ("bigint", True), "segmented": ("text", True),
                                                 "words": ("tsvector", False), "session_id": ("bigint", False),
-                                                "unit_id": ("bigint", False), "role": ("text", False)}
+                                                "unit_id": ("bigint", False), "role": ("text", False),
+                                                "session_created_at": ("text", False)}
     assert set(pg_columns) == set(sqlite_columns)
     for table, columns in sqlite_columns.items():
         assert pg_columns[table] == columns, table
-    assert pg_indexes - sqlite_indexes == {"utterances_fts_words", "utterances_fts_unit_newest", "utterances_fts_session"}
+    assert pg_indexes - sqlite_indexes == {"utterances_fts_words", "utterances_fts_unit_newest", "utterances_fts_session",
+                                           "utterances_fts_newest"}
     assert sqlite_indexes <= pg_indexes
     with psycopg.connect(postgres_url) as db:
         applied = [row[0] for row in db.execute("SELECT number FROM migrations ORDER BY number")]

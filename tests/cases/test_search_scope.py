@@ -1,5 +1,7 @@
 """Search within a user's scope when many lines match (issue 18): the newest matching lines are ranked, and what
-the search index carries about each line (on PostgreSQL: its session, unit and role) follows every change."""
+the search index carries about each line (on PostgreSQL: its session, unit, role and session start) follows every
+change."""
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -99,6 +101,33 @@ def test_a_scope_of_several_units_and_the_assigned_scope_see_only_theirs(store):
         == {"S-1"}
     assert store.search_visible("转账", Scope("assigned", store.account("jia").id)) == []
     assert {hit["case_no"] for hit in store.search_visible("转账", Scope("all"))} == {"S-1", "S-2"}
+
+
+def test_an_old_date_range_finds_its_lines_behind_more_newer_matches_than_are_ranked(tmp_path, store, backend):
+    """A store fills in time order: an old session's lines have the lowest ids. A date range far back still gets its
+    lines when more than RANKED_CANDIDATES newer lines match, and a line added to the old session last (the
+    highest id of all) is among them."""
+    old, newer = open_session(store, "O-1"), open_session(store, "O-2")
+    for case_no in ("O-1", "O-2"):
+        store.set_case_unit(case_no, "甲所")
+    # The store only ever writes "now": the old session's start is set as a store a year old holds it.
+    backend.tamper(tmp_path, "UPDATE sessions SET created_at = ? WHERE id = ?",
+                   params=("2025-02-10T08:00:00.000+00:00", old))
+    old_lines = [store.add_utterance(old, said(float(n), f"旧案第{n}次提到身份证", "S1")) for n in range(3)]
+    newer_lines = [store.add_utterance(newer, said(float(n), f"新案第{n}次提到身份证", "S1"))
+                   for n in range(RANKED_CANDIDATES + 20)]
+    old_lines.append(store.add_utterance(old, said(3.0, "旧案最后补录的身份证", "S1")))
+    jia = scope_of(store.account("jia"))
+
+    def found(date_from: date | None, date_to: date | None, limit: int = 50) -> set[int]:
+        hits = store.search_visible("身份证", jia, SearchFilters(date_from=date_from, date_to=date_to), limit=limit)
+        return {hit["utterance_id"] for hit in hits}
+
+    assert found(date(2025, 2, 1), date(2025, 2, 28)) == set(old_lines)
+    assert found(None, date(2025, 12, 31)) == set(old_lines)
+    assert found(date(2024, 1, 1), date(2024, 12, 31)) == set()
+    assert found(date(2026, 1, 1), None, limit=1000) == set(newer_lines)
+    assert found(date(2025, 2, 10), date(2025, 2, 10), limit=1) <= set(old_lines)  # one day: its start's
 
 
 @pytest.mark.parametrize("query, needed", [("身份证", ["身份证"]), ("转账 两千元", ["转账", "两千元"]),
