@@ -162,6 +162,10 @@ class StreamReceiver:
     def agent_standing_by(self, room: str) -> bool:
         return room in self._standing_by
 
+    def standing_by_rooms(self) -> list[str]:
+        """The rooms whose agents stand by here (called from another thread: agent/remote_start.py)."""
+        return list(self._standing_by.copy())
+
     def start_remote(self, room: str, start: dict, *, wait_s: float = 60.0) -> int:
         """Tell `room`'s standing-by agent to record a session (`start`: case_no, seat_roles, diarizer, channels,
         duration_s; rule_set, conditions, hotwords, and the actor and started_as of engine.live.LiveRequest) and wait until its stream has opened the session; its id. Called from a worker thread.

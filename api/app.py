@@ -13,6 +13,7 @@ from engine.pipeline import Pipeline
 from engine.recovery import start_recovery
 from engine.rooms import LiveRooms
 from agent.receiver import StreamReceiver
+from agent.remote_start import StartListener
 from api.routes import agents as agent_routes
 from api.routes import (audio, auth, cases, findings, health, pages, people, rooms, search, sessions, speakers, units,
                         uploads, users, utterances)
@@ -47,6 +48,8 @@ def create_app(settings: Settings, *, model=None) -> FastAPI:
             await asyncio.to_thread(recovering.join, 10.0)
         # Uploads: the one being transcribed stops at its next utterance; it and those waiting are marked failed.
         await asyncio.to_thread(app.state.upload_worker.stop)
+        if app.state.start_requests is not None:
+            await asyncio.to_thread(app.state.start_requests.close)
         # Rooms still recording when the service stops: finish their sessions properly, keeping the audio.
         await asyncio.to_thread(app.state.rooms.stop_all)
 
@@ -71,6 +74,9 @@ def create_app(settings: Settings, *, model=None) -> FastAPI:
     app.state.rooms.room_state = app.state.agent_streams.room_state  # a room agent's link, in the published status
     if app.state.rooms.relay is not None:  # GET /rooms on other nodes shows the rooms whose agents are here
         app.state.rooms.relay.watch_rooms(app.state.agent_streams.rooms_here)
+    # BILU_BROKER_URL set: 开始录音 asked on another node for a room whose agent stands by here comes through Redis.
+    app.state.start_requests = None if not settings.broker_url else StartListener(settings.broker_url,
+                                                                                   app.state.agent_streams)
     app.state.cookie_signer = CookieSigner(load_secret_key(settings), max_age_s=int(settings.session_hours * 3600))
     for module in (health, auth, units, users, cases, people, sessions, utterances, speakers, findings, audio, search,
                    rooms, uploads, pages, integrity, agent_routes, guardrails, signing, written):

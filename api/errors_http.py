@@ -100,6 +100,7 @@ MESSAGES_ZH = {
     "service_stopping": "服务正在停止：请在服务重新启动后再上传",
     "broker_unavailable": "转写队列暂不可用：请管理员检查 Redis（BILU_BROKER_URL）",
     "live_events_unavailable": "暂时无法读取另一台服务器上的录音状态：请管理员检查 Redis（BILU_BROKER_URL）",
+    "remote_start_unavailable": "无法确认另一台服务器上的审讯室终端已开始录音：请刷新页面查看，必要时重试；请管理员检查 Redis（BILU_BROKER_URL）",
     "remote_stop_unavailable": "无法确认另一台服务器上的录音已结束：请刷新页面查看，必要时重试；请管理员检查 Redis（BILU_BROKER_URL）",
     "transcription_failed": "转写失败：请查看该次笔录的错误信息",
     "upload_invalid": "上传的内容有误",

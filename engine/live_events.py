@@ -29,11 +29,11 @@ from collections.abc import AsyncIterator, Callable
 
 from error_kinds import Unavailable
 
+from engine.redis_keys import channel_of, history_key, room_key, status_key
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 
-CHANNEL_PREFIX = "bilu:session:"
 ENDED_STATES = ("stopped", "interrupted", "done")  # a recording's last state: its followers are done
 _NOT_KEPT = ("tentative", "utterance")  # tentative text goes stale; lines are in the store
 _HISTORY_MAX = 5000  # events kept for late joiners (a long session's alerts and checklists fit many times over)
@@ -51,22 +51,6 @@ class LiveEventsUnavailable(Unavailable):
     """Redis (BILU_BROKER_URL) cannot be reached, so what another node records cannot be seen from here (503)."""
 
     code = "live_events_unavailable"
-
-
-def channel_of(session_id: int) -> str:
-    return f"{CHANNEL_PREFIX}{session_id}"
-
-
-def history_key(session_id: int) -> str:
-    return f"{channel_of(session_id)}:history"
-
-
-def status_key(session_id: int) -> str:
-    return f"{channel_of(session_id)}:live"
-
-
-def room_key(room: str) -> str:
-    return f"bilu:room:{room}"
 
 
 # Deletes a room's state only if this node wrote it: the room's agent may have moved to another node meanwhile.

@@ -21,38 +21,19 @@ from tests.agent.helpers import ROOM, Agent, Service, agent_segments, service_se
 from tests.api.helpers import PASSWORD, wait_for_status
 from tests.audio_helpers import write_audio
 from tests.capture.conftest import pulse  # noqa: F401  (the shared PulseAudio server fixture)
+from tests.city import CENTRE, city_store  # noqa: F401  (a fixture)
 from tests.crash_helpers import duplicates
 from tests.servers.redis import redis_server  # noqa: F401  (a fixture)
 from tests.worker_helpers import Worker, worker_env
 
 pytestmark = [pytest.mark.recognition, pytest.mark.mechanism]  # nodes and workers run the model
 
-CENTRE = "城东办案中心"
-UNIT = "城东派出所"
 SEATS = "dev_room_2spk.seats.flac"
 UPLOAD = "funasr_asr_example_zh.wav"
 
 
-@pytest.fixture
-def centre(tmp_path, postgres_url, redis_server):  # noqa: F811
-    """The shared home, the settings every process gets, and the room's token file."""
-    home = tmp_path / "shared" / "home"
-    with Store.open(home, database_url=postgres_url) as store:
-        store.add_unit("市局", level="city")
-        store.add_unit(CENTRE, level="centre", parent="市局")
-        store.add_unit(UNIT, level="unit", parent=CENTRE)
-        store.add_user("officer", role="officer", unit=UNIT, password=PASSWORD)
-        store.add_room(ROOM, unit=UNIT)
-        token = store.issue_room_token(ROOM)
-    token_file = tmp_path / "room" / "token"
-    token_file.parent.mkdir(parents=True)
-    token_file.write_text(token)
-    env = {"BILU_DATABASE_URL": postgres_url, "BILU_BROKER_URL": redis_server.url, "BILU_ASR_THREADS": "1"}
-    return home, env, token_file
-
-
-def test_two_nodes_two_workers_an_agent_and_an_upload(tmp_path, centre, data_dir, pulse):  # noqa: F811
-    home, env, token_file = centre
+def test_two_nodes_two_workers_an_agent_and_an_upload(tmp_path, city_store, data_dir, pulse):  # noqa: F811
+    home, env, token_file = city_store.home, city_store.env, city_store.token_file
     opening = write_audio(tmp_path / "opening.wav", decode_file(data_dir / SEATS).samples[: 10 * 16000], 16000)
     workers = [Worker(home, env["BILU_BROKER_URL"], tmp_path / f"worker-{n}.log", "--queues", f"bilu.{CENTRE}",
                       BILU_DATABASE_URL=env["BILU_DATABASE_URL"]) for n in (1, 2)]

@@ -27,13 +27,11 @@ from tests.agent.helpers import ROOM, Agent, Service, bilu_env
 from tests.api.helpers import PASSWORD
 from tests.audio_helpers import write_audio
 from tests.capture.conftest import pulse  # noqa: F401  (the shared PulseAudio server fixture)
+from tests.city import UNIT, city_store  # noqa: F401  (a fixture)
 from tests.servers.redis import redis_server, stop_redis  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.recognition, pytest.mark.mechanism]  # node 1 runs the model
 
-CENTRE = "城西办案中心"
-UNIT = "城西派出所"
-OTHER_UNIT = "城北派出所"
 SEATS = "dev_room_2spk.seats.flac"
 AUDIO_S = 12
 
@@ -64,28 +62,15 @@ class Follower(threading.Thread):
 
 
 @pytest.fixture
-def city(tmp_path, postgres_url, redis_server, data_dir):  # noqa: F811
-    home = tmp_path / "shared" / "home"
-    with Store.open(home, database_url=postgres_url) as store:
-        store.add_unit("市局", level="city")
-        store.add_unit(CENTRE, level="centre", parent="市局")
-        store.add_unit(UNIT, level="unit", parent=CENTRE)
-        store.add_unit(OTHER_UNIT, level="unit", parent=CENTRE)
-        store.add_user("officer", role="officer", unit=UNIT, password=PASSWORD)
-        store.add_user("outsider", role="officer", unit=OTHER_UNIT, password=PASSWORD)
-        store.add_room(ROOM, unit=UNIT)
-        token = store.issue_room_token(ROOM)
-    token_file = tmp_path / "room" / "token"
-    token_file.parent.mkdir(parents=True)
-    token_file.write_text(token)
-    env = {"BILU_DATABASE_URL": postgres_url, "BILU_BROKER_URL": redis_server.url, "BILU_ASR_THREADS": "1"}
-    nodes = [Service(home, env=env, name=f"node-{n}") for n in (1, 2)]
+def city(tmp_path, city_store, data_dir):
+    """The city (tests/city.py) and two `bilu serve` nodes over it; the room's opening to play."""
+    nodes = [Service(city_store.home, env=city_store.env, name=f"node-{n}") for n in (1, 2)]
     opening = write_audio(tmp_path / "opening.wav",
                           decode_file(data_dir / SEATS).samples[: AUDIO_S * 16000], 16000)
     try:
         for node in nodes:
             node.start()
-        yield home, env, token_file, nodes, opening
+        yield city_store.home, city_store.env, city_store.token_file, nodes, opening
     finally:
         for node in nodes:
             node.stop()
@@ -261,3 +246,74 @@ def test_a_page_follows_bilu_record_from_any_node(city):
     assert stored and follower.lines() == stored
     assert len(out.splitlines()) == len(stored)  # the command still prints its lines (after the id, read above)
     assert follower.messages[-1]["type"] == "state" and follower.messages[-1]["state"] == "stopped"
+
+
+def test_a_page_on_node_2_starts_a_room_whose_agent_stands_by_on_node_1(tmp_path, city, pulse):  # noqa: F811
+    """开始录音 on a node the room's standing-by agent is not connected to: node 1 (which holds the agent) starts the
+    session exactly as a local start, once, audited as the officer who asked on node 2; node 2 answers with its id
+    and its page follows it. A room whose agent is connected nowhere is still 503 agent_offline, at once."""
+    home, env, token_file, (node1, node2), opening = city
+    token = api_token(node2.port, "officer")
+    headers = {"Authorization": f"Bearer {token}"}
+    with Store.open(home, database_url=env["BILU_DATABASE_URL"]) as store:
+        store.add_room("二号讯问室", unit=UNIT)  # its agent never connects
+    agent = Agent(tmp_path / "room" / "home", ["--server", f"http://127.0.0.1:{node1.port}", "--room", ROOM,
+                                              "--token-file", token_file, "--device", "vmic_stereo", "--channels", "2"],
+                  pulse.env)
+    try:
+        deadline = time.monotonic() + 60
+        standing = None
+        while standing != "standing_by":  # as node 1 publishes it, every second
+            assert time.monotonic() < deadline, agent.log() + node1.log()[-2000:]
+            time.sleep(0.3)
+            answer = httpx.get(f"http://127.0.0.1:{node2.port}/rooms", headers=headers, timeout=10)
+            standing = next(r["agent"] for r in answer.json() if r["name"] == ROOM)
+        asked = time.monotonic()
+        offline = httpx.post(f"http://127.0.0.1:{node2.port}/rooms/二号讯问室/sessions", headers=headers,
+                             json={"case_no": "城西-2026-5"}, timeout=30)
+        assert offline.status_code == 503 and offline.json()["code"] == "agent_offline", offline.text
+        assert time.monotonic() - asked < 4  # connected nowhere: said at once, not after waiting for a taker
+
+        started = httpx.post(f"http://127.0.0.1:{node2.port}/rooms/{ROOM}/sessions", headers=headers, timeout=120,
+                             json={"case_no": "城西-2026-4", "channels": 2, "seat_roles": "讯问人,被讯问人"})
+        assert started.status_code == 201, started.text + node1.log()[-4000:]
+        session_id = started.json()["session_id"]
+        assert started.json()["websocket"] == f"/ws/sessions/{session_id}"
+        assert int(agent.first_line()) == session_id  # the agent records the session node 1 opened
+        follower = Follower(node2.port, session_id, token)
+        time.sleep(0.5)
+        pulse.play(opening, sink="vmic_stereo")
+        played_at = time.monotonic()
+        wait_for_lines(home, env["BILU_DATABASE_URL"], session_id)
+        busy = httpx.post(f"http://127.0.0.1:{node2.port}/rooms/{ROOM}/sessions", headers=headers, timeout=30,
+                          json={"case_no": "城西-2026-4"})
+        assert busy.status_code == 503, busy.text  # recording: not standing by anywhere, so nothing is asked
+        time.sleep(max(0.0, played_at + AUDIO_S + 1 - time.monotonic()))
+        stopped = httpx.post(f"http://127.0.0.1:{node2.port}/sessions/{session_id}/stop", headers=headers,
+                             timeout=200)
+        assert stopped.status_code == 200 and stopped.json()["status"] == "done", stopped.text
+        follower.join(60)
+        assert not follower.is_alive() and follower.error is None, (follower.error, follower.messages[-3:])
+        deadline = time.monotonic() + 60
+        while agent.log().count("等待在页面上开始录音") < 2:  # standing by again for the next session
+            assert time.monotonic() < deadline, agent.log()
+            time.sleep(0.2)
+        agent.process.terminate()
+        assert agent.finish(60) == 0, agent.log()
+    finally:
+        if agent.process.poll() is None:
+            agent.process.kill()
+
+    with Store.open(home, database_url=env["BILU_DATABASE_URL"]) as store:
+        sessions = store.list_sessions("城西-2026-4")
+        entries = store.audit_rows(session_id=session_id, with_data_entries=True)
+        refused_case_kept = "城西-2026-5" in {case["case_no"] for case in store.list_cases()}
+    assert [s["id"] for s in sessions] == [session_id]  # created once
+    assert [(e["action"], e["user"]) for e in entries[:2]] == [
+        ("session.created", "officer"), ("session.recording_started", "officer")]
+    assert [e["action"] for e in entries].count("session.recording_started") == 1
+    assert not refused_case_kept  # the case opened for the refused start was not kept
+    stored = stored_lines(home, env["BILU_DATABASE_URL"], session_id)
+    assert stored and follower.lines() == stored  # node 2's page: every line node 1 stored, once, in order
+    assert follower.messages[0]["state"] == "recording" and follower.messages[-1]["state"] == "stopped"
+

@@ -8,7 +8,8 @@ their role), `alert` (the procedural checker: questions on the facts before the 
 
 Several service nodes (BILU_BROKER_URL set): a session recorded on another node is followed through Redis
 (engine/live_events.py), the same messages from its start; the account is checked here as on any node. Its stop
-goes to the recording node (engine/remote_stop.py), and GET /rooms shows the rooms whose agents other nodes hold.
+goes to the recording node (engine/remote_stop.py), a start for a room whose agent stands by on another node goes
+to that node (agent/remote_start.py), and GET /rooms shows the rooms whose agents other nodes hold.
 """
 import asyncio
 import contextlib
@@ -29,6 +30,7 @@ from api.schemas import AbandonedFinished, LiveStatus, RecordingStarted, RoomPub
 from engine.live import DEVICE_LOST_ERROR, LiveRequest
 from engine.live_events import LiveEventsUnavailable, follow_remote
 from engine.remote_stop import ask_stop
+from agent.remote_start import start_agent_recording
 from engine.rooms import LiveRooms
 from engine.rooms import stop_recording as stop_here
 from api.websocket_auth import websocket_account
@@ -62,7 +64,9 @@ class StartRecording(BaseModel):
 def start_recording(room: str, body: StartRecording, user: CurrentUser, store: StoreDep,
                     settings: SettingsDep, rooms: RoomsDep, http_request: Request) -> dict:
     """Start recording a session in `room` from its microphones; returns the session id. A room added with
-    `bilu rooms add` records through its agent (told to start; 503 when it is not connected)."""
+    `bilu rooms add` records through its agent (told to start; 503 when it is not connected). With BILU_BROKER_URL,
+    an agent standing by on another node is started by that node (agent/remote_start.py; 503 when it cannot be
+    reached or does not confirm)."""
     from capture import Microphone, find_input_device
 
     check_case_no(body.case_no)
@@ -95,8 +99,9 @@ def start_recording(room: str, body: StartRecording, user: CurrentUser, store: S
             yield mic.chunks()
 
     try:
-        if agent_room:
-            session_id = http_request.app.state.agent_streams.start_remote(room, {
+        if agent_room:  # its agent may stand by on another node (BILU_BROKER_URL): asked there through Redis
+            session_id = start_agent_recording(http_request.app.state.agent_streams, rooms.relay,
+                                               settings.broker_url, room, {
                 "case_no": body.case_no, "seat_roles": list(request.seat_roles), "diarizer": body.diarizer,
                 "channels": body.channels, "duration_s": body.duration_s, "rule_set": body.rule_set,
                 "conditions": tuple(body.conditions), "hotwords": hotwords,

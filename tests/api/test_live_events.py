@@ -6,9 +6,11 @@ import time
 
 import pytest
 
+from agent.remote_start import RemoteStartUnavailable, ask_start
 from cases import Account
 from engine.live import utterance_message
 from engine.live_events import EventRelay, LiveEventsUnavailable, follow_remote, history_key
+from engine.redis_keys import start_key
 from engine.remote_stop import RemoteStopUnavailable, StopListener, ask_stop, stop_key
 from engine.settings import Settings
 from tests.servers.redis import free_port, redis_server  # noqa: F401  (a fixture)
@@ -129,6 +131,22 @@ def test_a_stop_goes_to_the_node_that_holds_the_session_and_is_never_claimed_unh
         listener.close()
     with pytest.raises(RemoteStopUnavailable):  # no Redis at all: 503, not a stop claimed
         ask_stop(f"redis://127.0.0.1:{free_port()}/0", 7, actor)
+
+
+def test_a_start_no_node_takes_is_taken_back_and_refused(redis_server):  # noqa: F811
+    """agent/remote_start.py: a start asked for a room whose agent's node does not answer is a 503 within the time,
+    and taken back, so that no node starts it later; without Redis, a 503 and no start claimed.
+    tests/test_live_across_nodes.py starts a session this way between real nodes."""
+    actor = Account(id=3, name="officer", display_name="警官", role="officer", unit_id=2, unit_name="城西派出所",
+                    unit_level="unit")
+    start = {"case_no": "E-1", "seat_roles": [], "channels": 1, "conditions": (), "actor": actor}
+    asked = time.monotonic()
+    with pytest.raises(RemoteStartUnavailable) as refused:
+        ask_start(redis_server.url, "一号室", dict(start), taken_within_s=1.0)
+    assert time.monotonic() - asked < 4 and "未开始录音" in refused.value.zh
+    assert redis_server.command("LLEN", start_key("一号室")) == ":0"
+    with pytest.raises(RemoteStartUnavailable):
+        ask_start(f"redis://127.0.0.1:{free_port()}/0", "一号室", dict(start))
 
 
 def test_rooms_whose_agents_are_elsewhere_are_read_from_what_their_node_publishes(redis_server):  # noqa: F811
