@@ -27,7 +27,8 @@ from pathlib import Path
 from capture import AudioChunk
 from capture.archive_reader import ArchiveReader
 
-from engine.live_events import channel_of, describe_url, redis_client
+from engine.live_events import describe_url, redis_client
+from engine.redis_keys import feed_key, notified_key
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +36,6 @@ _BLOCK_MS = 1000  # below the client's 5 s socket timeout
 _RETRY_S = 1.0
 _GIVEN_UP_EVERY_S = 3.0
 _KEEP_AFTER_END_S = 24 * 3600  # a finished session's stream is deleted by its job; this if the job never comes
-
-
-def feed_key(session_id: int) -> str:
-    return f"{channel_of(session_id)}:audio"
-
-
-def notified_key(session_id: int) -> str:
-    """The id of the last notice a worker passed on: one that takes the session over does not repeat those."""
-    return f"{channel_of(session_id)}:audio-notified"
 
 
 class FeedWriter:

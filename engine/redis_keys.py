@@ -6,6 +6,8 @@
 | `bilu:session:<id>:history`      | its events for pages that join late (no transcript text)  | engine/live_events  |
 | `bilu:session:<id>:live`         | its status (audio so far, levels), kept 10 s              | engine/live_events  |
 | `bilu:session:<id>:stop`         | 结束录音 asked on a node that does not record it           | engine/remote_stop  |
+| `bilu:session:<id>:audio`        | a room's audio references for the worker (a stream)       | engine/live_feed    |
+| `bilu:session:<id>:audio-notified` | the last notice a worker passed on                      | engine/live_feed    |
 | `bilu:room:<room>`               | the state of a room whose agent a node holds, kept 10 s   | engine/live_events  |
 | `bilu:room:<room>:start`         | 开始录音 asked on a node its standing-by agent is not on   | agent/remote_start  |
 | `bilu:reply:<request id>`        | the answers to one such request (engine/node_requests)    | the node that holds |
@@ -31,6 +33,15 @@ def stop_key(session_id: int) -> str:
     return f"{channel_of(session_id)}:stop"
 
 
+def feed_key(session_id: int) -> str:
+    return f"{channel_of(session_id)}:audio"
+
+
+def notified_key(session_id: int) -> str:
+    """The id of the last notice a worker passed on: one that takes the session over does not repeat those."""
+    return f"{channel_of(session_id)}:audio-notified"
+
+
 def room_key(room: str) -> str:
     return f"{ROOM_PREFIX}{room}"
 
@@ -43,4 +54,4 @@ def reply_key(request_id: str) -> str:
     return f"bilu:reply:{request_id}"
 
 
-__all__ = ["channel_of", "history_key", "reply_key", "room_key", "start_key", "status_key", "stop_key"]
+__all__ = ["channel_of", "feed_key", "history_key", "notified_key", "reply_key", "room_key", "start_key", "status_key", "stop_key"]

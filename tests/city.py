@@ -1,6 +1,6 @@
-"""The city the multi-process tests deploy (tests/test_live_across_nodes.py, tests/test_city_deployment.py), in one
-place: a PostgreSQL database and a Redis server of the test's own, a city bureau over one case-handling centre with
-two grassroots units, an officer in each, and a room of the first unit with its agent's token in a file. Every
+"""The city the multi-process tests deploy (tests/test_live_across_nodes.py, tests/test_city_deployment.py,
+tests/test_live_on_workers.py), in one place: a PostgreSQL database and a Redis server of the test's own, a city bureau over one case-handling centre with
+two grassroots units, an officer in each, an administrator, and a room of the first unit with its agent's token in a file. Every
 process the test starts gets the same settings (`env`) and the same shared home (the audio).
 
 A test module imports the fixture `city_store` and the `redis_server` fixture it builds on.
@@ -42,6 +42,7 @@ def city_store(tmp_path, postgres_url, redis_server) -> CityStore:
             store.add_unit(unit, level="unit", parent=CENTRE)
         for name, unit in OFFICERS.items():
             store.add_user(name, role="officer", unit=unit, password=PASSWORD)
+        store.add_user("admin", role="admin", unit="市局", password=PASSWORD)
         store.add_room(ROOM, unit=UNIT)
         token = store.issue_room_token(ROOM)
     token_file = tmp_path / "room" / "token"

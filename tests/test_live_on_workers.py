@@ -19,9 +19,9 @@ import pytest
 from capture import decode_file
 from cases import Store
 from tests.agent.helpers import ROOM, Agent, Service, agent_segments, service_segments
-from tests.api.helpers import PASSWORD
 from tests.audio_helpers import write_audio
 from tests.capture.conftest import pulse  # noqa: F401  (the shared PulseAudio server fixture)
+from tests.city import CENTRE, city_store  # noqa: F401  (a fixture)
 from tests.crash_helpers import duplicates
 from tests.servers.redis import redis_server  # noqa: F401  (a fixture)
 from tests.test_live_across_nodes import Follower, api_token
@@ -29,29 +29,16 @@ from tests.worker_helpers import Worker
 
 pytestmark = [pytest.mark.recognition, pytest.mark.mechanism]  # the workers run the model
 
-CENTRE = "城南办案中心"
-UNIT = "城南派出所"
 SEATS = "dev_room_2spk.seats.flac"
 LOCK = ".recording.lock"
 TAKEN_UP = re.compile(r"session (\d+): recognised on this worker from ([0-9.]+) s")
 
 
 @pytest.fixture
-def centre(tmp_path, postgres_url, redis_server):  # noqa: F811
-    home = tmp_path / "shared" / "home"
-    with Store.open(home, database_url=postgres_url) as store:
-        store.add_unit("市局", level="city")
-        store.add_unit(CENTRE, level="centre", parent="市局")
-        store.add_unit(UNIT, level="unit", parent=CENTRE)
-        store.add_user("officer", role="officer", unit=UNIT, password=PASSWORD)
-        store.add_user("admin", role="admin", unit="市局", password=PASSWORD)
-        store.add_room(ROOM, unit=UNIT)
-        token = store.issue_room_token(ROOM)
-    token_file = tmp_path / "room" / "token"
-    token_file.parent.mkdir(parents=True)
-    token_file.write_text(token)
-    env = {"BILU_DATABASE_URL": postgres_url, "BILU_BROKER_URL": redis_server.url, "BILU_ASR_THREADS": "1",
-           "BILU_LIVE_ON_WORKERS": "1"}
+def centre(city_store):  # noqa: F811
+    """The city (tests/city.py) with live rooms on the workers; the nodes and workers a test starts are stopped."""
+    home, token_file = city_store.home, city_store.token_file
+    env = {**city_store.env, "BILU_LIVE_ON_WORKERS": "1"}
     started: dict[str, list] = {"workers": [], "nodes": []}
     yield home, env, token_file, started
     for node in started["nodes"]:
