@@ -628,7 +628,7 @@ def _v16_search_scope_columns(db: Database) -> None:
     bench/results/scale_search.json). The number is kept so that both backends count the same migrations."""
 
 
-def _v18_search_by_session_start(db: Database) -> None:
+def _v17_search_by_session_start(db: Database) -> None:
     """PostgreSQL's twin puts each line's session start on its search index row, so that a search with an old date
     range walks from the range's end instead of from the newest line (issue 18). Nothing to do here: FTS5 rows take
     no such column (cases/search_candidates.py says what SQLite does). Kept so that both backends count the same
@@ -652,7 +652,7 @@ MIGRATIONS: tuple[tuple[int, str, Migration], ...] = (
     (14, "agent_clock", _v14_agent_clock),
     (15, "withdrawn_sessions", _v15_withdrawn_sessions),
     (16, "search_scope_columns", _v16_search_scope_columns),
-    (18, "search_by_session_start", _v18_search_by_session_start),
+    (17, "search_by_session_start", _v17_search_by_session_start),
 )
 
 

@@ -475,7 +475,7 @@ V15 = tuple(f"ALTER TABLE sessions ADD COLUMN {column}"
 # carries its session, its case's unit and its role (its own, else its speaker's), kept by the triggers below so
 # that every writer stays as it is; a btree on (unit_id, rowid) lets a search walk a unit's lines newest first
 # and stop early (cases/search_candidates.py).
-SEARCH_SCOPE_COLUMNS = ("session_id", "unit_id", "role", "session_created_at")  # the last from migration 18
+SEARCH_SCOPE_COLUMNS = ("session_id", "unit_id", "role", "session_created_at")  # the last from migration 17
 """utterances_fts's columns of PostgreSQL's own, written by its trigger from the utterance, session, case and
 speaker: never written by a store method or a copy."""
 
@@ -543,7 +543,7 @@ V16 = (
 # The index row carries its session's start (`sessions.created_at`, what the date filter reads; written once, never
 # changed), and the walk goes by it: newest session first, then newest line, from the range's end. The unit's index
 # is rebuilt in that order; a second serves a search over every unit (a city's supervisor).
-V18 = (
+V17 = (
     "ALTER TABLE utterances_fts ADD COLUMN session_created_at TEXT",
     "UPDATE utterances_fts f SET session_created_at = s.created_at FROM sessions s WHERE s.id = f.session_id",
     """

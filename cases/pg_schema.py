@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from cases.audit_chain import chain_existing_rows
 from cases.errors import StoreError
 from cases.migrations import MIGRATIONS, MIGRATIONS_TABLE, immediate_transaction
-from cases.pg_ddl import V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16, V18
+from cases.pg_ddl import V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, V14, V15, V16, V17
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ PG_MIGRATIONS: tuple[tuple[int, str, Callable], ...] = (
     (14, "agent_clock", _statements(V14)),
     (15, "withdrawn_sessions", _statements(V15)),
     (16, "search_scope_columns", _statements(V16)),
-    (18, "search_by_session_start", _statements(V18)),
+    (17, "search_by_session_start", _statements(V17)),
 )
 
 assert [(n, name) for n, name, _ in PG_MIGRATIONS] == [(n, name) for n, name, _ in MIGRATIONS], \

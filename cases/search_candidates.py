@@ -11,7 +11,7 @@ fills in time order, so a walk by line id alone reached an old date range only a
 (bench/results/scale_search*.json); walking by the session's start begins at the range's end.
 
 On PostgreSQL the index row carries its session, its case's unit, its role (migration 16) and its session's start
-(migration 18), all kept by triggers, so the scope, the role and the date range are conditions on the index row
+(migration 17), all kept by triggers, so the scope, the role and the date range are conditions on the index row
 itself (btree on (unit_id, session_created_at, rowid) and (session_created_at, rowid)), and the other filters on
 sessions one semi-join. On SQLite the FTS5 table (which can hold no such column, nor an index on one) is joined as
 before and walked newest line first. Bounding that walk to an old range's line ids costs a read of every line of

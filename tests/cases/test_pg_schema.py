@@ -63,7 +63,7 @@ def test_both_backends_have_the_same_tables_columns_and_indexes_after_migration(
     # The full-text index: FTS5's virtual table (rowid implicit) and a table with a generated tsvector.
     assert set(sqlite_columns.pop("utterances_fts")) == {"segmented"}
     # PostgreSQL's row also carries what a search in a scope filters on (migration 16, kept by triggers), and its
-    # session's start, which the walk newest first goes by (migration 18).
+    # session's start, which the walk newest first goes by (migration 17).
     assert pg_columns.pop("utterances_fts") == {"rowid": ("bigint", True), "segmented": ("text", True),
                                                 "words": ("tsvector", False), "session_id": ("bigint", False),
                                                 "unit_id": ("bigint", False), "role": ("text", False),
