@@ -205,7 +205,8 @@ def late_cause(room: dict, *, end_s: float, stored: float, word_s: float, speake
     """Why a line's last word (its middle at `word_s`) was stored `stored - end_s` seconds after the line
     ended: the commit that took it (transcribe.stream_debug) and the passes that ran before it."""
     started = room["started"]
-    record = next((c for c in reversed(room["commit_causes"]) if c.start_s - 1e-6 <= word_s <= c.end_s + 1e-6), None)
+    record = next((c for c in reversed(room["commit_causes"])
+                   if c.first_middle_s - 1e-6 <= word_s <= c.last_middle_s + 1e-6), None)
     out = {"line_end_s": round(end_s, 2), "stored_after_s": round(stored - end_s, 2),
            "speaker_change_within_0_5_s": speaker_change}
     if record is None:  # older than what the record keeps (DEBUG_RECORDS), or its times were moved

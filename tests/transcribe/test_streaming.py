@@ -333,7 +333,7 @@ def test_the_debug_record_says_how_every_committed_word_was_committed(room_run):
     assert {c.cause for c in debug.commits} <= {"agreement", "settled", "max_buffer", "finish", "gap"}
     for w in words:
         middle = (w.start_s + w.end_s) / 2
-        assert sum(c.start_s - 1e-6 <= middle <= c.end_s + 1e-6 for c in debug.commits) == 1
+        assert sum(c.first_middle_s - 1e-6 <= middle <= c.last_middle_s + 1e-6 for c in debug.commits) == 1
     assert [p.index for p in debug.passes] == list(range(1, room_run.transcriber.passes + 1))
     assert all(b.audio_end_s >= a.audio_end_s and b.at >= a.at for a, b in zip(debug.passes, list(debug.passes)[1:]))
     assert all(p.compute_s > 0 and 0 < p.heard_s <= room_run.transcriber.max_buffer_s + 1 for p in debug.passes)
