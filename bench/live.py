@@ -22,6 +22,10 @@ recognition, speakers, store), measured from outside.
   word and their compute times, whether that word was committed by two passes agreeing, by a pause Silero
   heard (settled), by the max-buffer flush, and how long its utterance then took to be stored; whether
   another speaker began within 0.5 s of the line's end. A table of these causes is printed at the end.
+  Over every line (late or not): how long after its end its last word was committed, and how long that word
+  then waited to be stored (for its utterance to close, be labelled and stored).
+- How utterances fall on lines: utterances holding words of two speakers' lines (mislabelled, and stored
+  only when the second line is over), and lines cut into several utterances.
 Mixes: --mix dev_room_2spk (the shared room mix the tuning used; the default) or a held-out mix of voices
 the live path was never tuned on (bench/live_mixes.py builds them on demand); --mixes all runs every one.
 Prints the figures and writes bench/results/live_<mix>_<rooms>rooms_<minutes>min.json per mix.
@@ -78,6 +82,7 @@ def run_room(settings, model, samples, room: str, total_s: float, results: dict)
     commits: list[tuple[float, float]] = []  # (utterance end on the session clock, seconds after it was played)
     words: list[tuple[float, float, float, float]] = []  # (word middle, clock when stored, word start, word end)
     texts: list[tuple[float, str]] = []  # (utterance start, text) of every stored utterance
+    utterance_words: list[list[float]] = []  # each stored utterance's word middles: which lines it holds
     shown: list[tuple[float, float, float, str]] = []  # (start_s, end_s, clock, kind) of every text sent
     started = time.monotonic()
 
@@ -88,6 +93,7 @@ def run_room(settings, model, samples, room: str, total_s: float, results: dict)
             commits.append((utterance["end_s"], now - utterance["end_s"]))
             words.extend(((w["start_s"] + w["end_s"]) / 2, now, w["start_s"], w["end_s"]) for w in utterance["words"])
             texts.append((utterance["start_s"], utterance["text"]))
+            utterance_words.append([(w["start_s"] + w["end_s"]) / 2 for w in utterance["words"]])
             shown.append((utterance["start_s"], utterance["end_s"], now, "utterance"))
         elif message["type"] == "tentative":
             shown.append((message["start_s"], message["end_s"], now, "tentative"))
@@ -101,6 +107,7 @@ def run_room(settings, model, samples, room: str, total_s: float, results: dict)
     debug = transcriber.debug  # read once the room has stopped: its passes and why each word was committed
     results[room] = {"status": status, "played_s": total_s, "recorded_s": recorded_s, "commits": commits,
                      "streaming": streaming, "words": words, "shown": shown, "texts": texts, "started": started,
+                     "utterance_words": utterance_words,
                      "passes": list(debug.passes), "commit_causes": list(debug.commits), "closes": list(debug.closes)}
 
 
@@ -134,10 +141,9 @@ def line_delays(turns: list[tuple[float, float, float, str]], room: dict) -> dic
     # "wait" for the next one; matching by a window around each line gave it to both.
     owner: dict[int, list[tuple[float, float]]] = {}  # line -> (clock when stored, word middle)
     for word_s, clock, *_ in room["words"]:
-        distances = [max(start_s - word_s, word_s - end_s, 0.0) for start_s, end_s, *_ in turns]
-        nearest = int(np.argmin(distances)) if distances else -1
-        if nearest >= 0 and distances[nearest] <= WORD_SLACK_S:
+        if (nearest := line_of(turns, word_s)) is not None:
             owner.setdefault(nearest, []).append((clock, word_s))
+    tails = []  # every line's last word: when committed after the line's end, how long it then waited
     for index, (start_s, end_s, speech_s, speaker) in enumerate(turns):
         hi = end_s + WORD_SLACK_S
         mine = owner.get(index, [])
@@ -146,10 +152,12 @@ def line_delays(turns: list[tuple[float, float, float, str]], room: dict) -> dic
             continue
         stored, last_word_s = max(mine)
         commit.append((end_s, stored - end_s))
+        following = turns[index + 1] if index + 1 < len(turns) else None
+        change = following is not None and following[3] != speaker and following[0] - end_s <= SPEAKER_CHANGE_S
+        cause = late_cause(room, end_s=end_s, stored=stored, word_s=last_word_s, speaker_change=change)
+        tails.append(cause)
         if stored - end_s > LATE_S:
-            following = turns[index + 1] if index + 1 < len(turns) else None
-            change = following is not None and following[3] != speaker and following[0] - end_s <= SPEAKER_CHANGE_S
-            late.append(late_cause(room, end_s=end_s, stored=stored, word_s=last_word_s, speaker_change=change))
+            late.append(cause)
         seen = [clock for s, e, clock, _ in room["shown"] if e > start_s + WORD_SLACK_S and s < hi]
         if seen:
             first.append((end_s, min(seen) - start_s))
@@ -158,14 +166,47 @@ def line_delays(turns: list[tuple[float, float, float, str]], room: dict) -> dic
                      if kind == "tentative" and start_s <= clock <= end_s + 1.0]
         refresh += list(np.diff(tentative))
     return {"commit": commit, "first": first, "first_speech": first_speech, "refresh": refresh, "unheard": unheard,
-            "late": late}
+            "late": late, "tails": tails}
+
+
+def line_of(turns: list[tuple[float, float, float, str]], word_s: float) -> int | None:
+    """The line a word (its middle) belongs to: the nearest, inside counting as distance 0, within WORD_SLACK_S."""
+    distances = [max(start_s - word_s, word_s - end_s, 0.0) for start_s, end_s, *_ in turns]
+    nearest = int(np.argmin(distances)) if distances else -1
+    return nearest if nearest >= 0 and distances[nearest] <= WORD_SLACK_S else None
+
+
+def utterance_lines(turns: list[tuple[float, float, float, str]], room: dict) -> dict:
+    """How stored utterances fall on the spoken lines: utterances holding words of two speakers' lines (one
+    speaker label for both: the other's words misattributed, and the first line stored only when the second is
+    over), and lines cut into several utterances (what closing at shorter pauses costs)."""
+    mixed, pieces = 0, {}
+    for number, middles in enumerate(room["utterance_words"]):
+        lines = {line for m in middles if (line := line_of(turns, m)) is not None}
+        mixed += len({turns[line][3] for line in lines}) > 1
+        for line in lines:
+            pieces.setdefault(line, set()).add(number)
+    return {"utterances_holding_two_speakers": mixed,
+            "lines_in_several_utterances": sum(len(u) > 1 for u in pieces.values())}
+
+
+def tail_figures(tails: list[dict]) -> dict:
+    """Over every line: from its end to the commit of its last word, and from that commit to the store."""
+    committed = [t["committed_after_s"] for t in tails if t.get("committed_after_s") is not None]
+    waited = [t["stored_after_commit_s"] for t in tails if t.get("stored_after_commit_s") is not None]
+    return {"last_word_committed_after_end_p50_s": pct(committed, 50),
+            "last_word_committed_after_end_p95_s": pct(committed, 95),
+            "last_word_stored_after_commit_p50_s": pct(waited, 50),
+            "last_word_stored_after_commit_p95_s": pct(waited, 95),
+            "last_word_stored_after_commit_max_s": pct(waited, 100)}
 
 
 def late_cause(room: dict, *, end_s: float, stored: float, word_s: float, speaker_change: bool) -> dict:
     """Why a line's last word (its middle at `word_s`) was stored `stored - end_s` seconds after the line
     ended: the commit that took it (transcribe.stream_debug) and the passes that ran before it."""
     started = room["started"]
-    record = next((c for c in reversed(room["commit_causes"]) if c.start_s - 1e-6 <= word_s <= c.end_s + 1e-6), None)
+    record = next((c for c in reversed(room["commit_causes"])
+                   if c.first_middle_s - 1e-6 <= word_s <= c.last_middle_s + 1e-6), None)
     out = {"line_end_s": round(end_s, 2), "stored_after_s": round(stored - end_s, 2),
            "speaker_change_within_0_5_s": speaker_change}
     if record is None:  # older than what the record keeps (DEBUG_RECORDS), or its times were moved
@@ -253,6 +294,7 @@ def summary(room: dict, turns: list[tuple[float, float, float, str]] | None, tot
             # Each line's (end on the session clock, delay): which lines make the tail.
             "line_commit_delays": [(round(end_s, 2), round(d, 2)) for end_s, d in lines["commit"]],
             "late_lines": lines["late"], "late_causes": late_table(lines["late"]),
+            **tail_figures(lines["tails"]), **utterance_lines(turns, room),
         })
     return out
 
@@ -333,6 +375,12 @@ def print_report(report: dict, *, has_turns: bool) -> None:
                   f"p95 {r['first_text_p95_s']} s (from the line's first speech p50 "
                   f"{r['first_text_from_speech_p50_s']} s p95 {r['first_text_from_speech_p95_s']} s); "
                   f"tentative refresh p50 {r['tentative_refresh_p50_s']} s")
+            print(f"  every line's last word: committed p50 {r['last_word_committed_after_end_p50_s']} s p95 "
+                  f"{r['last_word_committed_after_end_p95_s']} s after the line's end, then stored p50 "
+                  f"{r['last_word_stored_after_commit_p50_s']} s p95 {r['last_word_stored_after_commit_p95_s']} s max "
+                  f"{r['last_word_stored_after_commit_max_s']} s after that commit; "
+                  f"{r['utterances_holding_two_speakers']} utterances hold two speakers' words, "
+                  f"{r['lines_in_several_utterances']} lines are cut into several utterances")
         print(f"  {r['passes']} Whisper passes ({r['line_start_passes']} line starts): mean {r['pass_compute_mean_s']} s "
               f"compute over {r['pass_heard_mean_s']} s of audio heard, p95 {r['pass_compute_p95_s']} s; "
               f"CER against batch on the same audio {r['cer_vs_batch']} ({r['live_chars']} characters live, "

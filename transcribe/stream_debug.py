@@ -29,8 +29,10 @@ class PassRecord(NamedTuple):
 class CommitRecord(NamedTuple):
     pass_index: int  # the pass that committed the words (the latest pass, for a flush)
     at: float  # time.monotonic() when they were committed
-    start_s: float  # the first word's start
-    end_s: float  # the last word's end
+    # The first and last words' middles: a word is found by its middle. By the first word's start and the last
+    # one's end, a word of no length at the committed end (its times clamped there) lay in two records.
+    first_middle_s: float
+    last_middle_s: float
     words: int
     cause: str  # AGREEMENT, SETTLED, MAX_BUFFER, FINISH or GAP
 
@@ -56,5 +58,9 @@ class StreamDebug:
 
     def committed(self, pass_index: int, words: list, cause: str) -> None:
         if words:
-            self.commits.append(CommitRecord(pass_index, time.monotonic(), words[0].start_s, words[-1].end_s,
+            self.commits.append(CommitRecord(pass_index, time.monotonic(), _middle(words[0]), _middle(words[-1]),
                                              len(words), cause))
+
+
+def _middle(word) -> float:
+    return (word.start_s + word.end_s) / 2

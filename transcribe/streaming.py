@@ -48,6 +48,13 @@ WHISPER_WINDOW_S = 30.0
 # on the room mix; CER against batch 0.195 -> 0.212, 0.308 -> 0.319, 0.144 -> 0.115).
 _VAD_MIN_SILENCE_MS = 200
 _VAD_SPEECH_PAD_MS = 50
+# Silero's regions are padded on each side, so the silence between two of them is longer than the gap
+# between the regions: by one pad before the buffer's end, by two before the next region. Pauses are
+# measured as heard (`_silence_s`): compared padded, a 0.3 s silence between two speakers showed as 0.2 s,
+# under `pause_commit_s`, so it ended no utterance, the next speaker's first words joined the line before,
+# and that utterance closed only at the next speaker's own pause (bench/live.py, held-out mixes: the late
+# lines' last words committed 1.6-3.2 s after their end, then waited 1.9-5.4 s, the length of the next line).
+_VAD_PAD_S = _VAD_SPEECH_PAD_MS / 1000
 # In silence, the buffer keeps this much audio, so a word starting at its edge is heard whole.
 _SILENCE_KEEP_S = 1.0
 # How much audio before the last pass's end the turn-end check listens to: Silero needs some speech
@@ -109,7 +116,9 @@ class StreamingTranscriber:
     text (see `_trim_point`). `max_buffer_s`: the hard bound; reaching it commits the tentative words and
     cuts. `pause_s`: a gap that ends an utterance (0.5 s:
     people take turns with gaps shorter than 0.8 s, and an utterance must not span two speakers);
-    `pause_commit_s`: silence after speech that settles the words before it (None: wait for agreement).
+    `pause_commit_s`: silence after speech, as Silero hears it (not the gap between its padded regions), that
+    settles the words before it and, between two stretches of speech, ends the utterance there (None: wait for
+    agreement, and end utterances at Whisper's word gaps only).
     `prompt_with_committed`: pass the committed text before the buffer as Whisper's initial prompt. Off by
     default: measured on the test clips it did not lower the error, and once made one pass run 17 s by
     feeding a repetition loop (DEPENDENCIES.md: base repeats a Chinese prompt into the transcript).
@@ -259,7 +268,8 @@ class StreamingTranscriber:
         if not tail:
             return False
         speech_end_s = tail[-1][1]
-        return speech_end_s > self._processed_end_s - self.pause_commit_s and self.end_s - speech_end_s >= self.pause_commit_s
+        return (_silence_s(speech_end_s, self._processed_end_s) < self.pause_commit_s
+                <= _silence_s(speech_end_s, self.end_s))
 
     def finish(self) -> StreamUpdate:
         """The recording stopped: recognise what is left, commit every word, close the last utterance."""
@@ -312,12 +322,13 @@ class StreamingTranscriber:
 
     def _pauses(self, speech: list[tuple[float, float]]) -> list[tuple[float, float]]:
         """(speech end, next speech start or the buffer's end) of every silence of `pause_commit_s` or more
-        Silero heard after speech in the buffer (none when pause_commit_s is None)."""
+        Silero heard after speech in the buffer (none when pause_commit_s is None); the times are its padded
+        region edges, the silence is measured as heard (`_silence_s`)."""
         if self.pause_commit_s is None:
             return []
-        following = [next_start_s for next_start_s, _ in speech[1:]] + [self.end_s]
-        return [(end_s, next_s) for (_, end_s), next_s in zip(speech, following)
-                if next_s - end_s >= self.pause_commit_s]
+        following = [(next_start_s, True) for next_start_s, _ in speech[1:]] + [(self.end_s, False)]
+        return [(end_s, next_s) for (_, end_s), (next_s, is_speech) in zip(speech, following)
+                if _silence_s(end_s, next_s, next_is_speech=is_speech) >= self.pause_commit_s]
 
     def _line_start_s(self, speech: list[tuple[float, float]]) -> float:
         """Where a line-start pass begins: where the speech after the last stored word begins, less
@@ -472,3 +483,9 @@ class StreamingTranscriber:
         pending = self._grouper.open + self._agreement.tentative
         tentative = Utterance.from_words(pending, committed=False) if pending else None
         return StreamUpdate(committed=committed, tentative=tentative)
+
+
+def _silence_s(speech_end_s: float, until_s: float, *, next_is_speech: bool = False) -> float:
+    """The silence Silero heard from a speech region's (padded) end to `until_s`: the buffer's end, or the
+    (padded) start of the next region when `next_is_speech`."""
+    return until_s - speech_end_s + _VAD_PAD_S * (2 if next_is_speech else 1)
