@@ -77,7 +77,7 @@ class SessionAudio:
     windows: WindowSource
     start_s: float
     end_s: float
-    # Its samples are in memory already (a file that fits one window): diarized beside recognition.
+    # Its samples are in memory already (a file that fits one window): diarized beside batched recognition.
     whole: bool = False
 
 
@@ -182,7 +182,8 @@ def _speakers(store: Store, session_id: int, audio: SessionAudio, options: Sessi
               stored: list[dict], diarizer, report: ProgressCallback) -> Speakers:
     """The turns lines are given speakers by: taken from the store, where the diarizer's turns are put as soon as it
     has run (before any line is stored), so a fresh run and a resumed one assign words by the very same turns. A
-    recording decoded whole is diarized beside recognition (engine.file_windows.Speakers), a longer one first."""
+    recording decoded whole and recognised batched is diarized beside recognition (engine.file_windows.Speakers),
+    otherwise first."""
     if options.num_speakers == 1:  # nothing to tell apart: one assumed speaker, never stored as a turn
         return Speakers(([SpeakerTurn(audio.start_s, audio.end_s, "S1")], []))
     heard = _stored_turns(store, session_id, after_s=audio.start_s)
@@ -200,7 +201,12 @@ def _speakers(store: Store, session_id: int, audio: SessionAudio, options: Sessi
         again = _stored_turns(store, session_id, after_s=audio.start_s)
         return exclusive_turns(again), again
 
-    return Speakers(find=find, found=found) if audio.whole else Speakers.now(find, found=found)
+    # Beside recognition only when batched: there recognition is fast enough that the diarizer's head start would
+    # cost time. Sequential recognition stores its lines as they come once the turns are known, so the diarizer goes
+    # first (a few seconds): on a busy machine a diarizer beside recognition held every line back to the end
+    # (tests/api/test_upload_progress_browser.py: the page showed no line and no percentage until it was done).
+    beside = audio.whole and options.transcribe.batch_size > 0
+    return Speakers(find=find, found=found) if beside else Speakers.now(find, found=found)
 
 
 def _stored_turns(store: Store, session_id: int, *, after_s: float) -> list[SpeakerTurn]:
