@@ -71,6 +71,20 @@ def lines_of(home, database_url: str, session_id: int) -> list[dict]:
         return sorted(store.utterances(session_id), key=lambda u: u["id"])
 
 
+def wait_for_first_lines(home, env, session_id: int, *services, poll_s: float = 0.2) -> None:
+    """Until the room's first lines are stored (2 minutes at most; the services' logs if not)."""
+    deadline = time.monotonic() + 120
+    while not lines_of(home, env["BILU_DATABASE_URL"], session_id):
+        assert time.monotonic() < deadline, "".join(service.log()[-3000:] for service in services)
+        time.sleep(poll_s)
+
+
+def play_in_background(pulse, clip) -> threading.Thread:
+    player = threading.Thread(target=pulse.play, args=(clip,), kwargs={"sink": "vmic_stereo"}, daemon=True)
+    player.start()
+    return player
+
+
 def test_a_room_is_recognised_on_a_worker_and_stopped_from_the_page(tmp_path, centre, data_dir, pulse):  # noqa: F811
     home, env, token_file, started = centre
     node, (worker,) = start(home, env, started, tmp_path, workers=1)
@@ -84,10 +98,7 @@ def test_a_room_is_recognised_on_a_worker_and_stopped_from_the_page(tmp_path, ce
     pulse.play(opening, sink="vmic_stereo")
     played_at = time.monotonic()
 
-    deadline = time.monotonic() + 120
-    while not lines_of(home, env["BILU_DATABASE_URL"], session_id):
-        assert time.monotonic() < deadline, worker.log()[-3000:] + node.log()[-3000:]
-        time.sleep(0.3)
+    wait_for_first_lines(home, env, session_id, worker, node, poll_s=0.3)
     assert worker.holds(LOCK)  # the worker holds the room while it records
 
     # 结束录音 on the page: the node tells the agent, the agent sends the rest and ends, the end reaches the worker,
@@ -134,8 +145,7 @@ def test_a_worker_killed_mid_room_leaves_it_to_another(tmp_path, centre, data_di
     clip = write_audio(tmp_path / "clip.wav", decode_file(data_dir / SEATS).samples[: audio_s * 16000], 16000)
     agent, session_id = start_agent(tmp_path, node, token_file, pulse, "城南-2026-2", duration_s=audio_s + 2)
     time.sleep(0.5)
-    player = threading.Thread(target=pulse.play, args=(clip,), kwargs={"sink": "vmic_stereo"}, daemon=True)
-    player.start()
+    player = play_in_background(pulse, clip)
 
     deadline = time.monotonic() + 120
     while len(stored := lines_of(home, env["BILU_DATABASE_URL"], session_id)) < 2:
@@ -183,12 +193,8 @@ def test_the_receiving_node_killed_mid_room_loses_nothing(tmp_path, centre, data
     clip = write_audio(tmp_path / "clip.wav", decode_file(data_dir / SEATS).samples[: audio_s * 16000], 16000)
     agent, session_id = start_agent(tmp_path, node, token_file, pulse, "城南-2026-3", duration_s=audio_s + 2)
     time.sleep(0.5)
-    player = threading.Thread(target=pulse.play, args=(clip,), kwargs={"sink": "vmic_stereo"}, daemon=True)
-    player.start()
-    deadline = time.monotonic() + 120
-    while not lines_of(home, env["BILU_DATABASE_URL"], session_id):
-        assert time.monotonic() < deadline, worker.log()[-3000:] + node.log()[-3000:]
-        time.sleep(0.2)
+    player = play_in_background(pulse, clip)
+    wait_for_first_lines(home, env, session_id, worker, node)
     node.kill9()
     time.sleep(1.0)
     node.start()
@@ -218,12 +224,8 @@ def test_a_room_whose_agent_is_gone_is_let_go_by_its_worker_and_finished(tmp_pat
     clip = write_audio(tmp_path / "clip.wav", decode_file(data_dir / SEATS).samples[: 16 * 16000], 16000)
     agent, session_id = start_agent(tmp_path, node, token_file, pulse, "城南-2026-4", duration_s=60)
     time.sleep(0.5)
-    player = threading.Thread(target=pulse.play, args=(clip,), kwargs={"sink": "vmic_stereo"}, daemon=True)
-    player.start()
-    deadline = time.monotonic() + 120
-    while not lines_of(home, env["BILU_DATABASE_URL"], session_id):
-        assert time.monotonic() < deadline, worker.log()[-3000:] + node.log()[-3000:]
-        time.sleep(0.2)
+    player = play_in_background(pulse, clip)
+    wait_for_first_lines(home, env, session_id, worker, node)
     agent.kill9()
     time.sleep(1.0)
     token = api_token(node.port, "admin")

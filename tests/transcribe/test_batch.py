@@ -47,14 +47,7 @@ def test_times_increase_and_words_lie_inside_their_utterance(long_clip):
     audio, (utterances, _) = long_clip
     duration_s = len(audio) / 16000
     assert len(utterances) >= 3
-    previous_end = 0.0
-    for u in utterances:
-        assert previous_end - 0.05 <= u.start_s < u.end_s <= duration_s + 0.05
-        assert u.words and u.text == "".join(w.text for w in u.words).strip()
-        for w in u.words:
-            assert u.start_s <= w.start_s <= w.end_s <= u.end_s
-            assert 0.0 <= w.probability <= 1.0
-        previous_end = u.end_s
+    assert_lines_well_formed(utterances, duration_s)
 
 
 def test_offset_shifts_every_time(whisper_model, data_dir):
@@ -112,3 +105,16 @@ def test_speech_after_long_silence_is_kept(whisper_model, data_dir, manifest):
     utterances, _ = _transcribe(whisper_model, padded)
     assert utterances and utterances[0].start_s > 39.0
     assert character_error_rate(manifest[name]["transcript"], "".join(u.text for u in utterances)) < 0.3
+
+
+def assert_lines_well_formed(utterances, duration_s: float) -> None:
+    """Lines in time order within the audio, each its words' text, every word inside its line (shared with
+    test_batched.py)."""
+    previous_end = 0.0
+    for u in utterances:
+        assert previous_end - 0.05 <= u.start_s < u.end_s <= duration_s + 0.05
+        assert u.words and u.text == "".join(w.text for w in u.words).strip()
+        for w in u.words:
+            assert u.start_s <= w.start_s <= w.end_s <= u.end_s
+            assert 0.0 <= w.probability <= 1.0
+        previous_end = u.end_s

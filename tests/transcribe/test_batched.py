@@ -9,6 +9,7 @@ Properties only: what words come out depends on the CPU's kernels.
 import pytest
 
 from tests.audio_helpers import clips_with_gaps
+from tests.transcribe.test_batch import assert_lines_well_formed
 from transcribe import TranscribeOptions, to_simplified, transcribe_samples
 from transcribe.hallucination import normalised
 from transcribe.metrics import character_error_rate
@@ -50,14 +51,7 @@ def test_words_lie_inside_their_utterance_and_in_time_order(batched, recording):
     samples, _, _ = recording
     utterances, _ = batched
     assert len(utterances) >= len(CLIPS)  # at least a line for every clip, though they were packed together
-    previous_end = 0.0
-    for u in utterances:
-        assert previous_end - 0.05 <= u.start_s < u.end_s <= len(samples) / RATE + 0.05
-        assert u.words and u.text == "".join(w.text for w in u.words).strip()
-        for w in u.words:
-            assert u.start_s <= w.start_s <= w.end_s <= u.end_s
-            assert 0.0 <= w.probability <= 1.0
-        previous_end = u.end_s
+    assert_lines_well_formed(utterances, len(samples) / RATE)
 
 
 def test_word_times_are_carried_back_across_the_silence_removed(batched, recording):
